@@ -1,0 +1,141 @@
+"""The running service's wiring: settings, the database and the loaded reference data."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, store_calendars
+from service.config import Config
+from service.db import create_schema, make_engine, session_factory, transaction
+from service.directory import Directory, load_directory, load_directory_file, store_directory
+from service.models import Plan, Unit
+from service.occurrences import bump_data_version, sync_occurrences
+from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    config: Config
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.config.database_url, echo=bool(self.config.get("database", "echo")))
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.timezone
+
+    def local_date(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+    def display_path(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.config.base_dir))
+        except ValueError:
+            return str(path)
+
+    # -- reference data --------------------------------------------------------------------
+    @property
+    def term_defaults(self) -> TermDefaults:
+        return TermDefaults.from_settings(self.config.section("calendar"))
+
+    @property
+    def apt_rule(self) -> AptRule:
+        c = self.config.section("calendar")
+        return AptRule(
+            int(c.get("apt_weekday", 2)),
+            int(c.get("apt_nth", 1)),
+            tuple(int(m) for m in c.get("apt_skip_months", [7])),
+        )
+
+    def calendars(self, session: Session) -> Calendars:
+        c = self.config.section("calendar")
+        return load_calendars(
+            session,
+            defaults=self.term_defaults,
+            country=str(c.get("holidays_country", "SE")),
+            categories=tuple(c.get("holiday_categories", ["public", "de_facto"])),
+        )
+
+    def directory(self, session: Session) -> Directory:
+        return load_directory(session)
+
+    # -- set-up ----------------------------------------------------------------------------
+    def init(self, now: datetime) -> list[ImportResult]:
+        """Create the schema and, into an empty store, load the bundled directory, calendars and
+        plans. Running it again changes nothing."""
+        create_schema(self.engine)
+        with transaction(self.sessions) as session:
+            if session.scalar(select(func.count()).select_from(Plan)):
+                return []
+            self.load_reference_data(session)
+            results = [
+                self.import_plan(session, path, now)
+                for path in plan_files(self.config.path("plans", "folder"))
+            ]
+            self.sync(session, now, force=True)
+            return results
+
+    def load_reference_data(self, session: Session) -> None:
+        directory_path = self.config.path("plans", "directory")
+        directory = load_directory_file(directory_path, self.display_path(directory_path))
+        store_directory(session, directory)
+        calendars_path = self.config.path("plans", "calendars")
+        units = [u.code for u in session.scalars(select(Unit))]
+        store_calendars(
+            session,
+            calendars_path,
+            self.display_path(calendars_path),
+            defaults=self.term_defaults,
+            default_rule=self.apt_rule,
+            units=units,
+            span=(date(2023, 1, 1), date(2030, 12, 31)),
+        )
+        bump_data_version(session)
+
+    def import_plan(
+        self, session: Session, path: Path, now: datetime, *, actor: str = "import"
+    ) -> ImportResult:
+        spec, digest = read_plan_file(path, self.display_path(path))
+        result = store_plan(
+            session,
+            spec,
+            now=now,
+            today=self.local_date(now),
+            source_file=self.display_path(path),
+            source_hash=digest,
+            actor=actor,
+        )
+        bump_data_version(session)
+        return result
+
+    def sync(self, session: Session, now: datetime, *, force: bool = False) -> int:
+        s = self.config.section("schedule")
+        return sync_occurrences(
+            session,
+            self.directory(session),
+            self.calendars(session),
+            today=self.local_date(now),
+            now=now,
+            horizon_days=int(s.get("horizon_days", 400)),
+            checkin_every=str(s.get("checkin_every", "term")),
+            force=force,
+        )
+
+
+def utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

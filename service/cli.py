@@ -1,0 +1,335 @@
+"""The `bevakning` command. Machine-readable output (--json) is part of the interface."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.app import App
+from service.config import ConfigError, load_config
+from service.deadlines import Deadline
+from service.models import Area, Item, Occurrence, Person, Plan
+from service.occurrences import count_statuses, schedule_items, status_at
+from service.plans.importer import read_plan_file
+from service.problems import InputError
+from service.schedule import expand
+
+STATUS_SV = {
+    "open": "öppen",
+    "done": "klar",
+    "overdue": "försenad",
+    "not_applicable": "inte aktuell",
+}
+KIND_SV = {
+    "date": "datum", "month": "månad", "week": "vecka", "term": "termin", "quarter": "kvartal",
+    "recurring": "återkommande", "per_meeting": "per möte", "relative": "efter annan aktivitet",
+    "continuous": "fortlöpande", "as_needed": "vid behov",
+}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        app = App(load_config(args.config))
+        return int(args.handler(app, args) or 0)
+    except ConfigError as exc:
+        print(f"Fel i konfigurationen: {exc}", file=sys.stderr)
+        return 2
+    except InputError as exc:
+        if getattr(args, "json", False):
+            print(
+                json.dumps(
+                    {"ok": False, "problems": [p.as_dict() for p in exc.problems]},
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
+        else:
+            print("Inget ändrades, eftersom filen har fel:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bevakning", description="Bevakning av handlingsplaner.")
+    parser.add_argument(
+        "--config", help="konfigurationsfil (standard ./config.toml eller $BEVAKNING_CONFIG)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="visa logg")
+    sub = parser.add_subparsers(title="kommandon")
+
+    p = sub.add_parser("init", help="skapa databasen och läs in de medföljande planerna")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("import", help="läs in en plan (TOML)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="kontrollera bara, ändra ingenting")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("items", help="lista aktiviteter och deras status")
+    p.add_argument("--at", type=date.fromisoformat, help="datum (standard i dag)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_items)
+
+    p = sub.add_parser("occurrences", help="lista förekomster per person och frist")
+    p.add_argument("--person", help="e-postadress")
+    p.add_argument("--at", type=date.fromisoformat, help="datum (standard i dag)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_occurrences)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules add their commands here (tick, digest, simulate, run) without a cycle.
+EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def cmd_init(app: App, args: argparse.Namespace) -> int:
+    results = app.init(now_utc())
+    with app.sessions() as session:
+        plans = session.scalars(select(Plan).order_by(Plan.slug)).all()
+        if results:
+            print(f"Databasen är skapad och {len(results)} planer är inlästa.")
+        else:
+            print("Databasen fanns redan; ingenting ändrades.")
+        for plan in plans:
+            count = len([i for i in plan.items if i.active])
+            print(f"  {plan.slug}: {plan.title} ({count} aktiviteter)")
+    return 0
+
+
+def cmd_import(app: App, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    spec, _digest = read_plan_file(path, str(path))
+    if args.dry_run:
+        result: dict[str, Any] = {
+            "ok": True,
+            "dry_run": True,
+            "plan": spec.slug,
+            "areas": len(spec.areas),
+            "items": spec.item_count,
+        }
+    else:
+        app.init(now_utc())
+        from service.db import transaction
+
+        with transaction(app.sessions) as session:
+            now = now_utc()
+            imported = app.import_plan(session, path.resolve(), now, actor="cli")
+            app.sync(session, now)
+        result = {
+            "ok": True,
+            "dry_run": False,
+            "plan": imported.plan,
+            "created": imported.created,
+            "areas": len(spec.areas),
+            "items": spec.item_count,
+            "added": imported.items_added,
+            "updated": imported.items_updated,
+            "retired": imported.items_retired,
+        }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.dry_run:
+        print(
+            f"Planen {spec.slug} är korrekt: {len(spec.areas)} områden, "
+            f"{spec.item_count} aktiviteter. Inget ändrades (--dry-run)."
+        )
+    else:
+        print(
+            f"Planen {result['plan']} är inläst: {result['added']} nya, {result['updated']} "
+            f"uppdaterade och {result['retired']} borttagna aktiviteter."
+        )
+    return 0
+
+
+def _ready(app: App) -> Session:
+    """A session on an initialised store with its occurrences expanded up to today."""
+    now = now_utc()
+    app.init(now)
+    from service.db import transaction
+
+    with transaction(app.sessions) as session:
+        app.sync(session, now)
+    return app.sessions()
+
+
+def cmd_items(app: App, args: argparse.Namespace) -> int:
+    at: date = args.at or app.local_date(now_utc())
+    with _ready(app) as session:
+        rows = item_rows(app, session, at)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print_table(
+        [
+            "Plan",
+            "Område",
+            "Nr",
+            "Aktivitet",
+            "Ansvarig",
+            "Klart när?",
+            "Nästa frist",
+            "Öppna",
+            "Klara",
+            "Försenade",
+        ],
+        [
+            [
+                r["plan"],
+                str(r["area_number"]),
+                r["number"],
+                _short(r["title"], 48),
+                ", ".join(r["responsible"]),
+                r["deadline_phrase"],
+                r["due"] or "–",
+                str(r["open"]),
+                str(r["done"]),
+                str(r["overdue"]),
+            ]
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def item_rows(app: App, session: Session, at: date) -> list[dict[str, Any]]:
+    items = session.execute(
+        select(Item, Area, Plan)
+        .join(Area, Item.area_id == Area.id)
+        .join(Plan, Item.plan_id == Plan.id)
+        .where(Item.active.is_(True))
+        .order_by(Plan.slug, Item.position)
+    ).all()
+    occurrences: dict[int, list[Occurrence]] = {}
+    for occ in session.scalars(select(Occurrence)):
+        occurrences.setdefault(occ.item_id, []).append(occ)
+    horizon = int(app.config.get("schedule", "horizon_days", 400))
+    slots = expand(
+        schedule_items(session),
+        app.directory(session),
+        app.calendars(session),
+        at + timedelta(days=horizon),
+    )
+    next_due: dict[int, date] = {}
+    for slot in slots:
+        if slot.due is not None and slot.due >= at:
+            next_due[slot.item_id] = min(slot.due, next_due.get(slot.item_id, slot.due))
+    for occ_list in occurrences.values():
+        for occ in occ_list:
+            due = occ.effective_due
+            if due is not None and due >= at and status_at(occ, at) != "done":
+                next_due[occ.item_id] = min(due, next_due.get(occ.item_id, due))
+    rows = []
+    for item, area, plan in items:
+        counts = count_statuses(occurrences.get(item.id, []), at)
+        due = next_due.get(item.id)
+        rows.append(
+            {
+                "plan": plan.slug,
+                "area": area.title,
+                "area_number": area.position,
+                "number": item.number,
+                "title": item.title,
+                "responsible": list(item.responsible),
+                "deadline_phrase": item.deadline_phrase,
+                "cadence": item.cadence_phrase or None,
+                "deadline_kind": Deadline.from_json(item.deadline_json).kind.value,
+                "due": due.isoformat() if due else None,
+                "open": counts.open,
+                "done": counts.done,
+                "overdue": counts.overdue,
+            }
+        )
+    return rows
+
+
+def cmd_occurrences(app: App, args: argparse.Namespace) -> int:
+    at: date = args.at or app.local_date(now_utc())
+    with _ready(app) as session:
+        query = (
+            select(Occurrence, Item, Plan, Person)
+            .join(Item, Occurrence.item_id == Item.id)
+            .join(Plan, Item.plan_id == Plan.id)
+            .join(Person, Occurrence.person_id == Person.id)
+            .order_by(Plan.slug, Item.position, Person.email, Occurrence.due)
+        )
+        if args.person:
+            query = query.where(Person.email == args.person.strip().lower())
+        rows = [
+            {
+                "id": occ.id,
+                "plan": plan.slug,
+                "number": item.number,
+                "title": item.title,
+                "person": person.email,
+                "window": occ.window_key,
+                "due": occ.effective_due.isoformat() if occ.effective_due else None,
+                "status": status_at(occ, at),
+            }
+            for occ, item, plan, person in session.execute(query).all()
+        ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print_table(
+        ["Id", "Plan", "Nr", "Aktivitet", "Person", "Frist", "Status"],
+        [
+            [
+                str(r["id"]),
+                r["plan"],
+                r["number"],
+                _short(r["title"], 40),
+                r["person"],
+                r["due"] or "–",
+                STATUS_SV.get(r["status"], r["status"]),
+            ]
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        print("(inga rader)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

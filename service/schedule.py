@@ -1,0 +1,205 @@
+"""Schedule expansion: items × responsible people × windows → the occurrences that must exist.
+
+Pure: it takes items, the directory, the calendars and a date range, and returns slots. The
+store-side sync (service/occurrences.py) inserts the slots that are missing.
+"""
+
+from __future__ import annotations
+
+import calendar as pycal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from service.calendar import APT, Calendars
+from service.deadlines import Deadline, DeadlineKind, Period
+from service.directory import Directory, PersonRecord
+
+
+@dataclass(frozen=True)
+class ScheduleItem:
+    id: int
+    roles: tuple[str, ...]
+    deadline: Deadline
+    plan_start: date
+    plan_end: date
+    follow_from: date
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DoneParent:
+    """A done occurrence whose item has relative children ("på nästkommande APT")."""
+
+    occurrence_id: int
+    item_id: int
+    person_id: int
+    done_on: date
+
+
+@dataclass(frozen=True)
+class Slot:
+    item_id: int
+    person_id: int
+    window_key: str
+    due: date | None
+    window_start: date | None = None
+    window_end: date | None = None
+    is_apt: bool = False
+    parent_occurrence_id: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.item_id, self.person_id, self.window_key)
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    start: date
+    end: date
+
+
+def expand(
+    items: Iterable[ScheduleItem],
+    directory: Directory,
+    calendars: Calendars,
+    until: date,
+    *,
+    done_parents: Sequence[DoneParent] = (),
+    checkin_every: str = "term",
+) -> list[Slot]:
+    """Every occurrence that should exist up to `until`.
+
+    One-off deadlines always appear (an overdue item from before Bevakning is still overdue);
+    series (recurring, per meeting, check-ins) start at the plan's `follow_from` day, so that
+    importing a plan today does not invent two years of missed workshops.
+    """
+    slots: list[Slot] = []
+    for item in items:
+        holders = [(p, apt) for role in item.roles for p, apt in directory.holders(role)]
+        holders = list({p.email: (p, apt) for p, apt in holders}.values())  # one per person
+        if item.deadline.kind is DeadlineKind.RELATIVE:
+            slots.extend(_relative(item, holders, calendars, done_parents))
+            continue
+        for person, apt in holders:
+            assert person.id is not None
+            for window_key, due, start, end in _windows(
+                item, person, calendars, until, checkin_every
+            ):
+                slots.append(Slot(item.id, person.id, window_key, due, start, end, apt))
+    return slots
+
+
+def _windows(
+    item: ScheduleItem, person: PersonRecord, calendars: Calendars, until: date, checkin_every: str
+) -> list[tuple[str, date | None, date | None, date | None]]:
+    d = item.deadline
+    kind = d.kind
+    if kind in (DeadlineKind.DATE, DeadlineKind.MONTH, DeadlineKind.WEEK, DeadlineKind.QUARTER):
+        assert d.due is not None
+        return [("frist", d.due, None, d.due)]
+    if kind is DeadlineKind.TERM:
+        assert d.term is not None
+        end = calendars.term(d.term).end
+        return [("frist", end, None, end)]
+    lo = max(item.plan_start, item.follow_from)
+    hi = min(item.plan_end, until)
+    if kind is DeadlineKind.RECURRING:
+        assert d.times and d.period
+        lo = max(lo, d.start or lo)
+        hi = min(hi, d.end or hi)
+        return [
+            (w.key, w.end, w.start, w.end)
+            for w in series_windows(d.period, d.times, lo, hi, calendars)
+            if w.end >= lo
+        ]
+    if kind is DeadlineKind.PER_MEETING:
+        assert d.calendar
+        lo = max(lo, d.start or lo)
+        hi = min(hi, d.end or hi)
+        unit = person.unit if d.calendar == APT else None
+        return [
+            (f"möte {day.isoformat()}", day, None, day)
+            for day in calendars.meetings_between(d.calendar, lo, hi, unit)
+        ]
+    if kind is DeadlineKind.CONTINUOUS:
+        if checkin_every == "never":
+            return []
+        period = Period(checkin_every)
+        return [
+            (f"avstämning {w.key}", None, w.start, w.end)
+            for w in series_windows(period, 1, lo, hi, calendars)
+            if w.end >= lo
+        ]
+    return []  # as needed: no deadline, never reminded
+
+
+def _relative(
+    item: ScheduleItem,
+    holders: list[tuple[PersonRecord, bool]],
+    calendars: Calendars,
+    done_parents: Sequence[DoneParent],
+) -> list[Slot]:
+    assert item.deadline.calendar
+    out = []
+    for parent in done_parents:
+        if parent.item_id != item.parent_id:
+            continue
+        for person, apt in holders:
+            assert person.id is not None
+            unit = person.unit if item.deadline.calendar == APT else None
+            due = calendars.next_meeting(item.deadline.calendar, parent.done_on, unit)
+            out.append(
+                Slot(
+                    item.id,
+                    person.id,
+                    f"efter {parent.occurrence_id}",
+                    due,
+                    parent.done_on,
+                    due,
+                    apt,
+                    parent.occurrence_id,
+                )
+            )
+    return out
+
+
+def series_windows(
+    period: Period, times: int, lo: date, hi: date, calendars: Calendars
+) -> list[Window]:
+    """The windows of "`times` per `period`" overlapping [lo, hi]; each period is split evenly."""
+    out: list[Window] = []
+    for key, start, end in _periods(period, lo, hi, calendars):
+        length = (end - start).days + 1
+        for i in range(times):
+            w_start = start + timedelta(days=length * i // times)
+            w_end = start + timedelta(days=length * (i + 1) // times - 1)
+            suffix = f" #{i + 1}/{times}" if times > 1 else ""
+            if w_end >= lo and w_start <= hi:
+                out.append(Window(f"{key}{suffix}", w_start, w_end))
+    return out
+
+
+def _periods(
+    period: Period, lo: date, hi: date, calendars: Calendars
+) -> list[tuple[str, date, date]]:
+    if period is Period.TERM:
+        return [(t.name, t.start, t.end) for t in calendars.terms_between(lo, hi)]
+    out = []
+    if period is Period.YEAR:
+        for year in range(lo.year, hi.year + 1):
+            out.append((str(year), date(year, 1, 1), date(year, 12, 31)))
+    elif period is Period.MONTH:
+        year, month = lo.year, lo.month
+        while (year, month) <= (hi.year, hi.month):
+            last = pycal.monthrange(year, month)[1]
+            out.append((f"{year}-{month:02d}", date(year, month, 1), date(year, month, last)))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    else:
+        day = lo - timedelta(days=lo.isoweekday() - 1)
+        while day <= hi:
+            iso = day.isocalendar()
+            out.append((f"{iso.year}-v{iso.week:02d}", day, day + timedelta(days=6)))
+            day += timedelta(days=7)
+    return out

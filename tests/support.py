@@ -1,0 +1,34 @@
+"""Helpers for tests: configs on a given database, and local Stockholm times."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from service.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def make_config(db_url: str, tmp_path: Path, **sections: dict[str, object]) -> Config:
+    base = load_config(ROOT / "config.toml", environ={})
+    overrides: dict[str, dict[str, object]] = {
+        "database": {"url": db_url},
+        "mail.files": {"folder": str(tmp_path / "outbox")},
+        "web": {"secret_keys": "test-key-1"},
+    }
+    for name, values in sections.items():
+        overrides.setdefault(name.replace("__", "."), {}).update(values)
+    return base.with_overrides(overrides)
+
+
+def at(day: str, clock: str = "08:00") -> datetime:
+    """A moment given as local Stockholm date and time, in UTC."""
+    local = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=STOCKHOLM)
+    return local.astimezone(UTC)
+
+
+def d(text_: str) -> date:
+    return date.fromisoformat(text_)
