@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, s
 from service.config import Config
 from service.db import create_schema, make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
+from service.links import CALENDAR, DASHBOARD, DONE, LinkSigner, signing_keys
 from service.models import Plan, Unit
 from service.occurrences import bump_data_version, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
@@ -70,6 +71,18 @@ class App:
             country=str(c.get("holidays_country", "SE")),
             categories=tuple(c.get("holiday_categories", ["public", "de_facto"])),
         )
+
+    @cached_property
+    def signer(self) -> LinkSigner:
+        return make_signer(self.config)
+
+    def done_url(self, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
+        token = self.signer.done_token(occurrence_id, person_id, version, now)
+        return f"{self.public_url}/k/{token}"
+
+    @property
+    def public_url(self) -> str:
+        return str(self.config.get("web", "public_url", "")).rstrip("/")
 
     def directory(self, session: Session) -> Directory:
         return load_directory(session)
@@ -139,3 +152,16 @@ class App:
 
 def utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def make_signer(config: Config) -> LinkSigner:
+    web = config.section("web")
+    keys = signing_keys(str(web.get("secret_keys", "")), config.base_dir / "var" / "secret.key")
+    return LinkSigner(
+        keys,
+        max_age={
+            DONE: timedelta(days=int(web.get("link_max_age_days", 60))),
+            DASHBOARD: timedelta(days=int(web.get("dashboard_link_max_age_days", 14))),
+            CALENDAR: timedelta(days=int(web.get("calendar_link_max_age_days", 400))),
+        },
+    )

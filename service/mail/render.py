@@ -1,0 +1,104 @@
+"""Turn a mail context into subject, plain text and Outlook-safe HTML from templates/mail/."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, is_dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from service import i18n
+from service.mail.message import clean_header
+
+KINDS = ("reminder", "escalation", "digest")
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "mail"
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def autoescape_for(name: str | None) -> bool:
+    # select_autoescape() looks at the last suffix only, so "reminder.html.j2" would be
+    # rendered unescaped; plan text is untrusted, so decide on the full ending ourselves.
+    return name is not None and name.endswith((".html", ".html.j2"))
+
+
+def _one_line(value: object) -> str:
+    # Plan text comes from PDF and Word extractions with stray line breaks; an item title
+    # should read as one line in every part of the mail.
+    return clean_header(str(value))
+
+
+def make_environment(template_dir: Path | None = None) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(template_dir or TEMPLATE_DIR)),
+        autoescape=autoescape_for,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        datum=i18n.format_date_sv,
+        datum_kort=i18n.format_date_short_sv,
+        tidpunkt=i18n.format_datetime_sv,
+        relativt=i18n.format_relative_sv,
+        dagar=i18n.format_days_late_sv,
+        veckodag=i18n.weekday_name_sv,
+        vecka=i18n.iso_week_sv,
+        period=i18n.format_period_sv,
+        antal=i18n.plural_sv,
+        lista=i18n.join_sv,
+        roll=i18n.role_plural_sv,
+        enrad=_one_line,
+        halsning=i18n.greeting_sv,
+    )
+    return env
+
+
+@lru_cache(maxsize=8)
+def get_environment(template_dir: Path | None = None) -> Environment:
+    return make_environment(template_dir)
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _tidy_text(text: str) -> str:
+    # Optional sections leave blank lines behind; one empty line between blocks is enough.
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
+
+
+def _variables(context: object) -> dict[str, Any]:
+    if not is_dataclass(context) or isinstance(context, type):
+        raise TypeError(f"context must be a dataclass instance, got {type(context).__name__}")
+    variables = {f.name: getattr(context, f.name) for f in fields(context)}
+    variables["ctx"] = context  # for properties such as ReminderContext.item_count
+    return variables
+
+
+def render(kind: str, context: object, template_dir: Path | None = None) -> RenderedMail:
+    if kind not in KINDS:
+        raise ValueError(f"unknown mail kind {kind!r}; expected one of {', '.join(KINDS)}")
+    env = get_environment(template_dir)
+    variables = _variables(context)
+    subject = clean_header(env.get_template(f"{kind}.subject.j2").render(variables))
+    text = _tidy_text(env.get_template(f"{kind}.txt.j2").render(variables))
+    html = css_inline.inline(
+        env.get_template(f"{kind}.html.j2").render(variables),
+        # The @media rule for narrow screens cannot be inlined; keep it in a <style> block
+        # that clients without support (Outlook desktop) simply ignore.
+        keep_at_rules=True,
+        load_remote_stylesheets=False,
+    )
+    return RenderedMail(subject=subject, text=text, html=html)
