@@ -16,7 +16,7 @@ def make_config(db_url: str, tmp_path: Path, **sections: dict[str, object]) -> C
     base = load_config(ROOT / "config.toml", environ={})
     overrides: dict[str, dict[str, object]] = {
         "database": {"url": db_url},
-        "mail.files": {"folder": str(tmp_path / "outbox")},
+        "mail.files": {"folder": str(tmp_path / "outbox"), "preview": False},
         "web": {"secret_keys": "test-key-1"},
     }
     for name, values in sections.items():

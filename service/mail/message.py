@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 
 
@@ -58,3 +59,11 @@ class OutgoingMail:
         msg.set_content(self.text, subtype="plain", charset="utf-8")
         msg.add_alternative(self.html, subtype="html", charset="utf-8")
         return msg
+
+    def to_wire_bytes(self) -> bytes:
+        """The whole MIME message with CRLF line ends, as RFC 5322 wants it on the wire.
+
+        For the transports that hand over a finished message (EWS MimeContent, Graph MIME);
+        smtplib does the CRLF conversion itself.
+        """
+        return self.to_mime().as_bytes(policy=SMTP)

@@ -89,7 +89,7 @@ def _load_builtin() -> None:
     # Imported lazily so that e.g. exchangelib is only loaded when configured.
     import importlib
 
-    for module in ("files", "smtp", "ews", "graph"):
+    for module in ("files", "smtp", "ews", "graph", "memory"):
         try:
             importlib.import_module(f"service.mail.transports.{module}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,248 @@
+"""The weekly digest to the förvaltningschef: what is late, what is coming, what got done."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from service import roles
+from service.app import App
+from service.deadlines import DeadlineKind
+from service.mail.compose import mail_items
+from service.mail.context import (
+    ContinuousRow,
+    DeferredRow,
+    DigestContext,
+    DoneRow,
+    FailedDelivery,
+    MailItem,
+    ProgressRow,
+)
+from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
+from service.occurrences import DONE, NOT_APPLICABLE, OPEN
+
+DIGEST_KIND = "digest"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def digest_context(
+    app: App, session: Session, recipient: Person | None, *, now: datetime, today: date
+) -> DigestContext:
+    soon_days = int(app.config.get("digest", "due_soon_days", 14))
+    week_start = today - timedelta(days=7)
+    dashboard = app.dashboard_url(recipient.id, now) if recipient else app.public_url
+
+    def item_url(item_id: int) -> str:
+        return f"{dashboard}#aktivitet-{item_id}"
+
+    open_rows = session.execute(
+        select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to).where(
+            Occurrence.status == OPEN
+        )
+    ).all()
+    overdue_ids = [
+        r.id for r in open_rows if (r.postponed_to or r.due) and (r.postponed_to or r.due) < today
+    ]
+    soon_ids = [
+        r.id
+        for r in open_rows
+        if (r.postponed_to or r.due)
+        and today <= (r.postponed_to or r.due) <= today + timedelta(days=soon_days)
+    ]
+    items = mail_items(app, session, overdue_ids + soon_ids, today=today, now=now, with_links=False)
+    item_of = {r.id: r.item_id for r in open_rows}
+
+    def linked(ids: list[int]) -> list[MailItem]:
+        return [_with_url(items[i], item_url(item_of[i])) for i in ids if i in items]
+
+    overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
+    due_soon = sorted(linked(soon_ids), key=lambda i: (i.due, i.person_name))
+
+    done_rows = session.scalars(
+        select(Occurrence).where(
+            Occurrence.status == DONE, Occurrence.done_on >= week_start, Occurrence.done_on < today
+        )
+    ).all()
+    done_items = mail_items(
+        app,
+        session,
+        [o.id for o in done_rows],
+        today=today,
+        now=now,
+        with_links=False,
+        only_open=False,
+    )
+    people = {p.id: p for p in session.scalars(select(Person))}
+    done_last_week = tuple(
+        DoneRow(
+            item=_with_url(done_items[o.id], item_url(o.item_id)),
+            done_on=o.done_on,
+            done_by=people[o.done_by_id].name if o.done_by_id in people else "",
+            comment=o.comment,
+            result_note=o.result_note,
+        )
+        for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
+        if o.id in done_items and o.done_on is not None
+    )
+    deferred_rows = session.scalars(
+        select(Occurrence).where(
+            Occurrence.deferred_at.is_not(None),
+            Occurrence.deferred_at >= now - timedelta(days=7),
+            or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
+        )
+    ).all()
+    deferred_items = mail_items(
+        app,
+        session,
+        [o.id for o in deferred_rows],
+        today=today,
+        now=now,
+        with_links=False,
+        only_open=False,
+    )
+    deferred = tuple(
+        DeferredRow(
+            item=_with_url(deferred_items[o.id], item_url(o.item_id)),
+            kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
+            proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
+            reason=o.deferral_reason,
+            by=people[o.deferred_by_id].name if o.deferred_by_id in people else "",
+        )
+        for o in deferred_rows
+        if o.id in deferred_items
+    )
+    failed = tuple(
+        FailedDelivery(
+            to=", ".join(row.to_addrs),
+            subject=row.subject or row.kind,
+            error=row.last_error,
+            failed_at=row.created_at,
+        )
+        for row in session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "failed",
+                OutboxMessage.created_at >= now - timedelta(days=14),
+            )
+            .order_by(OutboxMessage.created_at)
+        )
+    )
+    continuous, progress = _progress(session, today, people, item_url)
+    return DigestContext(
+        recipient_name=recipient.name if recipient else "",
+        today=today,
+        week_start=week_start,
+        week_end=today - timedelta(days=1),
+        overdue=tuple(overdue),
+        due_soon=tuple(due_soon),
+        due_soon_days=soon_days,
+        done_last_week=done_last_week,
+        deferred=deferred,
+        continuous=continuous,
+        progress=progress,
+        failed=failed,
+        dashboard_url=dashboard,
+        public_url=app.public_url,
+    )
+
+
+def _with_url(item: MailItem, url: str) -> MailItem:
+    return replace(item, item_url=url)
+
+
+def _progress(
+    session: Session, today: date, people: dict[int, Person], item_url: Callable[[int], str]
+) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
+    """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
+    continuous items the latest check-in."""
+    rows = session.execute(
+        select(Occurrence, Item, Area, Plan)
+        .join(Item, Occurrence.item_id == Item.id)
+        .join(Area, Item.area_id == Area.id)
+        .join(Plan, Item.plan_id == Plan.id)
+        .where(Item.active.is_(True))
+        .order_by(Plan.title, Area.position, Item.position)
+    ).all()
+    by_item: dict[int, list[Occurrence]] = defaultdict(list)
+    meta: dict[int, tuple[Item, Area, Plan]] = {}
+    for occ, item, area, plan in rows:
+        by_item[item.id].append(occ)
+        meta[item.id] = (item, area, plan)
+    progress = []
+    continuous = []
+    for item_id, occs in by_item.items():
+        item, area, plan = meta[item_id]
+        if item.deadline_kind == DeadlineKind.CONTINUOUS.value:
+            done = [o for o in occs if o.status == DONE and o.done_on]
+            holders = {o.person_id for o in occs}
+            if len(holders) == 1:
+                name = people[next(iter(holders))].name
+            else:
+                name = f"{len({o.person_id for o in done})} av {len(holders)} har stämt av"
+            continuous.append(
+                ContinuousRow(
+                    plan_title=plan.title,
+                    number=item.number,
+                    title=item.title,
+                    person_name=name,
+                    last_checkin=max((o.done_on for o in done if o.done_on), default=None),
+                    item_url=item_url(item_id),
+                )
+            )
+            continue
+        current = _current_window(occs, today)
+        if len({o.person_id for o in current}) < 2:
+            continue
+        role = roles.canonical_role(item.responsible[0]) if item.responsible else None
+        progress.append(
+            ProgressRow(
+                plan_title=plan.title,
+                area_title=area.title,
+                number=item.number,
+                title=item.title,
+                role=roles.role_title_sv(role or "", 1) if role else "ansvarig",
+                done=sum(1 for o in current if o.status == DONE),
+                total=len(current),
+            )
+        )
+    return tuple(continuous), tuple(progress)
+
+
+def _current_window(occs: list[Occurrence], today: date) -> list[Occurrence]:
+    """The occurrences of the window that matters now: the earliest one still running, or the
+    latest one that has ended."""
+    keys: dict[str, date] = {}
+    for o in occs:
+        end = o.effective_due or o.window_end or date.max
+        keys[o.window_key] = min(keys.get(o.window_key, end), end)
+    running = [k for k, end in keys.items() if end >= today]
+    chosen = min(running, key=lambda k: keys[k]) if running else max(keys, key=lambda k: keys[k])
+    return [o for o in occs if o.window_key == chosen]
+
+
+def digest_due(app: App, now_local: datetime) -> bool:
+    """True from the configured weekday and time on (the tick catches up after downtime)."""
+    d = app.config.section("digest")
+    if not d.get("enabled", True):
+        return False
+    day = WEEKDAYS.index(str(d.get("day", "mon"))[:3].lower())
+    hours, minutes = str(d.get("time", "07:00")).split(":")
+    return now_local.weekday() == day and (now_local.hour, now_local.minute) >= (
+        int(hours),
+        int(minutes),
+    )
+
+
+def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, str]]:
+    heads = session.scalars(
+        select(Person).where(Person.role == roles.FORVALTNINGSCHEF, Person.active.is_(True))
+    ).all()
+    out: list[tuple[Person | None, str]] = [(p, p.email) for p in heads]
+    extra = str(app.config.get("digest", "extra_recipients", ""))
+    out += [(None, a.strip()) for a in extra.split(",") if a.strip()]
+    return out

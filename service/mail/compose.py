@@ -1,0 +1,131 @@
+"""From an outbox row to a finished mail: load what it is about, fill a context, render."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.app import App
+from service.mail.context import EscalationContext, MailItem, ReminderContext
+from service.mail.message import Address, OutgoingMail
+from service.mail.render import RenderedMail, render
+from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
+from service.occurrences import OPEN
+from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
+
+
+def mail_items(
+    app: App,
+    session: Session,
+    occurrence_ids: Sequence[int],
+    *,
+    today: date,
+    now: datetime,
+    with_links: bool = True,
+    only_open: bool = True,
+) -> dict[int, MailItem]:
+    """MailItems for the given occurrences, each with its owner's own mark-done link."""
+    if not occurrence_ids:
+        return {}
+    rows = session.execute(
+        select(Occurrence, Item, Area, Plan, Person)
+        .join(Item, Occurrence.item_id == Item.id)
+        .join(Area, Item.area_id == Area.id)
+        .join(Plan, Item.plan_id == Plan.id)
+        .join(Person, Occurrence.person_id == Person.id)
+        .where(Occurrence.id.in_(list(occurrence_ids)))
+    ).all()
+    out = {}
+    for occ, item, area, plan, person in rows:
+        if only_open and occ.status != OPEN:
+            continue
+        due = occ.effective_due
+        out[occ.id] = MailItem(
+            occurrence_id=occ.id,
+            plan_title=plan.title,
+            area_title=area.title,
+            number=item.number,
+            title=item.title,
+            deadline_phrase=item.deadline_phrase,
+            due=due,
+            done_url=app.done_url(occ.id, person.id, occ.version, now) if with_links else "",
+            person_name=person.name,
+            days_late=max(0, (today - due).days) if due else 0,
+            is_apt=occ.is_apt,
+        )
+    return out
+
+
+def compose(app: App, session: Session, row: OutboxMessage, now: datetime) -> OutgoingMail | None:
+    """The mail for `row`, or None when nothing in it is still open (it is then skipped)."""
+    if row.kind == "digest":
+        from service.digest import digest_context
+
+        person = session.get(Person, row.person_id) if row.person_id else None
+        context = digest_context(app, session, person, now=now, today=row.local_date)
+        return _mail(app, row, render("digest", context), now)
+    recipient = session.get(Person, row.person_id)
+    if recipient is None:
+        return None
+    wanted = row.payload.get("sections", {})
+    all_ids = [i for ids in wanted.values() for i in ids]
+    items = mail_items(
+        app, session, all_ids, today=row.local_date, now=now, with_links=row.kind != "escalation"
+    )
+    if not items:
+        return None
+    if row.kind == "escalation":
+        escalation = EscalationContext(
+            manager_name=recipient.name,
+            today=row.local_date,
+            items=tuple(sorted(items.values(), key=lambda i: (i.person_name, -i.days_late))),
+            escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
+            public_url=app.public_url,
+        )
+        return _mail(app, row, render("escalation", escalation), now)
+
+    # Sections are decided again at send time: a mail retried days later shows each item
+    # under the heading that is true when it arrives.
+    grouped: dict[str, list[MailItem]] = {OVERDUE: [], DUE_TODAY: [], UPCOMING: [], CHECKIN: []}
+    for section, ids in wanted.items():
+        for i in ids:
+            if i in items:
+                due = items[i].due
+                grouped[CHECKIN if section == CHECKIN else section_for(due, row.local_date)].append(
+                    items[i]
+                )
+
+    def pick(section: str) -> tuple[MailItem, ...]:
+        return tuple(
+            sorted(grouped[section], key=lambda i: (i.due or date.max, i.plan_title, i.number))
+        )
+
+    reminder = ReminderContext(
+        person_name=recipient.name,
+        today=row.local_date,
+        overdue=pick(OVERDUE),
+        due_today=pick(DUE_TODAY),
+        upcoming=pick(UPCOMING),
+        checkins=pick(CHECKIN),
+        public_url=app.public_url,
+        calendar_url=app.calendar_url(recipient.id, now),
+    )
+    return _mail(app, row, render("reminder", reminder), now)
+
+
+def _mail(app: App, row: OutboxMessage, rendered: RenderedMail, now: datetime) -> OutgoingMail:
+    mail_settings = app.config.section("mail")
+    return OutgoingMail(
+        message_id=row.message_id,
+        sender=Address(str(mail_settings.get("sender")), str(mail_settings.get("sender_name", ""))),
+        to=tuple(Address(a) for a in row.to_addrs),
+        cc=tuple(Address(a) for a in row.cc_addrs),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        date=now,
+        headers=(("X-Bevakning-Kind", row.kind),),
+    )

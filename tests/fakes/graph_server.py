@@ -1,0 +1,159 @@
+"""Enough of Entra ID and Microsoft Graph for msal and the graph transport, over HTTPS.
+
+- GET  /{tenant}/v2.0/.well-known/openid-configuration   (msal's tenant discovery)
+- POST /{tenant}/oauth2/v2.0/token                        (client credentials -> "token-N")
+- POST /v1.0/users/{mailbox}/sendMail                     (MIME, base64, text/plain -> 202)
+
+sendMail checks the bearer token and records each accepted mail as a `GraphMail`. Replies
+are scriptable: `script_send(401)` answers the next sendMail with 401, and so on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import email.policy
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import parse_qs, unquote
+
+from tests.fakes.http_server import HTTPReply, HTTPRequest, LocalHTTPServer
+from tests.fakes.tls import Certificates, make_certificates
+
+TENANT = "00000000-0000-0000-0000-0000000000aa"
+CLIENT_ID = "11111111-1111-1111-1111-1111111111bb"
+CLIENT_SECRET = "hemligt-klientlosen"
+
+
+@dataclass(frozen=True)
+class GraphMail:
+    mailbox: str
+    token: str
+    mime: bytes
+    message: EmailMessage
+
+
+def _json(status: int, payload: object, headers: dict[str, str] | None = None) -> HTTPReply:
+    return HTTPReply(status, json.dumps(payload).encode(), "application/json", headers or {})
+
+
+def _graph_error(status: int, code: str, message: str) -> HTTPReply:
+    return _json(status, {"error": {"code": code, "message": message}})
+
+
+class FakeGraphServer(LocalHTTPServer):
+    def __init__(self, certificate_folder: Path) -> None:
+        self.certificates: Certificates = make_certificates(certificate_folder)
+        super().__init__(tls=self.certificates.server_context())
+        self.issued_tokens: list[str] = []
+        self.mails: list[GraphMail] = []
+        self.send_attempts: list[str] = []  # the bearer token of every sendMail, accepted or not
+        self._send_script: list[tuple[int, dict[str, str]]] = []
+        self._token_script: list[HTTPReply] = []
+
+    # -- what tests use ------------------------------------------------------------------------
+
+    def settings(self, **overrides: object) -> dict[str, object]:
+        """[mail.graph] settings that point at this server."""
+        values: dict[str, object] = {
+            "tenant_id": TENANT,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "sender_mailbox": "bevakning@example.se",
+            "save_to_sent_items": True,
+            "authority_host": self.base_url,
+            "api_base": f"{self.base_url}/v1.0",
+            "timeout": 10,
+            "ca_bundle": str(self.certificates.ca_file),
+        }
+        values.update(overrides)
+        return values
+
+    def script_send(
+        self, status: int, *, times: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer the next `times` sendMail requests with `status` (a Graph error body)."""
+        with self.lock:
+            self._send_script.extend([(status, headers or {})] * times)
+
+    def script_token(self, status: int, error: str, description: str = "scripted") -> None:
+        """Answer the next token request with an OAuth error."""
+        with self.lock:
+            self._token_script.append(
+                _json(status, {"error": error, "error_description": description})
+            )
+
+    # -- protocol ------------------------------------------------------------------------------
+
+    def handle(self, request: HTTPRequest) -> HTTPReply:
+        path = request.path.split("?", 1)[0]
+        if request.method == "GET" and path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
+            return _json(200, self._openid_configuration())
+        if request.method == "POST" and path == f"/{TENANT}/oauth2/v2.0/token":
+            return self._token(request)
+        prefix, suffix = "/v1.0/users/", "/sendMail"
+        if request.method == "POST" and path.startswith(prefix) and path.endswith(suffix):
+            return self._send_mail(request, unquote(path[len(prefix) : -len(suffix)]))
+        return _graph_error(404, "NotFound", f"no fake for {request.method} {path}")
+
+    def _openid_configuration(self) -> dict[str, object]:
+        base = f"{self.base_url}/{TENANT}"
+        return {
+            "issuer": f"{base}/v2.0",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            "response_types_supported": ["code", "token"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+
+    def _token(self, request: HTTPRequest) -> HTTPReply:
+        with self.lock:
+            scripted = self._token_script.pop(0) if self._token_script else None
+        if scripted is not None:
+            return scripted
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return _json(400, {"error": "unsupported_grant_type"})
+        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+            return _json(
+                401, {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"}
+            )
+        if form.get("scope") != "https://graph.microsoft.com/.default":
+            return _json(400, {"error": "invalid_scope"})
+        with self.lock:
+            token = f"token-{len(self.issued_tokens) + 1}"
+            self.issued_tokens.append(token)
+        return _json(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token})
+
+    def _send_mail(self, request: HTTPRequest, mailbox: str) -> HTTPReply:
+        authorization = request.headers.get("authorization", "")
+        token = authorization.removeprefix("Bearer ")
+        with self.lock:
+            self.send_attempts.append(token)
+            scripted = self._send_script.pop(0) if self._send_script else None
+            known = token in self.issued_tokens
+        if scripted is not None:
+            status, headers = scripted
+            reply = _graph_error(status, f"Scripted{status}", "scripted failure")
+            reply.headers.update(headers)
+            return reply
+        if not authorization.startswith("Bearer ") or not known:
+            return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        if request.headers.get("content-type", "").split(";")[0] != "text/plain":
+            return _graph_error(400, "ErrorInvalidMimeContent", "expected MIME as text/plain")
+        try:
+            mime = base64.b64decode(request.body, validate=True)
+        except binascii.Error:
+            return _graph_error(
+                400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME"
+            )
+        parsed = email.message_from_bytes(mime, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        with self.lock:
+            self.mails.append(GraphMail(mailbox=mailbox, token=token, mime=mime, message=parsed))
+        return HTTPReply(202, b"", "text/plain")
