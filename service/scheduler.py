@@ -1,0 +1,111 @@
+"""`bevakning run`: APScheduler triggers the tick and the digest; uvicorn serves the web page.
+
+APScheduler keeps nothing: its in-memory job store only says *when*. What has been planned and
+sent lives in our tables, so a missed or doubled fire changes nothing (the tick is idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from service.app import App
+from service.pipeline import tick
+
+log = logging.getLogger(__name__)
+
+
+def safe_tick(app: App) -> None:
+    # A failing tick is logged and retried at the next fire; it must never stop the scheduler.
+    try:
+        result = tick(app, datetime.now(UTC))
+        if result.mails:
+            log.info("tick sent %d mail(s)", len(result.mails))
+    except Exception:
+        log.exception("tick failed; the next one will catch up")
+
+
+def build_scheduler(app: App) -> BackgroundScheduler:
+    s = app.config.section("schedule")
+    d = app.config.section("digest")
+    scheduler = BackgroundScheduler(timezone=app.tz)
+    common: dict[str, Any] = {
+        "coalesce": True,
+        "max_instances": 1,
+        "misfire_grace_time": int(s.get("misfire_grace_seconds", 600)),
+        "replace_existing": True,
+    }
+    scheduler.add_job(
+        safe_tick,
+        IntervalTrigger(minutes=int(s.get("tick_minutes", 5)), timezone=app.tz),
+        args=[app],
+        id="tick",
+        next_run_time=datetime.now(app.tz),  # the first tick at once, not in five minutes
+        **common,
+    )
+    if d.get("enabled", True):
+        hour, minute = str(d.get("time", "07:00")).split(":")
+        scheduler.add_job(
+            safe_tick,
+            CronTrigger(
+                day_of_week=str(d.get("day", "mon")),
+                hour=int(hour),
+                minute=int(minute),
+                timezone=app.tz,
+            ),
+            args=[app],
+            id="digest",
+            **common,
+        )
+    return scheduler
+
+
+def run(app: App, *, with_web: bool = True) -> int:
+    app.init(datetime.now(UTC))
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    web = app.config.section("web")
+    log.info("Bevakning started; the web page is at %s", app.public_url)
+    print(
+        f"Bevakning körs. Webbsidan: http://{web.get('host')}:{web.get('port')}/  "
+        f"Utkorg: {app.config.path('mail.files', 'folder')}  Avsluta med Ctrl+C.",
+        flush=True,
+    )
+    try:
+        if with_web:
+            _serve_web(app)
+        else:
+            stop = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        app.engine.dispose()
+        log.info("Bevakning stopped")
+    return 0
+
+
+def _serve_web(app: App) -> None:
+    import uvicorn
+
+    from service.web.app import create_app
+
+    web = app.config.section("web")
+    config = uvicorn.Config(
+        create_app(app),
+        host=str(web.get("host", "127.0.0.1")),
+        port=int(web.get("port", 8080)),
+        log_level="info",
+        access_log=False,  # paths carry tokens; the web app logs requests itself, redacted
+        lifespan="on",
+    )
+    # uvicorn handles SIGTERM and SIGINT itself and returns here; then the scheduler stops.
+    uvicorn.Server(config).run()
