@@ -146,6 +146,7 @@ class Occurrence(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "person_id", "window_key"),
         Index("ix_occurrences_status_due", "status", "due"),
+        Index("ix_occurrences_status_postponed", "status", "postponed_to"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

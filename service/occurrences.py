@@ -77,8 +77,7 @@ def sync_occurrences(
     Expanding is skipped when neither the day nor the data changed since the last run, which
     keeps a tick cheap on a large store. Nothing is ever deleted: done records stay.
     """
-    version = session.get(State, _DATA_VERSION)
-    stamp = f"{today.isoformat()}|{version.value if version else 0}|{horizon_days}|{checkin_every}"
+    stamp = _stamp(session, today, horizon_days, checkin_every)
     expanded = session.get(State, _EXPANDED)
     if not force and expanded is not None and expanded.value == stamp:
         return 0
@@ -91,12 +90,24 @@ def sync_occurrences(
         checkin_every=checkin_every,
     )
     added = insert_missing(session, slots, now)
+    mark_expanded(session, today, horizon_days, checkin_every)
+    return added
+
+
+def _stamp(session: Session, today: date, horizon_days: int, checkin_every: str) -> str:
+    version = session.get(State, _DATA_VERSION)
+    return f"{today.isoformat()}|{version.value if version else 0}|{horizon_days}|{checkin_every}"
+
+
+def mark_expanded(session: Session, today: date, horizon_days: int, checkin_every: str) -> None:
+    """Record that the schedule is expanded for `today` and the current data."""
+    stamp = _stamp(session, today, horizon_days, checkin_every)
+    expanded = session.get(State, _EXPANDED)
     if expanded is None:
         session.add(State(key=_EXPANDED, value=stamp))
     else:
         expanded.value = stamp
     session.flush()
-    return added
 
 
 def insert_missing(session: Session, slots: Sequence[Slot], now: datetime) -> int:

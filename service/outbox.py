@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,52 +48,90 @@ def message_id_for(key: str, domain: str) -> str:
     return f"bevakning.{local}@{domain}"
 
 
+@dataclass(frozen=True)
+class Addressed:
+    """A planned mail with its recipients and, for digests, its own key and payload."""
+
+    mail: PlannedMail
+    to: Sequence[str]
+    cc: Sequence[str] = ()
+    key: str | None = None
+    payload: dict[str, Any] | None = None
+
+    @property
+    def row_key(self) -> str:
+        return self.key or self.mail.key
+
+
 def store_planned(
-    session: Session,
-    mail: PlannedMail,
-    *,
-    to: Sequence[str],
-    now: datetime,
-    domain: str,
-    cc: Sequence[str] = (),
-    payload: dict[str, Any] | None = None,
-    key: str | None = None,
-) -> OutboxMessage | None:
-    """Write one planned mail and its notices; None if another process planned it first."""
-    body = payload if payload is not None else {"sections": sections(mail.notices)}
-    key = key or mail.key
+    session: Session, planned: Sequence[Addressed], *, now: datetime, domain: str
+) -> list[int]:
+    """Write planned mails and their notices; returns the new outbox ids.
+
+    All in one batch normally; if another process planned one of them first (a unique key
+    clash), each mail is retried on its own and the clashing ones are left to the other.
+    """
+    if not planned:
+        return []
     try:
         with session.begin_nested():
-            row = OutboxMessage(
-                key=key,
-                kind=mail.kind,
-                person_id=mail.person_id,
-                to_addrs=list(to),
-                cc_addrs=list(cc),
-                local_date=mail.day,
-                payload=body,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                message_id=message_id_for(key, domain),
-                created_at=now,
-            )
-            session.add(row)
-            session.flush()
-            session.add_all(
-                NoticeRow(
-                    occurrence_id=n.occurrence_id,
-                    stage=n.stage,
-                    outbox_id=row.id,
-                    planned_on=mail.day,
-                )
-                for n in mail.notices
-            )
-            session.flush()
+            return _insert(session, planned, now, domain)
     except IntegrityError:
-        log.info("outbox key %s already planned elsewhere", key)
-        return None
-    return row
+        log.info("some outbox keys were planned elsewhere; storing one by one")
+    ids: list[int] = []
+    for one in planned:
+        try:
+            with session.begin_nested():
+                ids += _insert(session, [one], now, domain)
+        except IntegrityError:
+            log.info("outbox key %s already planned elsewhere", one.row_key)
+    return ids
+
+
+def _insert(
+    session: Session, planned: Sequence[Addressed], now: datetime, domain: str
+) -> list[int]:
+    rows = [
+        {
+            "key": p.row_key,
+            "kind": p.mail.kind,
+            "person_id": p.mail.person_id,
+            "to_addrs": list(p.to),
+            "cc_addrs": list(p.cc),
+            "local_date": p.mail.day,
+            "payload": p.payload
+            if p.payload is not None
+            else {"sections": sections(p.mail.notices)},
+            "subject": "",
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": "",
+            "message_id": message_id_for(p.row_key, domain),
+            "last_error": "",
+            "created_at": now,
+        }
+        for p in planned
+    ]
+    ids = {
+        key: outbox_id
+        for outbox_id, key in session.execute(
+            insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.key), rows
+        )
+    }
+    notices = [
+        {
+            "occurrence_id": n.occurrence_id,
+            "stage": n.stage,
+            "outbox_id": ids[p.row_key],
+            "planned_on": p.mail.day,
+        }
+        for p in planned
+        for n in p.mail.notices
+    ]
+    if notices:
+        session.execute(insert(NoticeRow), notices)
+    return [ids[p.row_key] for p in planned]
 
 
 def keys_for_day(session: Session, day: date) -> frozenset[str]:

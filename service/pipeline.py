@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from service.app import App
@@ -23,7 +23,7 @@ from service.mail.transports.base import Transport, make_transport
 from service.models import Notice as NoticeRow
 from service.models import Occurrence, OutboxMessage, Person, State
 from service.occurrences import OPEN
-from service.outbox import RetryPolicy, claim, deliver, keys_for_day, store_planned
+from service.outbox import Addressed, RetryPolicy, claim, deliver, keys_for_day, store_planned
 from service.reminders import Candidate, PlannedMail, Policy, is_send_moment, plan
 
 log = logging.getLogger(__name__)
@@ -97,23 +97,28 @@ def candidates(session: Session, today: date, policy: Policy) -> list[Candidate]
     """Open occurrences that could need a notice today; the SQL filter keeps this small on a
     large store (far-future deadlines and ended check-in windows are left out)."""
     horizon = today + timedelta(days=max(policy.days_before, default=0) + 10)
-    rows = session.execute(
-        select(Occurrence, Person.reports_to_id)
-        .join(Person, Occurrence.person_id == Person.id)
-        .where(
+    # Three narrow queries instead of one OR, so each can use an index on a large store.
+    wanted = (
+        and_(
+            Occurrence.status == OPEN, Occurrence.due <= horizon, Occurrence.postponed_to.is_(None)
+        ),
+        and_(Occurrence.status == OPEN, Occurrence.postponed_to <= horizon),
+        and_(
             Occurrence.status == OPEN,
-            Person.active.is_(True),
-            or_(
-                and_(Occurrence.postponed_to.is_(None), Occurrence.due <= horizon),
-                Occurrence.postponed_to <= horizon,
-                and_(
-                    Occurrence.due.is_(None),
-                    Occurrence.window_start <= today,
-                    Occurrence.window_end >= today,
-                ),
-            ),
-        )
-    ).all()
+            Occurrence.due.is_(None),
+            Occurrence.window_start <= today,
+            Occurrence.window_end >= today,
+        ),
+    )
+    rows = [
+        row
+        for condition in wanted
+        for row in session.execute(
+            select(Occurrence, Person.reports_to_id)
+            .join(Person, Occurrence.person_id == Person.id)
+            .where(condition, Person.active.is_(True))
+        ).all()
+    ]
     ids = [occ.id for occ, _ in rows]
     stages: dict[int, set[str]] = defaultdict(set)
     last: dict[int, date] = {}
@@ -161,41 +166,48 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
 
 
 def _store(session: Session, mails: list[PlannedMail], now: datetime, domain: str) -> list[int]:
-    emails = dict(session.execute(select(Person.id, Person.email)).tuples().all())
-    ids = []
-    for mail in mails:
-        assert mail.person_id is not None
-        row = store_planned(session, mail, to=[emails[mail.person_id]], now=now, domain=domain)
-        if row is not None:
-            ids.append(row.id)
-    return ids
+    wanted = {m.person_id for m in mails}
+    emails = {
+        person_id: email
+        for person_id, email in session.execute(
+            select(Person.id, Person.email).where(Person.id.in_(wanted))
+        )
+    }
+    planned = [Addressed(m, [emails[m.person_id]]) for m in mails if m.person_id in emails]
+    return store_planned(session, planned, now=now, domain=domain)
 
 
 def plan_digests(app: App, now: datetime, *, force: bool = False) -> list[int]:
-    """The week's digest, once per recipient and ISO week, from the configured moment on."""
+    """The week's digest, once per recipient and digest week, from the configured moment on
+    (the next working day when that day is a holiday)."""
     local = now.astimezone(app.tz)
-    if not force and not digest_due(app, local):
-        return []
     today = local.date()
-    iso = today.isocalendar()
     domain = str(app.config.get("mail", "message_id_domain", "bevakning.local"))
-    ids = []
     with transaction(app.sessions) as session:
-        for person, address in digest_recipients(app, session):
-            key = f"{DIGEST_KIND}:{address.lower()}:{iso.year}-W{iso.week:02d}"
-            mail = PlannedMail(DIGEST_KIND, person.id if person else None, today)
-            row = store_planned(
-                session,
-                mail,
-                to=[address],
-                now=now,
-                domain=domain,
-                key=key,
-                payload={"week": f"{iso.year}-W{iso.week:02d}"},
+        week_of = digest_due(app, app.calendars(session), local)
+        if force:
+            week_of = week_of or today
+        elif week_of is None:
+            return []
+        iso = week_of.isocalendar()
+        week = f"{iso.year}-W{iso.week:02d}"
+        planned = [
+            Addressed(
+                PlannedMail(DIGEST_KIND, person.id if person else None, today),
+                [address],
+                key=f"{DIGEST_KIND}:{address.lower()}:{week}",
+                payload={"week": week},
             )
-            if row is not None:
-                ids.append(row.id)
-    return ids
+            for person, address in digest_recipients(app, session)
+        ]
+        taken = set(
+            session.scalars(
+                select(OutboxMessage.key).where(OutboxMessage.key.in_([p.row_key for p in planned]))
+            )
+        )
+        return store_planned(
+            session, [p for p in planned if p.row_key not in taken], now=now, domain=domain
+        )
 
 
 def dispatch_outbox(
