@@ -118,11 +118,17 @@ def serve(kind: str, db: str, folder: str, port_queue: Any) -> None:
 
         asgi = Starlette(routes=[Route("/k/{token}", bare, methods=["POST"])])
     # Bind first so the parent learns the port before uvicorn starts serving on the socket.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP, or asyncio does not set TCP_NODELAY on accepted connections
+    # and Nagle holds back the body after the headers until the client's delayed ACK (40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port_queue.put(sock.getsockname()[1])
-    config = uvicorn.Config(asgi, access_log=False, lifespan="off", log_level="warning")
+    # A queue of 50 clients on a small machine can leave a kept-alive connection idle for
+    # longer than uvicorn's default 5 s; closing it then would count as a failed request.
+    config = uvicorn.Config(
+        asgi, access_log=False, lifespan="off", log_level="warning", timeout_keep_alive=60
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -152,12 +158,20 @@ async def hammer(
         queue.put_nowait(path)
     latencies: list[float] = []
     failures = 0
+    errors: dict[str, int] = {}
     deadline = time.perf_counter() + limit_s
     # The local date, as the server's default date field would hold it.
     today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                 cookies={CSRF_COOKIE: COOKIE}) as client:  # fmt: skip
+    # Without TCP_NODELAY, httpx writes headers and body separately and Nagle's algorithm
+    # meets the server's delayed ACK: every POST would wait ~40 ms for nothing. Browsers
+    # set it too.
+    transport = httpx.AsyncHTTPTransport(
+        limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    )
+    async with httpx.AsyncClient(
+        transport=transport, base_url=base, timeout=30, cookies={CSRF_COOKIE: COOKIE}
+    ) as client:
 
         async def worker() -> None:
             nonlocal failures
@@ -173,7 +187,12 @@ async def hammer(
                     "comment": "bench",
                 }
                 started = time.perf_counter()
-                response = await client.post(path, data=data)
+                try:
+                    response = await client.post(path, data=data)
+                except httpx.HTTPError as exc:
+                    failures += 1
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200 or (name == "app" and "Tack!" not in response.text):
                     failures += 1
@@ -181,6 +200,8 @@ async def hammer(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+    if errors:
+        print(f"{name}: transport errors {errors}")
     return Result(name, len(latencies), elapsed, latencies, failures)
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.app import App
@@ -273,7 +273,13 @@ def item_rows(app: App, session: Session, at: date) -> list[dict[str, Any]]:
                 next_due[occ.item_id] = min(due, next_due.get(occ.item_id, due))
     rows = []
     for item, area, plan in items:
-        counts = count_statuses(occurrences.get(item.id, []), at)
+        # Windows that have not begun by --at are not counted yet.
+        begun = [
+            o
+            for o in occurrences.get(item.id, [])
+            if o.window_start is None or o.window_start <= at
+        ]
+        counts = count_statuses(begun, at)
         due = next_due.get(item.id)
         rows.append(
             {
@@ -306,7 +312,7 @@ def cmd_occurrences(app: App, args: argparse.Namespace) -> int:
             .order_by(Plan.slug, Item.position, Person.email, Occurrence.due)
         )
         if args.person:
-            query = query.where(Person.email == args.person.strip().lower())
+            query = query.where(func.lower(Person.email) == args.person.strip().lower())
         rows = [
             {
                 "id": occ.id,

@@ -17,6 +17,9 @@ from service.occurrences import DONE, NOT_APPLICABLE, OPEN, bump_data_version
 class Outcome:
     changed: bool  # False: it was already done / not applicable; nothing was written
     occurrence: Occurrence
+    # True when the schedule must be expanded again (relative children are now due);
+    # callers then run app.sync, and can skip it otherwise.
+    needs_sync: bool = False
 
 
 def mark_done(
@@ -29,8 +32,12 @@ def mark_done(
     now: datetime,
     comment: str = "",
     result_note: str = "",
+    actor: str = "",
 ) -> Outcome:
-    """Mark one occurrence done, once: a conditional UPDATE makes concurrent clicks safe."""
+    """Mark one occurrence done, once: a conditional UPDATE makes concurrent clicks safe.
+
+    `actor` names who acted when it is not `by` (an admin marking on someone's behalf).
+    """
     result = session.execute(
         update(Occurrence)
         .where(Occurrence.id == occurrence_id, Occurrence.status == OPEN)
@@ -52,16 +59,23 @@ def mark_done(
     session.add(
         AuditEntry(
             at=now,
-            actor=by.email,
+            actor=actor or by.email,
             action="occurrence.done",
             occurrence_id=occurrence_id,
-            detail={"on": on.isoformat(), "via": via, "comment": comment, "result": result_note},
+            detail={
+                "on": on.isoformat(),
+                "via": via,
+                "comment": comment,
+                "result": result_note,
+                **({"on_behalf_of": by.email} if actor else {}),
+            },
         )
     )
-    if _has_relative_children(session, occurrence.item_id):
+    needs_sync = _has_relative_children(session, occurrence.item_id)
+    if needs_sync:
         bump_data_version(session)  # the next sync creates "på nästkommande APT" children
     session.flush()
-    return Outcome(True, occurrence)
+    return Outcome(True, occurrence, needs_sync)
 
 
 def postpone(

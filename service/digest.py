@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service import roles
 from service.app import App
+from service.calendar import Calendars
 from service.deadlines import DeadlineKind
 from service.mail.compose import mail_items
 from service.mail.context import (
@@ -225,17 +226,29 @@ def _current_window(occs: list[Occurrence], today: date) -> list[Occurrence]:
     return [o for o in occs if o.window_key == chosen]
 
 
-def digest_due(app: App, now_local: datetime) -> bool:
-    """True from the configured weekday and time on (the tick catches up after downtime)."""
+def digest_due(app: App, calendars: Calendars, now_local: datetime) -> date | None:
+    """The configured weekday of the digest week that is due now, or None.
+
+    Due from the configured weekday and time on; when that day is closed (a Monday that is a
+    holiday, say) from the next working day on, never on a closed day. Until the next such
+    weekday a later tick catches up after downtime; the outbox key (one per digest week) keeps
+    it to one digest.
+    """
     d = app.config.section("digest")
     if not d.get("enabled", True):
-        return False
-    day = WEEKDAYS.index(str(d.get("day", "mon"))[:3].lower())
+        return None
+    weekday = WEEKDAYS.index(str(d.get("day", "mon"))[:3].lower())
     hours, minutes = str(d.get("time", "07:00")).split(":")
-    return now_local.weekday() == day and (now_local.hour, now_local.minute) >= (
-        int(hours),
-        int(minutes),
-    )
+    today = now_local.date()
+    anchor = today - timedelta(days=(today.weekday() - weekday) % 7)
+    first = anchor
+    while not calendars.is_working_day(first) and first < today:
+        first += timedelta(days=1)
+    if not calendars.is_working_day(today) or today < first:
+        return None
+    if today == first and (now_local.hour, now_local.minute) < (int(hours), int(minutes)):
+        return None
+    return anchor
 
 
 def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, str]]:

@@ -180,42 +180,61 @@ def claim(
 
 @dataclass(frozen=True)
 class Delivery:
-    outbox_id: int
-    key: str
-    kind: str
+    row: OutboxMessage  # as loaded for sending (detached)
     status: str
+    mail: OutgoingMail | None = None
     error: str = ""
+
+
+Composed = OutgoingMail | None | Exception
+ComposeBatch = Callable[[Session, Sequence[OutboxMessage]], dict[int, Composed]]
 
 
 def deliver(
     factory: sessionmaker[Session],
     ids: Sequence[int],
     transport: Transport,
-    compose: Callable[[Session, OutboxMessage], OutgoingMail | None],
+    compose_batch: ComposeBatch,
     now: datetime,
     policy: RetryPolicy,
 ) -> list[Delivery]:
-    """Send the claimed rows over one transport connection, recording each result at once."""
+    """Send the claimed rows over one transport connection, recording each result at once.
+
+    The batch is composed first (its data loaded in a few queries), then sent mail by mail;
+    each result is committed right after its send, so a crash can repeat at most one mail.
+    """
+    with factory() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == SENDING)
+            .order_by(OutboxMessage.id)
+        ).all()
+        composed = compose_batch(session, rows)
+    with factory() as recorder:
+        return _send_rows(recorder, rows, composed, transport, now, policy)
+
+
+def _send_rows(
+    recorder: Session,
+    rows: Sequence[OutboxMessage],
+    composed: dict[int, Composed],
+    transport: Transport,
+    now: datetime,
+    policy: RetryPolicy,
+) -> list[Delivery]:
     results: list[Delivery] = []
     opened = False
     unreachable = ""  # set when the transport cannot even connect: the rest wait for a retry
-    for outbox_id in ids:
-        with factory() as session:
-            row = session.get(OutboxMessage, outbox_id)
-            if row is None or row.status != SENDING:
-                continue
-            claimed_by = row.claimed_by
-            try:
-                mail = compose(session, row)
-            except Exception as exc:  # a bad row must not stop the batch
-                log.exception("could not compose outbox row %s", row.key)
-                results.append(_finish(factory, row, claimed_by, FAILED, now, f"compose: {exc}"))
-                continue
+    for row in rows:
+        mail = composed.get(row.id)
+        if isinstance(mail, Exception):  # a bad row must not stop the batch
+            results.append(_finish(recorder, row, FAILED, now, f"compose: {mail}"))
+            continue
         if unreachable:
-            results.append(_finish(factory, row, claimed_by, PENDING, now, unreachable, policy))
+            results.append(_finish(recorder, row, PENDING, now, unreachable, policy))
             continue
         if mail is None:  # everything in it was done meanwhile
-            results.append(_finish(factory, row, claimed_by, SKIPPED, now, ""))
+            results.append(_finish(recorder, row, SKIPPED, now, ""))
             continue
         try:
             if not opened:
@@ -234,9 +253,9 @@ def deliver(
                 "permanent" if status == FAILED else "temporary",
                 exc,
             )
-            results.append(_finish(factory, row, claimed_by, status, now, str(exc), policy))
+            results.append(_finish(recorder, row, status, now, str(exc), policy, mail))
             continue
-        results.append(_finish(factory, row, claimed_by, SENT, now, "", message_id=mail.message_id))
+        results.append(_finish(recorder, row, SENT, now, "", mail=mail))
     if opened:
         try:
             transport.close()
@@ -246,30 +265,34 @@ def deliver(
 
 
 def _finish(
-    factory: sessionmaker[Session],
+    recorder: Session,
     row: OutboxMessage,
-    claimed_by: str,
     status: str,
     now: datetime,
     error: str,
     policy: RetryPolicy | None = None,
-    message_id: str = "",
+    mail: OutgoingMail | None = None,
 ) -> Delivery:
     values: dict[str, Any] = {"status": status, "last_error": error[:2000], "lease_until": None}
+    if mail is not None:
+        values["subject"] = mail.subject
     if status == SENT:
         values["sent_at"] = now
-        values["message_id"] = message_id
+        assert mail is not None
+        values["message_id"] = mail.message_id
     if status == PENDING and policy is not None:
         values["next_attempt_at"] = now + policy.delay(row.attempts)
-    with factory() as session, session.begin():
-        # Fenced by claimed_by: a process whose lease ran out cannot overwrite the new owner.
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == claimed_by)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-    return Delivery(row.id, row.key, row.kind, status, error)
+    # Fenced by claimed_by: a process whose lease ran out cannot overwrite the new owner.
+    # Committed at once (one session for the batch, one commit per mail), so a crash right
+    # after a send can repeat that one mail and no other.
+    recorder.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == row.claimed_by)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    recorder.commit()
+    return Delivery(row, status, mail, error)
 
 
 def backlog(session: Session) -> int:

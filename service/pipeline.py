@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,13 +18,21 @@ from sqlalchemy.orm import Session
 from service.app import App
 from service.db import transaction
 from service.digest import DIGEST_KIND, digest_due, digest_recipients
-from service.mail.compose import compose
+from service.mail.compose import compose_batch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
 from service.models import Notice as NoticeRow
 from service.models import Occurrence, OutboxMessage, Person, State
 from service.occurrences import OPEN
-from service.outbox import Addressed, RetryPolicy, claim, deliver, keys_for_day, store_planned
+from service.outbox import (
+    Addressed,
+    Composed,
+    RetryPolicy,
+    claim,
+    deliver,
+    keys_for_day,
+    store_planned,
+)
 from service.reminders import Candidate, PlannedMail, Policy, is_send_moment, plan
 
 log = logging.getLogger(__name__)
@@ -223,39 +232,26 @@ def dispatch_outbox(
     batch_size = int(app.config.get("mail", "batch_size", 200))
     chosen = transport or transport_of(app)
     worker = worker or worker_name()
-    sent_now: dict[int, OutgoingMail] = {}
 
-    def composer(session: Session, row: OutboxMessage) -> OutgoingMail | None:
-        mail = compose(app, session, row, now)
-        if mail is not None:
-            sent_now[row.id] = mail
-        return mail
+    def composer(session: Session, rows: Sequence[OutboxMessage]) -> dict[int, Composed]:
+        return compose_batch(app, session, rows, now)
 
     out: list[dict[str, Any]] = []
     for _ in range(max_batches):
         ids = claim(app.sessions, now, policy, batch_size, worker)
         if not ids:
             break
-        deliveries = deliver(app.sessions, ids, chosen, composer, now, policy)
-        with app.sessions() as session:
-            for d in deliveries:
-                row = session.get(OutboxMessage, d.outbox_id)
-                if row is None:
-                    continue
-                mail = sent_now.get(d.outbox_id)
-                if mail is not None and not row.subject:
-                    row.subject = mail.subject
-                out.append(mail_json(app, row, d.status, mail))
-            session.commit()
+        for d in deliver(app.sessions, ids, chosen, composer, now, policy):
+            out.append(mail_json(app, d.row, d.status, d.mail, now))
         if len(ids) < batch_size:
             break
     return out
 
 
 def mail_json(
-    app: App, row: OutboxMessage, status: str, mail: OutgoingMail | None
+    app: App, row: OutboxMessage, status: str, mail: OutgoingMail | None, now: datetime
 ) -> dict[str, Any]:
-    moment = (row.sent_at or row.created_at).astimezone(app.tz)
+    moment = now.astimezone(app.tz)
     items = sorted({i for ids in row.payload.get("sections", {}).values() for i in ids})
     return {
         "at": moment.replace(tzinfo=None).isoformat(timespec="seconds"),

@@ -77,8 +77,12 @@ def expand(
     """
     slots: list[Slot] = []
     for item in items:
-        holders = [(p, apt) for role in item.roles for p, apt in directory.holders(role)]
-        holders = list({p.email: (p, apt) for p, apt in holders}.values())  # one per person
+        # One per person; raised at APT if any listed role says so, whatever the roles' order.
+        merged: dict[str, tuple[PersonRecord, bool]] = {}
+        for role in item.roles:
+            for p, apt in directory.holders(role):
+                merged[p.email] = (p, apt or merged.get(p.email, (p, False))[1])
+        holders = list(merged.values())
         if item.deadline.kind is DeadlineKind.RELATIVE:
             slots.extend(_relative(item, holders, calendars, done_parents))
             continue
@@ -146,7 +150,10 @@ def _relative(
     for parent in done_parents:
         if parent.item_id != item.parent_id:
             continue
-        for person, apt in holders:
+        # A person who holds both the parent and the child follows their own parent only;
+        # otherwise (förvaltningschef visits, enhetschefer report back) every holder does.
+        own = [(p, apt) for p, apt in holders if p.id == parent.person_id]
+        for person, apt in own or holders:
             assert person.id is not None
             unit = person.unit if item.deadline.calendar == APT else None
             due = calendars.next_meeting(item.deadline.calendar, parent.done_on, unit)

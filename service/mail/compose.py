@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -15,6 +16,8 @@ from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
 from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
+
+log = logging.getLogger(__name__)
 
 
 def mail_items(
@@ -59,22 +62,71 @@ def mail_items(
     return out
 
 
+def compose_batch(
+    app: App, session: Session, rows: Sequence[OutboxMessage], now: datetime
+) -> dict[int, OutgoingMail | Exception | None]:
+    """Mails for a batch of rows, their data loaded in a few queries (not a few per mail).
+
+    Per row: the mail, None when nothing in it is still open (the row is then skipped), or the
+    exception that stopped it, so one bad row cannot stop the others.
+    """
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(Person).where(Person.id.in_({r.person_id for r in rows if r.person_id}))
+        )
+    }
+    groups: dict[tuple[date, bool], list[int]] = {}
+    for row in rows:
+        if row.kind != "digest":
+            ids = [i for section in row.payload.get("sections", {}).values() for i in section]
+            groups.setdefault((row.local_date, row.kind != "escalation"), []).extend(ids)
+    items = {
+        group: mail_items(app, session, ids, today=group[0], now=now, with_links=group[1])
+        for group, ids in groups.items()
+    }
+    out: dict[int, OutgoingMail | Exception | None] = {}
+    for row in rows:
+        try:
+            out[row.id] = _compose(
+                app,
+                session,
+                row,
+                people.get(row.person_id) if row.person_id else None,
+                items.get((row.local_date, row.kind != "escalation"), {}),
+                now,
+            )
+        except Exception as exc:
+            log.exception("could not compose outbox row %s", row.key)
+            out[row.id] = exc
+    return out
+
+
 def compose(app: App, session: Session, row: OutboxMessage, now: datetime) -> OutgoingMail | None:
-    """The mail for `row`, or None when nothing in it is still open (it is then skipped)."""
+    """The mail for one row (see compose_batch)."""
+    result = compose_batch(app, session, [row], now)[row.id]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def _compose(
+    app: App,
+    session: Session,
+    row: OutboxMessage,
+    recipient: Person | None,
+    loaded: dict[int, MailItem],
+    now: datetime,
+) -> OutgoingMail | None:
     if row.kind == "digest":
         from service.digest import digest_context
 
-        person = session.get(Person, row.person_id) if row.person_id else None
-        context = digest_context(app, session, person, now=now, today=row.local_date)
+        context = digest_context(app, session, recipient, now=now, today=row.local_date)
         return _mail(app, row, render("digest", context), now)
-    recipient = session.get(Person, row.person_id)
     if recipient is None:
         return None
     wanted = row.payload.get("sections", {})
-    all_ids = [i for ids in wanted.values() for i in ids]
-    items = mail_items(
-        app, session, all_ids, today=row.local_date, now=now, with_links=row.kind != "escalation"
-    )
+    items = {i: loaded[i] for ids in wanted.values() for i in ids if i in loaded}
     if not items:
         return None
     if row.kind == "escalation":

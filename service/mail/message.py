@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
+from email import charset as email_charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr
+from functools import cached_property
+
+# UTF-8 bodies as quoted-printable: readable in an .eml file, safe for 7-bit relays, and no
+# line longer than 76 characters however long the inlined HTML lines are.
+_UTF8_QP = email_charset.Charset("utf-8")
+_UTF8_QP.header_encoding = email_charset.QP
+_UTF8_QP.body_encoding = email_charset.QP
+_WIRE = compat32.clone(linesep="\r\n")
 
 
 def clean_header(value: str) -> str:
@@ -24,7 +36,7 @@ class Address:
     name: str = ""
 
     def formatted(self) -> str:
-        return formataddr((clean_header(self.name), clean_header(self.email)))
+        return formataddr((clean_header(self.name), clean_header(self.email)), charset="utf-8")
 
 
 @dataclass(frozen=True)
@@ -43,9 +55,11 @@ class OutgoingMail:
     def recipients(self) -> list[str]:
         return [a.email for a in (*self.to, *self.cc)]
 
-    def to_mime(self) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = clean_header(self.subject)
+    def to_mime(self) -> Message:
+        # The compat32 classes, not EmailMessage: they build a message several times faster,
+        # which matters when a dispatch batch renders hundreds of mails.
+        msg = MIMEMultipart("alternative")
+        msg["Subject"] = Header(clean_header(self.subject), _UTF8_QP)  # type: ignore[assignment]
         msg["From"] = self.sender.formatted()
         msg["To"] = ", ".join(a.formatted() for a in self.to)
         if self.cc:
@@ -56,14 +70,18 @@ class OutgoingMail:
         msg["Auto-Submitted"] = "auto-generated"
         for name, value in self.headers:
             msg[clean_header(name)] = clean_header(value)
-        msg.set_content(self.text, subtype="plain", charset="utf-8")
-        msg.add_alternative(self.html, subtype="html", charset="utf-8")
+        # MIMEText takes a Charset instance too (typeshed only knows str).
+        msg.attach(MIMEText(self.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+        msg.attach(MIMEText(self.html, "html", _UTF8_QP))  # type: ignore[arg-type]
         return msg
 
-    def to_wire_bytes(self) -> bytes:
-        """The whole MIME message with CRLF line ends, as RFC 5322 wants it on the wire.
+    @cached_property
+    def _wire(self) -> bytes:
+        return self.to_mime().as_bytes(policy=_WIRE)
 
-        For the transports that hand over a finished message (EWS MimeContent, Graph MIME);
-        smtplib does the CRLF conversion itself.
+    def to_wire_bytes(self) -> bytes:
+        """The whole MIME message with CRLF line ends, as RFC 5321/5322 want it on the wire.
+
+        Built once per mail: SMTP, EWS (MimeContent) and Graph (MIME sendMail) all send it.
         """
-        return self.to_mime().as_bytes(policy=SMTP)
+        return self._wire

@@ -151,7 +151,7 @@ class SmtpTransport(Transport):
         recipients = [envelope_address(address) for address in mail.recipients]
         if not recipients:
             raise TransportError(f"mail {mail.message_id} has no recipients", permanent=True)
-        message = mail.to_mime()
+        message = mail.to_wire_bytes()
 
         self.open()
         try:
@@ -186,13 +186,13 @@ class SmtpTransport(Transport):
         log.info("Sent mail %s via SMTP to %d recipient(s)", mail.message_id, len(recipients))
 
     def _send_once(
-        self, message: Any, sender: str, recipients: list[str]
+        self, message: bytes, sender: str, recipients: list[str]
     ) -> dict[str, tuple[int, bytes]]:
         conn = self._conn
         assert conn is not None
         where = f"SMTP server {self.host}:{self.port}"
         try:
-            return conn.send_message(message, from_addr=sender, to_addrs=recipients)
+            return conn.sendmail(sender, recipients, message)
         except smtplib.SMTPServerDisconnected:
             raise
         except smtplib.SMTPRecipientsRefused as exc:

@@ -1,0 +1,104 @@
+"""Dispatch throughput to a local aiosmtpd sink, against a bare smtplib loop that sends the same
+messages to the same sink in the same run. Target: at least half of the bare loop's rate.
+
+The dispatcher does everything a real run does per mail: claim with a lease, load the items,
+render the Jinja2 templates, inline CSS, sign the links, send, and record the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import smtplib
+import socket
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiosmtpd.controller import Controller
+
+from bench.generate import generate
+from service.db import transaction
+from service.mail.message import OutgoingMail
+from service.mail.transports.smtp import SmtpTransport
+from service.occurrences import mark_expanded
+from service.pipeline import dispatch_outbox, plan_reminders
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.count += 1
+        return "250 OK"
+
+
+class RecordingSmtp(SmtpTransport):
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(settings)
+        self.mails: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        super().send(mail)
+        self.mails.append(mail)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mails", type=int, default=1000)
+    args = parser.parse_args()
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    now = datetime(2025, 3, 4, 7, 30, tzinfo=STOCKHOLM)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bevakning-bench-") as folder:
+            app = generate(
+                Path(folder) / "bench.db",
+                occurrences=args.mails * 3,
+                due_now=args.mails,
+                today=now.date(),
+                people=args.mails,
+            )
+            with transaction(app.sessions) as session:
+                sched = app.config.section("schedule")
+                mark_expanded(
+                    session, now.date(), int(sched["horizon_days"]), str(sched["checkin_every"])
+                )
+            planned = plan_reminders(app, now)
+            transport = RecordingSmtp({"host": "127.0.0.1", "port": port, "security": "none"})
+            t0 = time.perf_counter()
+            sent = dispatch_outbox(app, now, transport=transport, worker="bench")
+            ours = time.perf_counter() - t0
+            assert all(m["status"] == "sent" for m in sent), {m["status"] for m in sent}
+            assert len(sent) == len(planned) == len(transport.mails), (len(sent), len(planned))
+            messages = [(m.sender.email, m.recipients, m.to_wire_bytes()) for m in transport.mails]
+            t0 = time.perf_counter()
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                for sender, recipients, data in messages:
+                    smtp.sendmail(sender, recipients, data)
+            bare = time.perf_counter() - t0
+            app.engine.dispose()
+    finally:
+        controller.stop()
+    n = len(messages)
+    print(f"mails: {n}; sink received {sink.count}")
+    print(f"bevakning dispatch: {n / ours:7.0f} mails/s ({ours:.2f} s)")
+    print(f"bare smtplib loop:  {n / bare:7.0f} mails/s ({bare:.2f} s)")
+    print(f"ratio: {bare / ours:.2f} of the bare loop (target >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

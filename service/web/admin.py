@@ -1,0 +1,228 @@
+"""Dashboard pages: the personal read-only link and the signed-in admin, who may act."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import date
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from service import completion
+from service.db import transaction
+from service.links import DASHBOARD
+from service.models import Occurrence, Person
+from service.web import dashboard
+from service.web.context import Web, page, web_of
+from service.web.items import validate
+from service.web.security import CSRF_FIELD, client_address
+
+log = logging.getLogger(__name__)
+
+ADMIN_COOKIE = "bv_admin"
+ADMIN_MAX_AGE = 8 * 3600  # a working day; then sign in again
+
+
+def _serializer(web: Web) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(web.session_key, salt="bevakning-admin")
+
+
+def admin_user(request: Request) -> str | None:
+    """Who is signed in: the trusted proxy header, else the signed session cookie."""
+    web = web_of(request)
+    if web.trusted_user_header:
+        user = request.headers.get(web.trusted_user_header, "").strip()
+        if user:
+            return user
+    raw = request.cookies.get(ADMIN_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer(web).loads(raw, max_age=ADMIN_MAX_AGE)
+    except BadSignature:
+        return None
+    return str(data.get("u")) if isinstance(data, dict) and data.get("u") else None
+
+
+def _with_csrf(
+    request: Request, web: Web, response: HTMLResponse, cookie: str, fresh: bool
+) -> HTMLResponse:
+    if fresh:
+        web.csrf.set_cookie(response, cookie)
+    return response
+
+
+def personal_dashboard(request: Request) -> Response:
+    web = web_of(request)
+    if (limited := web.rate_limited(request)) is not None:
+        return limited
+    claim = web.read_claim(request, DASHBOARD)
+    if isinstance(claim, HTMLResponse):
+        return claim
+    with web.app.sessions() as session:
+        person = session.get(Person, claim.person_id)
+        if person is None or not person.active:
+            return web.bad_link(request, "stale")
+        return _dashboard_page(request, web, session, viewer=person.name, admin=False)
+
+
+def admin_dashboard(request: Request) -> Response:
+    web = web_of(request)
+    user = admin_user(request)
+    if user is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    with web.app.sessions() as session:
+        return _dashboard_page(request, web, session, viewer=user, admin=True)
+
+
+def _dashboard_page(
+    request: Request, web: Web, session: Session, *, viewer: str, admin: bool
+) -> HTMLResponse:
+    today = web.today()
+    filters = dashboard.Filters.parse(dict(request.query_params))
+    board = dashboard.build(session, today, filters)
+    cookie, fresh = web.csrf.cookie_value(request)
+    response = page(
+        "dashboard.html.j2",
+        200,
+        viewer=viewer,
+        admin=admin,
+        action_url=request.url.path,
+        here=_without_notice(request.url.path, request.url.query),
+        csrf=web.csrf.field_value(cookie, "/admin/klarmarkera") if admin else "",
+        notice=request.query_params.get("klar", ""),
+        **dashboard.template_context(board, today),
+    )
+    return _with_csrf(request, web, response, cookie, fresh)
+
+
+def login_form(request: Request) -> Response:
+    web = web_of(request)
+    if admin_user(request):
+        return RedirectResponse("/admin/oversikt", status_code=303)
+    return _login_page(request, web, error="", status=200)
+
+
+def _login_page(request: Request, web: Web, *, error: str, status: int) -> HTMLResponse:
+    cookie, fresh = web.csrf.cookie_value(request)
+    response = page(
+        "login.html.j2",
+        status,
+        csrf=web.csrf.field_value(cookie, "/admin/login"),
+        error=error,
+        enabled=bool(web.admin_password),
+    )
+    return _with_csrf(request, web, response, cookie, fresh)
+
+
+async def login(request: Request) -> Response:
+    web = web_of(request)
+    if (limited := web.rate_limited(request)) is not None:
+        return limited
+    form = await request.form()
+    password = form.get("password")
+    submitted = form.get(CSRF_FIELD)
+    if not isinstance(submitted, str) or not web.csrf.valid(request, submitted):
+        return _login_page(request, web, error="Sidan var för gammal. Försök igen.", status=403)
+    if not web.admin_password:
+        return _login_page(request, web, error="Inloggning med lösenord är avstängd.", status=403)
+    if not isinstance(password, str) or not hmac.compare_digest(
+        password.encode(), web.admin_password.encode()
+    ):
+        # Wrong passwords count like bad tokens: the same limiter slows guessing down.
+        web.limiter.record(client_address(request), web.now())
+        log.warning("admin sign-in failed")
+        return _login_page(request, web, error="Fel lösenord. Försök igen.", status=401)
+    response = RedirectResponse("/admin/oversikt", status_code=303)
+    response.set_cookie(
+        ADMIN_COOKIE,
+        _serializer(web).dumps({"u": "admin"}),
+        max_age=ADMIN_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=web.app.public_url.startswith("https://"),
+        path="/admin",
+    )
+    log.info("admin signed in")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/admin/login", status_code=303)
+    response.delete_cookie(ADMIN_COOKIE, path="/admin")
+    return response
+
+
+async def admin_mark_done(request: Request) -> Response:
+    web = web_of(request)
+    user = admin_user(request)
+    if user is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
+        return page(
+            "error.html.j2",
+            403,
+            title="Formuläret kunde inte skickas",
+            message="Sidan var för gammal. Ladda om översikten och försök igen.",
+            back_url="/admin/oversikt",
+        )
+    back = fields.get("next", "")
+    if not back.startswith("/admin/oversikt"):
+        back = "/admin/oversikt"  # never redirect off the site
+    return await run_in_threadpool(_admin_done, web, user, fields, back)
+
+
+def _admin_done(web: Web, user: str, fields: dict[str, str], back: str) -> Response:
+    occurrence_id = fields.get("occurrence_id", "")
+    now, today = web.now(), web.today()
+    with transaction(web.app.sessions) as session:
+        occ = session.get(Occurrence, int(occurrence_id)) if occurrence_id.isdigit() else None
+        if occ is None:
+            return page(
+                "error.html.j2",
+                404,
+                title="Aktiviteten finns inte",
+                message="Den valda aktiviteten finns inte. Ladda om översikten.",
+                back_url="/admin/oversikt",
+            )
+        state = validate("done", fields, today=today, plan_start=occ.item.plan.start)
+        if state.errors:
+            return page(
+                "error.html.j2",
+                400,
+                title="Datumet behöver rättas",
+                message=next(iter(state.errors.values())),
+                back_url=back,
+            )
+        person = occ.person
+        outcome = completion.mark_done(
+            session,
+            occ.id,
+            by=person,
+            on=date.fromisoformat(state.values["done_on"]),
+            via="admin",
+            now=now,
+            comment=state.values.get("comment", ""),
+            actor=f"admin:{user}",
+        )
+        if outcome.needs_sync:
+            web.app.sync(session, now)
+        web.metrics.item_posts.labels(
+            action="done", outcome="admin" if outcome.changed else "already"
+        ).inc()
+    back = _without_notice(urlsplit(back).path, urlsplit(back).query)
+    sep = "&" if "?" in back else "?"
+    result = "ja" if outcome.changed else "redan"
+    return RedirectResponse(f"{back}{sep}{urlencode({'klar': result})}", status_code=303)
+
+
+def _without_notice(path: str, query: str) -> str:
+    kept = [(k, v) for k, v in parse_qsl(query) if k != "klar"]
+    return f"{path}?{urlencode(kept)}" if kept else path

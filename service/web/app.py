@@ -1,0 +1,141 @@
+"""The web app: item pages behind mail links, the dashboard, calendar feeds, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.app import App
+from service.links import signing_keys
+from service.web import admin, feeds, items, ops
+from service.web.context import Clock, Web, page
+from service.web.metrics import StoreCollector, WebMetrics
+from service.web.security import (
+    BadTokenLimiter,
+    Csrf,
+    SecurityHeaders,
+    install_log_redaction,
+    redact,
+)
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
+    install_log_redaction()
+    settings = app.config.section("web")
+    keys = signing_keys(
+        str(settings.get("secret_keys", "")), app.config.base_dir / "var" / "secret.key"
+    )
+    metrics = WebMetrics()
+    web = Web(
+        app=app,
+        clock=clock or utc_now,
+        csrf=Csrf(keys[0], secure=app.public_url.startswith("https://")),
+        limiter=BadTokenLimiter(int(settings.get("bad_token_limit_per_minute", 10))),
+        metrics=metrics,
+        admin_password=str(settings.get("admin_password", "")),
+        trusted_user_header=str(settings.get("trusted_user_header", "")),
+        session_key=keys[0],
+    )
+    metrics.watch_store(StoreCollector(app, web.today))
+    routes = [
+        Route("/", home, methods=["GET"]),
+        Route("/k/{token}", items.show_item, methods=["GET"]),  # HEAD comes with GET
+        Route("/k/{token}", items.post_item, methods=["POST"]),
+        Route("/oversikt/{token}", admin.personal_dashboard, methods=["GET"]),
+        Route("/admin/login", admin.login_form, methods=["GET"]),
+        Route("/admin/login", admin.login, methods=["POST"]),
+        Route("/admin/logout", admin.logout, methods=["POST"]),
+        Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
+        Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
+        Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/metrics", ops.metrics, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    starlette = Starlette(
+        routes=routes,
+        # Headers outermost, so error pages carry them too; errors become a Swedish page.
+        middleware=[Middleware(SecurityHeaders), Middleware(ErrorPage)],
+        exception_handlers={HTTPException: http_error},
+    )
+    starlette.state.web = web
+    return starlette
+
+
+def home(request: Request) -> Response:
+    return page("home.html.j2")
+
+
+def no_icon(request: Request) -> Response:
+    # Browsers ask for it on every page; an empty answer keeps 404s out of the logs.
+    return Response(status_code=204)
+
+
+HTTP_PAGES = {
+    404: ("Sidan finns inte", "Adressen leder inte till någon sida. Kontrollera att hela "
+          "länken från mejlet kom med."),
+    405: ("Det går inte att göra så här", "Sidan tar inte emot den sortens anrop. "
+          "Öppna länken från mejlet i stället."),
+}  # fmt: skip
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    title, message = HTTP_PAGES.get(exc.status_code, ("Något gick fel", "Försök igen om en stund."))
+    response = page("error.html.j2", exc.status_code, title=title, message=message)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value  # e.g. Allow on 405
+    return response
+
+
+class ErrorPage:
+    """Turns an unexpected exception into a plain Swedish page, logged with the path redacted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), redact(scope["path"]))
+            if started:
+                raise
+            response = page(
+                "error.html.j2",
+                500,
+                title="Något gick fel",
+                message="Ingenting har ändrats. Försök igen om en stund; "
+                "om felet kvarstår, kontakta utvecklingschefen.",
+            )
+            await response(scope, receive, send)

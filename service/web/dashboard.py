@@ -1,0 +1,267 @@
+"""The dashboard: each plan as the municipality's table, filled in from the store."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import i18n
+from service.deadlines import DeadlineKind
+from service.models import Area, AuditEntry, Item, Occurrence, Person, Plan
+from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
+from service.plans.importer import item_roles
+from service.roles import role_title_sv
+from service.web.present import STATUS_FILTERS, HistoryLine, Status, describe, people_by_email
+
+WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class Filters:
+    plan: str = ""
+    area: int | None = None
+    role: str = ""
+    status: str = ""
+
+    @classmethod
+    def parse(cls, query: dict[str, str]) -> Filters:
+        area = query.get("omrade", "")
+        status = query.get("status", "")
+        return cls(
+            plan=query.get("plan", "")[:100],
+            area=int(area) if area.isdigit() else None,
+            role=query.get("roll", "")[:40],
+            status=status if status in (*STATUS_FILTERS, WAITING) else "",
+        )
+
+
+@dataclass
+class PersonRow:
+    person: Person
+    status: Status
+    current: Occurrence | None
+    last_done: date | None
+
+
+@dataclass
+class ItemRow:
+    item: Item
+    status: Status
+    people: list[PersonRow]
+    done: int
+    total: int
+    last_done: date | None
+    next_due: date | None
+    history: list[HistoryLine] = field(default_factory=list)
+
+    @property
+    def responsible(self) -> str:
+        return ", ".join(self.item.responsible)
+
+    @property
+    def fan_out(self) -> bool:
+        return self.total > 1
+
+
+@dataclass
+class AreaGroup:
+    area: Area
+    rows: list[ItemRow]
+
+
+@dataclass
+class PlanTable:
+    plan: Plan
+    groups: list[AreaGroup]
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(g.rows) for g in self.groups)
+
+
+@dataclass
+class Dashboard:
+    tables: list[PlanTable]
+    filters: Filters
+    plans: list[Plan]
+    areas: list[Area]
+    roles: list[tuple[str, str]]
+    statuses: list[tuple[str, str]]
+    counts: dict[str, int]
+
+
+def build(session: Session, today: date, filters: Filters) -> Dashboard:
+    plans = list(session.scalars(select(Plan).order_by(Plan.title)))
+    shown_plans = [p for p in plans if not filters.plan or p.slug == filters.plan]
+    plan_ids = [p.id for p in shown_plans]
+    areas = list(
+        session.scalars(
+            select(Area).where(Area.plan_id.in_(plan_ids)).order_by(Area.plan_id, Area.position)
+        )
+    )
+    items = list(
+        session.scalars(
+            select(Item)
+            .where(Item.plan_id.in_(plan_ids), Item.active.is_(True))
+            .order_by(Item.area_id, Item.position)
+        )
+    )
+    occurrences = list(
+        session.scalars(
+            select(Occurrence)
+            .where(Occurrence.item_id.in_([i.id for i in items]))
+            .order_by(Occurrence.id)
+        )
+    )
+    people = {p.id: p for p in session.scalars(select(Person))}
+    by_item: dict[int, list[Occurrence]] = defaultdict(list)
+    for occ in occurrences:
+        by_item[occ.item_id].append(occ)
+    histories = _histories(session, occurrences)
+
+    all_roles: set[str] = set()
+    counts = {key: 0 for key in (OPEN, OVERDUE, DONE, NOT_APPLICABLE, WAITING)}
+    rows_by_area: dict[int, list[ItemRow]] = defaultdict(list)
+    for item in items:
+        item_role_keys = item_roles(item)
+        all_roles.update(item_role_keys)
+        row = item_row(item, by_item.get(item.id, []), people, today)
+        row.history = histories.get(item.id, [])
+        if filters.area is not None and item.area_id != filters.area:
+            continue
+        if filters.role and filters.role not in item_role_keys:
+            continue
+        if filters.status and row.status.key != filters.status:
+            continue
+        counts[row.status.key] += 1
+        rows_by_area[item.area_id].append(row)
+
+    tables = []
+    for plan in shown_plans:
+        groups = [
+            AreaGroup(a, rows_by_area[a.id])
+            for a in areas
+            if a.plan_id == plan.id and rows_by_area.get(a.id)
+        ]
+        if groups:
+            tables.append(PlanTable(plan, groups))
+    return Dashboard(
+        tables=tables,
+        filters=filters,
+        plans=plans,
+        areas=areas if filters.plan else [],
+        roles=sorted(((r, role_title_sv(r, 2)) for r in all_roles), key=lambda pair: pair[1]),
+        statuses=[*STATUS_FILTERS.items(), (WAITING, "Ej påbörjad")],
+        counts=counts,
+    )
+
+
+def item_row(
+    item: Item, occurrences: Sequence[Occurrence], people: dict[int, Person], today: date
+) -> ItemRow:
+    """One table row: per person the occurrence that matters now, and the item's status.
+
+    A person's current occurrence is their oldest one still open among the windows that have
+    begun (what they owe), else their latest begun one (what they did last).
+    """
+    per_person: dict[int, list[Occurrence]] = defaultdict(list)
+    for occ in occurrences:
+        per_person[occ.person_id].append(occ)
+    rows = []
+    for person_id, occs in per_person.items():
+        begun = [o for o in occs if o.window_start is None or o.window_start <= today]
+        done_dates = [o.done_on for o in occs if o.status == DONE and o.done_on]
+        last = max(done_dates) if done_dates else None
+        if not begun:
+            rows.append(PersonRow(people[person_id], Status(WAITING), None, last))
+            continue
+        outstanding = [o for o in begun if o.status == OPEN]
+        current = min(outstanding, key=_order) if outstanding else max(begun, key=_order)
+        rows.append(PersonRow(people[person_id], Status(status_at(current, today)), current, last))
+    rows.sort(key=lambda r: r.person.name)
+    keys = [r.status.key for r in rows]
+    done = keys.count(DONE)
+    if not keys:
+        status = WAITING
+    elif OVERDUE in keys:
+        status = OVERDUE
+    elif all(k in (DONE, NOT_APPLICABLE) for k in keys):
+        status = DONE if done else NOT_APPLICABLE
+    elif all(k == WAITING for k in keys):
+        status = WAITING
+    else:
+        status = OPEN
+    open_dues = [
+        o.effective_due
+        for o in occurrences
+        if o.status == OPEN and o.effective_due is not None and o.effective_due >= today
+    ]
+    overdue_dues = [
+        o.effective_due
+        for o in occurrences
+        if o.status == OPEN and o.effective_due is not None and o.effective_due < today
+    ]
+    done_dates_all = [r.last_done for r in rows if r.last_done]
+    return ItemRow(
+        item=item,
+        status=Status(status),
+        people=rows,
+        done=done,
+        total=len(rows),
+        last_done=max(done_dates_all) if done_dates_all else None,
+        next_due=min(overdue_dues or open_dues) if (overdue_dues or open_dues) else None,
+    )
+
+
+def _order(occ: Occurrence) -> tuple[date, date, int]:
+    return (occ.window_start or date.min, occ.effective_due or date.max, occ.id)
+
+
+def _histories(session: Session, occurrences: Sequence[Occurrence]) -> dict[int, list[HistoryLine]]:
+    item_of = {o.id: o.item_id for o in occurrences}
+    if not item_of:
+        return {}
+    entries: list[AuditEntry] = []
+    ids = sorted(item_of)
+    for start in range(0, len(ids), 500):
+        entries.extend(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.occurrence_id.in_(ids[start : start + 500]))
+                .order_by(AuditEntry.at, AuditEntry.id)
+            )
+        )
+    names = people_by_email(session, (e.actor for e in entries))
+    out: dict[int, list[HistoryLine]] = defaultdict(list)
+    for entry in entries:
+        assert entry.occurrence_id is not None
+        out[item_of[entry.occurrence_id]].append(
+            HistoryLine(entry.at, describe(entry, names.get(entry.actor, entry.actor)))
+        )
+    return out
+
+
+def deadline_note(item: Item) -> str:
+    """A word on items without a date: why the last column may stay empty."""
+    if item.deadline_kind == DeadlineKind.AS_NEEDED.value:
+        return "Vid behov: inga påminnelser."
+    if item.deadline_kind == DeadlineKind.RELATIVE.value:
+        return "Skapas när föregående aktivitet är klar."
+    if item.deadline_kind == DeadlineKind.CONTINUOUS.value:
+        return "Fortlöpande: avstämning varje termin."
+    return ""
+
+
+def template_context(board: Dashboard, today: date) -> dict[str, Any]:
+    return {
+        "board": board,
+        "today": today,
+        "deadline_note": deadline_note,
+        "plural": i18n.plural_sv,
+    }

@@ -1,0 +1,272 @@
+"""The item page behind a mail's personal link: GET shows, only POST changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from service import completion, i18n
+from service.db import transaction
+from service.links import DONE as DONE_LINK
+from service.links import Claim
+from service.models import Item, Occurrence, Person
+from service.occurrences import OPEN, status_at
+from service.web.context import Web, page, web_of
+from service.web.present import Status, history
+from service.web.security import CSRF_FIELD
+
+ACTIONS = ("done", "postpone", "not_applicable")
+MAX_TEXT = 2000
+MAX_POSTPONE = timedelta(days=2 * 365)
+
+
+@dataclass
+class FormState:
+    """What the person typed and what was wrong with it, per form on the page."""
+
+    action: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Stale(Exception):
+    """The token's person or version no longer matches the occurrence."""
+
+
+def _load(session: Session, claim: Claim) -> Occurrence:
+    # One query for what every page shows, instead of a lazy load per relationship.
+    occ = (
+        session.get(
+            Occurrence,
+            claim.occurrence_id,
+            options=[
+                joinedload(Occurrence.item).joinedload(Item.area),
+                joinedload(Occurrence.item).joinedload(Item.plan),
+            ],
+        )
+        if claim.occurrence_id
+        else None
+    )
+    if occ is None or occ.person_id != claim.person_id or occ.version != claim.version:
+        raise Stale
+    return occ
+
+
+def item_context(
+    session: Session, occ: Occurrence, web: Web, form: FormState, *, with_history: bool = True
+) -> dict[str, Any]:
+    today = web.today()
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(Person).where(
+                Person.id.in_({occ.person_id, occ.done_by_id or 0, occ.deferred_by_id or 0})
+            )
+        )
+    }
+    due = occ.effective_due
+    children = _children(session, occ)
+    return {
+        "occ": occ,
+        "item": occ.item,
+        "area": occ.item.area,
+        "plan": occ.item.plan,
+        "person": people.get(occ.person_id),
+        "done_by": people.get(occ.done_by_id or 0),
+        "deferred_by": people.get(occ.deferred_by_id or 0),
+        "status": Status(status_at(occ, today)),
+        "is_open": occ.status == OPEN,
+        "due": due,
+        "today": today,
+        "history": history(session, [occ.id]) if with_history else [],
+        "children": children,
+        "form": form,
+        "min_done": occ.item.plan.start.isoformat(),
+    }
+
+
+def _children(session: Session, occ: Occurrence) -> list[tuple[Item, int, date | None]]:
+    """Follow-ups created when this one was done ("på nästkommande APT"): item, count, due."""
+    rows = session.execute(
+        select(Item, func.count(Occurrence.id), func.min(Occurrence.due))
+        .join(Occurrence, Occurrence.item_id == Item.id)
+        .where(Occurrence.parent_occurrence_id == occ.id)
+        .group_by(Item.id)
+        .order_by(Item.position)
+    ).all()
+    return [(item, int(n), due) for item, n, due in rows]
+
+
+def _render_item(
+    request: Request, web: Web, occ_ctx: dict[str, Any], status_code: int = 200
+) -> Response:
+    cookie, fresh = web.csrf.cookie_value(request)
+    response = page(
+        "item.html.j2",
+        status_code,
+        csrf=web.csrf.field_value(cookie, request.url.path),
+        action_url=request.url.path,
+        **occ_ctx,
+    )
+    if fresh:
+        web.csrf.set_cookie(response, cookie)
+    return response
+
+
+def show_item(request: Request) -> Response:
+    """GET and HEAD: read only, whatever a mail scanner does with the link."""
+    web = web_of(request)
+    if (limited := web.rate_limited(request)) is not None:
+        return limited
+    claim = web.read_claim(request, DONE_LINK)
+    if isinstance(claim, HTMLResponse):
+        return claim
+    with web.app.sessions() as session:
+        try:
+            occ = _load(session, claim)
+        except Stale:
+            return web.bad_link(request, "stale")
+        return _render_item(request, web, item_context(session, occ, web, FormState()))
+
+
+async def post_item(request: Request) -> Response:
+    web = web_of(request)
+    if (limited := web.rate_limited(request)) is not None:
+        return limited
+    claim = web.read_claim(request, DONE_LINK)
+    if isinstance(claim, HTMLResponse):
+        return claim
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
+        web.metrics.item_posts.labels(action="?", outcome="csrf").inc()
+        return page(
+            "error.html.j2",
+            403,
+            title="Formuläret kunde inte skickas",
+            message="Sidan var för gammal eller öppnades i en annan webbläsare. "
+            "Öppna länken igen och skicka formuläret en gång till.",
+            back_url=request.url.path,
+        )
+    return await run_in_threadpool(_act, request, web, claim, fields)
+
+
+def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Response:
+    action = fields.get("action", "")
+    now, today = web.now(), web.today()
+    with transaction(web.app.sessions) as session:
+        try:
+            occ = _load(session, claim)
+        except Stale:
+            return web.bad_link(request, "stale")
+        if action not in ACTIONS:
+            web.metrics.item_posts.labels(action="?", outcome="invalid").inc()
+            state = FormState(errors={"action": "Välj en av knapparna i formuläret."})
+            return _render_item(request, web, item_context(session, occ, web, state), 400)
+        if occ.status != OPEN:
+            web.metrics.item_posts.labels(action=action, outcome="already").inc()
+            return _receipt(session, occ, web, "already")
+        state = validate(action, fields, today=today, plan_start=occ.item.plan.start)
+        if state.errors:
+            web.metrics.item_posts.labels(action=action, outcome="invalid").inc()
+            return _render_item(request, web, item_context(session, occ, web, state), 400)
+        person = session.get(Person, claim.person_id)
+        assert person is not None  # the occurrence's foreign key keeps it
+        v = state.values
+        if action == "done":
+            outcome = completion.mark_done(
+                session,
+                occ.id,
+                by=person,
+                on=date.fromisoformat(v["done_on"]),
+                via="link",
+                now=now,
+                comment=v.get("comment", ""),
+                result_note=v.get("result", ""),
+            )
+            if outcome.needs_sync:
+                # The item has relative children ("på nästkommande APT"), due from now on.
+                # Syncing only then keeps an ordinary click cheap: sync loads the whole
+                # directory and calendars before it can tell that nothing changed.
+                web.app.sync(session, now)
+        elif action == "postpone":
+            outcome = completion.postpone(
+                session,
+                occ.id,
+                by=person,
+                to=date.fromisoformat(v["postpone_to"]),
+                reason=v["postpone_reason"],
+                now=now,
+            )
+        else:
+            outcome = completion.mark_not_applicable(
+                session, occ.id, by=person, reason=v["na_reason"], now=now
+            )
+        kind = action if outcome.changed else "already"
+        web.metrics.item_posts.labels(action=action, outcome=kind).inc()
+        return _receipt(session, outcome.occurrence, web, kind)
+
+
+def _receipt(session: Session, occ: Occurrence, web: Web, kind: str) -> Response:
+    ctx = item_context(session, occ, web, FormState(), with_history=False)
+    return page("receipt.html.j2", 200, kind=kind, **ctx)
+
+
+def validate(action: str, fields: dict[str, str], *, today: date, plan_start: date) -> FormState:
+    """Checks one form; every message says what to do, in Swedish."""
+    state = FormState(action=action)
+    v, errors = state.values, state.errors
+
+    def text(name: str, *, required: str = "") -> None:
+        value = fields.get(name, "").strip()
+        v[name] = value
+        if required and not value:
+            errors[name] = required
+        elif len(value) > MAX_TEXT:
+            errors[name] = f"Texten får vara högst {MAX_TEXT} tecken; nu är den {len(value)}."
+
+    if action == "done":
+        raw = fields.get("done_on", "").strip()
+        v["done_on"] = raw
+        on = _parse_date(raw)
+        if on is None:
+            errors["done_on"] = "Ange datumet då aktiviteten blev klar, till exempel 2024-12-02."
+        elif on > today:
+            errors["done_on"] = (
+                f"Datumet kan inte vara i framtiden. Ange i dag ({today.isoformat()}) "
+                "eller ett tidigare datum."
+            )
+        elif on < plan_start:
+            errors["done_on"] = (
+                f"Datumet kan inte vara före planens start ({i18n.format_date_sv(plan_start)})."
+            )
+        text("comment")
+        text("result")
+    elif action == "postpone":
+        raw = fields.get("postpone_to", "").strip()
+        v["postpone_to"] = raw
+        to = _parse_date(raw)
+        if to is None:
+            errors["postpone_to"] = "Ange det nya datumet, till exempel 2025-01-31."
+        elif to <= today:
+            errors["postpone_to"] = "Det nya datumet måste vara efter i dag."
+        elif to > today + MAX_POSTPONE:
+            errors["postpone_to"] = "Det nya datumet kan ligga högst två år fram i tiden."
+        text("postpone_reason", required="Skriv kort varför aktiviteten behöver skjutas upp.")
+    elif action == "not_applicable":
+        text("na_reason", required="Skriv kort varför aktiviteten inte är aktuell.")
+    return state
+
+
+def _parse_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None

@@ -1,0 +1,25 @@
+"""Signed personal URLs for the digest and reminder mails to link to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.app import App
+from service.links import CALENDAR, DASHBOARD, Claim
+
+
+def dashboard_url(app: App, person_id: int, now: datetime) -> str:
+    """The person's read-only dashboard; expires after dashboard_link_max_age_days."""
+    token = app.signer.issue(Claim(DASHBOARD, person_id, now))
+    return f"{app.public_url}/oversikt/{token}"
+
+
+def item_url(app: App, person_id: int, item_id: int, now: datetime) -> str:
+    """One item on the person's dashboard, with its history (for the digest's item links)."""
+    return f"{dashboard_url(app, person_id, now)}#aktivitet-{item_id}"
+
+
+def calendar_url(app: App, person_id: int, now: datetime) -> str:
+    """The person's iCalendar feed of open deadlines, to subscribe to in Outlook."""
+    token = app.signer.issue(Claim(CALENDAR, person_id, now))
+    return f"{app.public_url}/kalender/{token}.ics"
