@@ -1,0 +1,340 @@
+"""The `bevakning` command, run in-process against a SQLite file of its own."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from service.cli import main
+from service.models import AuditEntry, Item, Occurrence, Person, Plan
+from tests.support import ROOT
+
+ITEM_KEYS = {
+    "plan", "area", "number", "title", "responsible", "deadline_phrase", "deadline_kind", "due",
+    "open", "done", "overdue",
+}  # fmt: skip
+OCCURRENCE_KEYS = {"id", "plan", "number", "title", "person", "due", "status"}
+KINDS = {
+    "date", "month", "week", "term", "quarter", "recurring", "per_meeting", "relative",
+    "continuous", "as_needed",
+}  # fmt: skip
+ENHETSCHEF = "linnea.forsberg@example.se"
+AREA_6 = "Tydliggör ramarna för varje enskild chef"
+
+GOOD_PLAN = """\
+[plan]
+id = "ny-plan"
+title = "Ny plan"
+start = 2025-01-01
+end = 2025-12-31
+
+[[area]]
+title = "Område A"
+
+[[area.item]]
+number = "1"
+title = "Gör något"
+responsible = ["Enhetschef"]
+deadline = "December 2025"
+"""
+
+BAD_PLAN = (
+    GOOD_PLAN
+    + """
+[[area.item]]
+number = "2"
+title = "Gör mer"
+responsible = ["Enhetschef"]
+deadline = "snart"
+"""
+)
+
+
+class Cli:
+    def __init__(self, config: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.config, self.db, self.capsys = config, db, capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(["--config", str(self.config), *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str) -> Any:
+        code, out, err = self(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    def counts(self) -> dict[str, int]:
+        engine = create_engine(f"sqlite:///{self.db}")
+        try:
+            with engine.connect() as conn:
+                return {
+                    model.__name__: int(conn.scalar(select(func.count()).select_from(model)) or 0)
+                    for model in (Plan, Item, Person, Occurrence, AuditEntry)
+                }
+        finally:
+            engine.dispose()
+
+
+def write_config(tmp_path: Path, db: Path) -> Path:
+    """The repo's config.toml with the database in tmp_path and absolute plan paths."""
+    replace = {
+        ("database", "url"): f"sqlite:///{db}",
+        ("plans", "folder"): str(ROOT / "plans"),
+        ("plans", "directory"): str(ROOT / "plans" / "directory.toml"),
+        ("plans", "calendars"): str(ROOT / "plans" / "calendars.toml"),
+        ("web", "secret_keys"): "test-key-1",
+    }
+    section, lines = "", []
+    for line in (ROOT / "config.toml").read_text(encoding="utf-8").splitlines():
+        header = re.fullmatch(r"\[([\w.]+)\]", line.strip())
+        if header:
+            section = header[1]
+        key = re.match(r"(\w+)\s*=", line)
+        if key and (section, key[1]) in replace:
+            line = f"{key[1]} = {json.dumps(replace[(section, key[1])])}"
+        lines.append(line)
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
+    # The command reads BEVAKNING_* from the environment; keep the caller's out of the test.
+    import os
+
+    for var in [v for v in os.environ if v.startswith("BEVAKNING_")]:
+        monkeypatch.delenv(var)
+    db = tmp_path / "cli.db"
+    yield Cli(write_config(tmp_path, db), db, capsys)
+
+
+@pytest.fixture
+def ready(cli: Cli) -> Cli:
+    code, _, err = cli("init")
+    assert code == 0, err
+    return cli
+
+
+def test_the_written_config_points_at_the_temporary_database(cli: Cli) -> None:
+    text = cli.config.read_text(encoding="utf-8")
+    assert f'url = "sqlite:///{cli.db}"' in text
+    assert f'folder = "{ROOT / "plans"}"' in text
+
+
+def test_init_creates_the_store_and_loads_the_bundled_plans(cli: Cli) -> None:
+    code, out, _ = cli("init")
+    assert code == 0
+    assert "Databasen är skapad och 2 planer är inlästa." in out
+    assert "tillitsfull-dialog: Handlingsplan tillitsfull dialog (27 aktiviteter)" in out
+    assert "starka-enhetschefer" in out and "(5 aktiviteter)" in out
+    counts = cli.counts()
+    assert counts["Plan"] == 2 and counts["Item"] == 32 and counts["Occurrence"] > 0
+
+
+def test_init_twice_says_nothing_changed_and_changes_nothing(ready: Cli) -> None:
+    before = ready.counts()
+    code, out, _ = ready("init")
+    assert code == 0
+    assert "Databasen fanns redan; ingenting ändrades." in out
+    assert ready.counts() == before
+
+
+def test_items_json_has_one_entry_per_item_with_the_documented_keys(ready: Cli) -> None:
+    items = ready.json("items", "--at", "2024-11-15")
+    assert len(items) == 27 + 5
+    assert sum(1 for i in items if i["plan"] == "tillitsfull-dialog") == 27
+    assert sum(1 for i in items if i["plan"] == "starka-enhetschefer") == 5
+    for entry in items:
+        assert set(entry) >= ITEM_KEYS
+        # Beyond the issue's keys the command adds only the area's position and the cadence.
+        assert set(entry) - ITEM_KEYS <= {"area_number", "cadence"}
+        assert entry["deadline_kind"] in KINDS
+        assert isinstance(entry["responsible"], list) and entry["responsible"]
+        assert all(isinstance(entry[k], int) for k in ("open", "done", "overdue"))
+
+
+def find(items: list[dict[str, Any]], plan: str, area: str, number: str) -> dict[str, Any]:
+    found = [
+        i
+        for i in items
+        if i["plan"] == plan and i["area"].startswith(area) and i["number"] == number
+    ]
+    assert len(found) == 1, (plan, area, number)
+    return found[0]
+
+
+def test_items_counts_the_enhetschef_occurrences_open_and_then_overdue(ready: Cli) -> None:
+    before = find(ready.json("items", "--at", "2024-11-15"), "tillitsfull-dialog", AREA_6, "1.2")
+    assert before["responsible"] == ["Enhetschef"]
+    assert before["deadline_phrase"] == "December 2024"
+    assert before["deadline_kind"] == "month"
+    assert before["due"] == "2024-12-31"
+    assert (before["open"], before["done"], before["overdue"]) == (14, 0, 0)
+    after = find(ready.json("items", "--at", "2025-01-15"), "tillitsfull-dialog", AREA_6, "1.2")
+    assert (after["open"], after["done"], after["overdue"]) == (0, 0, 14)
+    assert after["due"] is None
+
+
+def test_items_shows_the_report_to_son_on_4_december_2024(ready: Cli) -> None:
+    items = ready.json("items", "--at", "2024-11-15")
+    report = [i for i in items if i["plan"] == "starka-enhetschefer" and "SON den 4" in i["title"]]
+    assert len(report) == 1
+    assert report[0]["deadline_kind"] == "date"
+    assert report[0]["due"] == "2024-12-04"
+    assert (report[0]["open"], report[0]["overdue"]) == (1, 0)
+
+
+def test_items_keeps_the_deadline_phrase_as_written(ready: Cli) -> None:
+    items = ready.json("items", "--at", "2024-11-15")
+    workshop = find(items, "tillitsfull-dialog", "Skapa ett närmare band mellan verksamhet", "1")
+    assert workshop["deadline_phrase"] == "Fortlöpande"
+    assert workshop["deadline_kind"] == "recurring"
+    assert find(items, "tillitsfull-dialog", "Hur pratar", "1.1")["deadline_kind"] == "as_needed"
+    assert find(items, "tillitsfull-dialog", "Hur pratar", "1.1")["due"] is None
+
+
+def test_occurrences_for_a_person_have_the_documented_keys(ready: Cli) -> None:
+    entries = ready.json("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
+    assert entries
+    for entry in entries:
+        assert set(entry) >= OCCURRENCE_KEYS
+        assert set(entry) - OCCURRENCE_KEYS <= {"window"}
+        assert entry["person"] == ENHETSCHEF
+        assert isinstance(entry["id"], int)
+    routines = [e for e in entries if e["plan"] == "tillitsfull-dialog" and e["number"] == "1.2"]
+    assert {(e["due"], e["status"]) for e in routines} >= {("2024-12-31", "open")}
+
+
+def test_occurrences_status_follows_at(ready: Cli) -> None:
+    entries = ready.json("occurrences", "--person", ENHETSCHEF, "--at", "2025-01-15")
+    december = [e for e in entries if e["due"] == "2024-12-31"]
+    assert december and {e["status"] for e in december} == {"overdue"}
+
+
+def test_occurrences_person_is_matched_case_insensitively(ready: Cli) -> None:
+    assert ready.json("occurrences", "--person", ENHETSCHEF.upper()) == ready.json(
+        "occurrences", "--person", ENHETSCHEF
+    )
+
+
+def test_a_bad_plan_exits_1_names_file_area_item_and_text_and_changes_nothing(
+    ready: Cli, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_PLAN, encoding="utf-8")
+    before = ready.counts()
+    code, out, _ = ready("import", str(bad), "--json")
+    assert code == 1
+    result = json.loads(out)
+    assert result["ok"] is False
+    [problem] = result["problems"]
+    assert problem["file"].endswith("bad.toml")
+    assert "område 1, aktivitet 2" in problem["where"]
+    assert "Klart när?" in problem["where"]
+    assert "'snart'" in problem["message"]
+    assert ready.counts() == before
+
+
+def test_a_bad_plan_without_json_explains_in_swedish_on_stderr(ready: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_PLAN, encoding="utf-8")
+    code, out, err = ready("import", str(bad))
+    assert code == 1 and out == ""
+    assert "Inget ändrades" in err and "bad.toml" in err and "'snart'" in err
+
+
+def test_dry_run_checks_a_good_plan_and_changes_nothing(ready: Cli, tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD_PLAN, encoding="utf-8")
+    before = ready.counts()
+    code, out, _ = ready("import", str(good), "--dry-run")
+    assert code == 0
+    assert "ny-plan" in out and "Inget ändrades (--dry-run)" in out
+    assert ready.counts() == before
+    result = ready.json("import", str(good), "--dry-run")
+    assert result == {"ok": True, "dry_run": True, "plan": "ny-plan", "areas": 1, "items": 1}
+    assert ready.counts() == before
+
+
+def test_import_adds_a_good_plan_and_its_occurrences(ready: Cli, tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD_PLAN, encoding="utf-8")
+    before = ready.counts()
+    result = ready.json("import", str(good))
+    assert result["ok"] is True and result["created"] is True and result["added"] == 1
+    after = ready.counts()
+    assert (after["Plan"], after["Item"]) == (before["Plan"] + 1, before["Item"] + 1)
+    items = ready.json("items", "--at", "2025-06-01")
+    new = [i for i in items if i["plan"] == "ny-plan"]
+    assert [(i["number"], i["due"], i["open"]) for i in new] == [("1", "2025-12-31", 14)]
+    again = ready.json("import", str(good))
+    assert again["created"] is False and again["added"] == 0 and again["updated"] == 1
+
+
+def test_items_without_json_prints_a_swedish_table(ready: Cli) -> None:
+    code, out, _ = ready("items", "--at", "2024-11-15")
+    assert code == 0
+    header = out.splitlines()[0].split()
+    for word in ("Plan", "Område", "Nr", "Aktivitet", "Ansvarig", "Klart", "när?", "Nästa",
+                 "frist", "Öppna", "Klara", "Försenade"):  # fmt: skip
+        assert word in header
+    assert "tillitsfull-dialog" in out and "December 2024" in out
+    assert len(out.splitlines()) == 2 + 32
+
+
+def test_occurrences_without_json_prints_a_swedish_table(ready: Cli) -> None:
+    code, out, _ = ready("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["Id", "Plan", "Nr", "Aktivitet", "Person", "Frist",
+                                           "Status"]  # fmt: skip
+    statuses = {line.rsplit("  ", 1)[-1].strip() for line in out.splitlines()[2:]}
+    assert "öppen" in statuses
+    assert statuses <= {"öppen", "klar", "försenad", "inte aktuell"}
+
+
+def test_a_missing_config_file_is_a_swedish_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--config", str(tmp_path / "saknas.toml"), "items"])
+    assert code == 2
+    assert "Fel i konfigurationen" in capsys.readouterr().err
+
+
+def test_without_a_command_the_help_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "kommandon" in capsys.readouterr().out
+
+
+def test_occurrences_finds_a_person_whose_address_the_directory_writes_in_capitals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "directory.toml"
+    directory.write_text(
+        (ROOT / "plans" / "directory.toml")
+        .read_text(encoding="utf-8")
+        .replace(f'"{ENHETSCHEF}"', '"Linnea.Forsberg@example.se"'),
+        encoding="utf-8",
+    )
+    db = tmp_path / "cli.db"
+    config = write_config(tmp_path, db)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            json.dumps(str(ROOT / "plans" / "directory.toml")), json.dumps(str(directory))
+        ),
+        encoding="utf-8",
+    )
+    cli = Cli(config, db, capsys)
+    entries = cli.json("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
+    assert entries
+    assert {e["person"] for e in entries} == {"Linnea.Forsberg@example.se"}
