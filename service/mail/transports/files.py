@@ -7,8 +7,11 @@ editor: each file is the complete .eml) shows exactly what would have been sent.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import mailbox
+import os
+import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, TransportError, register
 
 log = logging.getLogger(__name__)
+_COUNTER = itertools.count(1)
+_HOST = socket.gethostname().replace("/", "_").replace(":", "_")
 
 
 @register("files")
@@ -27,33 +32,32 @@ class FilesTransport(Transport):
         if not folder:
             raise ValueError("[mail.files] folder is empty; give the Maildir folder for the mails")
         self.folder = Path(folder)
-        self._maildir: mailbox.Maildir | None = None
+        self._opened = False
 
     def open(self) -> None:
         try:
-            # mailbox.Maildir(create=True) makes cur/, new/ and tmp/ only when the folder itself
-            # is new; an existing empty folder (made by an installer, say) would break add().
             for sub in ("tmp", "new", "cur"):
                 (self.folder / sub).mkdir(parents=True, exist_ok=True)
-            self._maildir = mailbox.Maildir(self.folder, factory=None, create=True)
         except OSError as exc:
             raise TransportError(
                 f"cannot create the Maildir {self.folder}: {exc}", permanent=False
             ) from exc
-
-    def close(self) -> None:
-        self._maildir = None
+        self._opened = True
 
     def send(self, mail: OutgoingMail) -> None:
-        if self._maildir is None:
+        if not getattr(self, "_opened", False):
             self.open()
-        assert self._maildir is not None
+        # Maildir delivery: write under tmp/, then rename into new/, so a reader never sees a
+        # half-written file. The unique name ends in .eml so a desktop opens it in a mail client.
+        name = f"{time.time_ns()}.P{os.getpid()}Q{next(_COUNTER)}.{_HOST}.eml"
+        tmp, final = self.folder / "tmp" / name, self.folder / "new" / name
         try:
-            # Bytes, not the Message object: the file must hold exactly what a wire transport sends.
-            key = self._maildir.add(mail.to_mime().as_bytes())
+            # The bytes a wire transport would send, CRLF line ends included.
+            tmp.write_bytes(mail.to_wire_bytes())
+            os.replace(tmp, final)
         except OSError as exc:
             # A full disk or a permissions problem can be fixed without touching the mail.
             raise TransportError(
                 f"cannot write the mail to the Maildir {self.folder}: {exc}", permanent=False
             ) from exc
-        log.info("Wrote mail %s to Maildir %s (key %s)", mail.message_id, self.folder, key)
+        log.info("Wrote mail %s to %s", mail.message_id, final)
