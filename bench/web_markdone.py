@@ -33,6 +33,7 @@ from service.app import App  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
 from service.models import Item, Occurrence, Person  # noqa: E402
 from service.web.security import CSRF_COOKIE, Csrf  # noqa: E402
+from service.web.urls import done_url  # noqa: E402
 
 KEY = "bench-signing-key"
 COOKIE = "b" * 43  # any well-formed cookie value; the CSRF field is derived from it
@@ -86,7 +87,7 @@ def generate(db: Path, folder: Path, count: int, now: datetime) -> list[str]:
     print(f"store: {total:,} occurrences, {count:,} of them for the benchmark")
     app.engine.dispose()
     return [
-        app.done_url(occ_id, person_id, 1, now).removeprefix(app.public_url)
+        done_url(app, occ_id, person_id, 1, now).removeprefix(app.public_url)
         for occ_id, person_id in created
     ]
 

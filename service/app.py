@@ -16,7 +16,7 @@ from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, s
 from service.config import Config
 from service.db import create_schema, make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
-from service.links import CALENDAR, DASHBOARD, DONE, Claim, LinkSigner, signing_keys
+from service.links import CALENDAR, DASHBOARD, DONE, LinkSigner, signing_keys
 from service.models import Plan, Unit
 from service.occurrences import bump_data_version, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
@@ -75,18 +75,6 @@ class App:
     @cached_property
     def signer(self) -> LinkSigner:
         return make_signer(self.config)
-
-    def done_url(self, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
-        token = self.signer.done_token(occurrence_id, person_id, version, now)
-        return f"{self.public_url}/k/{token}"
-
-    def dashboard_url(self, person_id: int, now: datetime) -> str:
-        token = self.signer.issue(Claim(DASHBOARD, person_id, now))
-        return f"{self.public_url}/oversikt/{token}"
-
-    def calendar_url(self, person_id: int, now: datetime) -> str:
-        token = self.signer.issue(Claim(CALENDAR, person_id, now))
-        return f"{self.public_url}/kalender/{token}.ics"
 
     @property
     def public_url(self) -> str:

@@ -26,6 +26,7 @@ from service.mail.context import (
 )
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
+from service.web.urls import dashboard_url
 
 DIGEST_KIND = "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -36,7 +37,7 @@ def digest_context(
 ) -> DigestContext:
     soon_days = int(app.config.get("digest", "due_soon_days", 14))
     week_start = today - timedelta(days=7)
-    dashboard = app.dashboard_url(recipient.id, now) if recipient else app.public_url
+    dashboard = dashboard_url(app, recipient.id, now) if recipient else app.public_url
 
     def item_url(item_id: int) -> str:
         return f"{dashboard}#aktivitet-{item_id}"

@@ -94,18 +94,7 @@ def run(app: App, *, with_web: bool = True) -> int:
 
 
 def _serve_web(app: App) -> None:
-    import uvicorn
+    from service.web.server import serve
 
-    from service.web.app import create_app
-
-    web = app.config.section("web")
-    config = uvicorn.Config(
-        create_app(app),
-        host=str(web.get("host", "127.0.0.1")),
-        port=int(web.get("port", 8080)),
-        log_level="info",
-        access_log=False,  # paths carry tokens; the web app logs requests itself, redacted
-        lifespan="on",
-    )
     # uvicorn handles SIGTERM and SIGINT itself and returns here; then the scheduler stops.
-    uvicorn.Server(config).run()
+    serve(app)

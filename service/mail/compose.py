@@ -16,6 +16,7 @@ from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
 from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
+from service.web.urls import calendar_url, done_url
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def mail_items(
             title=item.title,
             deadline_phrase=item.deadline_phrase,
             due=due,
-            done_url=app.done_url(occ.id, person.id, occ.version, now) if with_links else "",
+            done_url=done_url(app, occ.id, person.id, occ.version, now) if with_links else "",
             person_name=person.name,
             days_late=max(0, (today - due).days) if due else 0,
             is_apt=occ.is_apt,
@@ -163,7 +164,7 @@ def _compose(
         upcoming=pick(UPCOMING),
         checkins=pick(CHECKIN),
         public_url=app.public_url,
-        calendar_url=app.calendar_url(recipient.id, now),
+        calendar_url=calendar_url(app, recipient.id, now),
     )
     return _mail(app, row, render("reminder", reminder), now)
 

@@ -182,7 +182,7 @@ async def admin_mark_done(request: Request) -> Response:
 def _admin_done(web: Web, user: str, fields: dict[str, str], back: str) -> Response:
     occurrence_id = fields.get("occurrence_id", "")
     now, today = web.now(), web.today()
-    with transaction(web.app.sessions) as session:
+    with web.write_lock, transaction(web.app.sessions) as session:
         occ = session.get(Occurrence, int(occurrence_id)) if occurrence_id.isdigit() else None
         if occ is None:
             return page(

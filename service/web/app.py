@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +55,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         admin_password=str(settings.get("admin_password", "")),
         trusted_user_header=str(settings.get("trusted_user_header", "")),
         session_key=keys[0],
+        write_lock=threading.Lock() if app.engine.dialect.name == "sqlite" else nullcontext(),
     )
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [

@@ -15,6 +15,7 @@ from service.links import CALENDAR
 from service.models import Item, Occurrence, Person
 from service.occurrences import OPEN
 from service.web.context import web_of
+from service.web.urls import done_url
 
 
 def calendar_feed(request: Request) -> Response:
@@ -50,7 +51,7 @@ def calendar_feed(request: Request) -> Response:
             due = occ.effective_due
             assert due is not None
             item = occ.item
-            done_link = web.app.done_url(occ.id, occ.person_id, occ.version, now)
+            done_link = done_url(web.app, occ.id, occ.person_id, occ.version, now)
             event = Event()
             # Stable per occurrence, so a postponed date moves the event instead of adding one.
             event.add("uid", f"occurrence-{occ.id}@{host}")

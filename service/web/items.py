@@ -161,7 +161,7 @@ async def post_item(request: Request) -> Response:
 def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Response:
     action = fields.get("action", "")
     now, today = web.now(), web.today()
-    with transaction(web.app.sessions) as session:
+    with web.write_lock, transaction(web.app.sessions) as session:
         try:
             occ = _load(session, claim)
         except Stale:

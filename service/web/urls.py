@@ -8,6 +8,13 @@ from service.app import App
 from service.links import CALENDAR, DASHBOARD, Claim
 
 
+def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
+    """The person's own mark-done link for one occurrence (names its version, so reassigning
+    the occurrence makes old links invalid)."""
+    token = app.signer.done_token(occurrence_id, person_id, version, now)
+    return f"{app.public_url}/k/{token}"
+
+
 def dashboard_url(app: App, person_id: int, now: datetime) -> str:
     """The person's read-only dashboard; expires after dashboard_link_max_age_days."""
     token = app.signer.issue(Claim(DASHBOARD, person_id, now))

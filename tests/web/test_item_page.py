@@ -1,0 +1,257 @@
+"""The item page behind a mark-done link: shows on GET, changes only on a valid POST."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from service.app import App
+from service.db import transaction
+from service.models import AuditEntry, Item, Occurrence, Person
+from tests.web.conftest import NOW, csrf_of, done_path, find_occurrence, reload, snapshot
+
+
+def open_form(client: TestClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return csrf_of(response.text)
+
+
+def test_get_shows_plan_area_item_deadline_person_and_status(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    response = client.get(done_path(started, occ))
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="sv">' in html
+    with started.sessions() as session:
+        item = session.get(Item, occ.item_id)
+        person = session.get(Person, occ.person_id)
+        assert item is not None and person is not None
+        assert item.plan.title in html and item.area.title in html
+        assert item.title in html and person.name in html
+    assert "Klart när?" in html and "November 2024" in html and "30 november 2024" in html
+    # Overdue on 2 December: the word and the symbol are there, not only a colour.
+    assert "status-overdue" in html and "Försenad" in html
+    for label in ("Markera som klar", "Skjut upp", "Inte aktuell", "Vad blev resultatet?"):
+        assert label in html
+    assert 'value="2024-12-02"' in html and 'max="2024-12-02"' in html
+
+
+def test_ten_gets_and_heads_like_a_mail_scanner_change_nothing(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "tillitsfull-dialog", 1, "2")
+    path = done_path(started, occ)
+    before = snapshot(started)
+    for _ in range(10):
+        assert client.get(path).status_code == 200
+        head = client.head(path)
+        assert head.status_code == 200 and head.content == b""
+    assert snapshot(started) == before
+
+
+def test_post_done_records_who_when_how_comment_and_result(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    response = client.post(
+        path,
+        data={
+            "csrf": open_form(client, path),
+            "action": "done",
+            "done_on": "2024-11-28",
+            "comment": "Genomfört på ledningsgruppen.",
+            "result": "Alla nya chefer har en mentor.",
+        },
+    )
+    assert response.status_code == 200
+    assert "Tack! Aktiviteten är klarmarkerad" in response.text
+    stored = reload(started, occ.id)
+    assert stored.status == "done"
+    assert stored.done_on == date(2024, 11, 28)
+    assert stored.done_at == NOW
+    assert stored.done_by_id == occ.person_id
+    assert stored.done_via == "link"
+    assert stored.comment == "Genomfört på ledningsgruppen."
+    assert stored.result_note == "Alla nya chefer har en mentor."
+    with started.sessions() as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.occurrence_id == occ.id)).one()
+        assert audit.action == "occurrence.done" and audit.detail["via"] == "link"
+
+
+def test_a_second_done_post_answers_already_done_with_the_first_record(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    csrf = open_form(client, path)
+    first = {"csrf": csrf, "action": "done", "done_on": "2024-11-29", "comment": "Först!"}
+    assert client.post(path, data=first).status_code == 200
+    before = snapshot(started)
+    second = client.post(
+        path, data={"csrf": csrf, "action": "done", "done_on": "2024-12-02", "comment": "Igen"}
+    )
+    assert second.status_code == 200
+    assert "redan klarmarkerad" in second.text
+    assert "Först!" in second.text and "29 november 2024" in second.text
+    assert "Igen" not in second.text
+    assert snapshot(started) == before
+
+
+def test_a_done_date_in_the_future_is_refused_with_a_swedish_message(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    before = snapshot(started)
+    response = client.post(
+        path,
+        data={"csrf": open_form(client, path), "action": "done", "done_on": "2024-12-03"},
+    )
+    assert response.status_code == 400
+    assert "Datumet kan inte vara i framtiden" in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert snapshot(started) == before
+
+
+def test_a_malformed_done_date_is_refused(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    response = client.post(
+        path, data={"csrf": open_form(client, path), "action": "done", "done_on": "igår"}
+    )
+    assert response.status_code == 400
+    assert "Ange datumet då aktiviteten blev klar" in response.text
+    assert reload(started, occ.id).status == "open"
+
+
+def test_postpone_records_the_new_date_and_reason(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    response = client.post(
+        path,
+        data={
+            "csrf": open_form(client, path),
+            "action": "postpone",
+            "postpone_to": "2025-01-31",
+            "postpone_reason": "Väntar på HR.",
+        },
+    )
+    assert response.status_code == 200
+    assert "Det nya datumet är registrerat" in response.text
+    stored = reload(started, occ.id)
+    assert stored.status == "open"
+    assert stored.postponed_to == date(2025, 1, 31)
+    assert stored.deferral_reason == "Väntar på HR."
+    assert stored.deferred_by_id == occ.person_id
+
+
+def test_postpone_needs_a_later_date_and_a_reason(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    before = snapshot(started)
+    response = client.post(
+        path,
+        data={
+            "csrf": open_form(client, path),
+            "action": "postpone",
+            "postpone_to": "2024-12-01",
+            "postpone_reason": " ",
+        },
+    )
+    assert response.status_code == 400
+    assert "måste vara efter i dag" in response.text
+    assert "varför aktiviteten behöver skjutas upp" in response.text
+    assert snapshot(started) == before
+
+
+def test_not_applicable_records_the_reason(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    response = client.post(
+        path,
+        data={
+            "csrf": open_form(client, path),
+            "action": "not_applicable",
+            "na_reason": "Inga nya chefer i år.",
+        },
+    )
+    assert response.status_code == 200
+    assert "markerad som inte aktuell" in response.text
+    stored = reload(started, occ.id)
+    assert stored.status == "not_applicable" and stored.deferral_reason == "Inga nya chefer i år."
+
+
+def test_an_unknown_action_changes_nothing(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    before = snapshot(started)
+    response = client.post(path, data={"csrf": open_form(client, path), "action": "delete"})
+    assert response.status_code == 400
+    assert snapshot(started) == before
+
+
+def test_an_item_title_with_html_is_shown_as_text(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    with transaction(started.sessions) as session:
+        item = session.get(Item, occ.item_id)
+        assert item is not None
+        item.title = "Granska <script>alert(1)</script> & <b>fetstil</b>"
+    response = client.get(done_path(started, occ))
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+    assert "<b>fetstil</b>" not in response.text
+
+
+def test_a_comment_with_html_is_stored_as_written_and_shown_as_text(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    comment = '<img src=x onerror="alert(1)">'
+    response = client.post(
+        path,
+        data={
+            "csrf": open_form(client, path),
+            "action": "done",
+            "done_on": "2024-12-02",
+            "comment": comment,
+        },
+    )
+    assert comment not in response.text and "&lt;img src=x" in response.text
+    assert reload(started, occ.id).comment == comment
+
+
+def test_marking_a_parent_done_creates_its_relative_children(
+    started: App, client: TestClient
+) -> None:
+    # Tillitsfull dialog, område 1, aktivitet 2 (studiebesök) → 2.1 at the next nämnd meeting.
+    parent = find_occurrence(started, "tillitsfull-dialog", 1, "2")
+    with started.sessions() as session:
+        child_item = session.scalars(
+            select(Item).where(Item.parent_id == parent.item_id, Item.number == "2.1")
+        ).one()
+        ledamoter = session.scalars(select(Person.id).where(Person.role == "ledamot")).all()
+        assert not session.scalars(
+            select(Occurrence).where(Occurrence.item_id == child_item.id)
+        ).all()
+    path = done_path(started, parent)
+    response = client.post(
+        path, data={"csrf": open_form(client, path), "action": "done", "done_on": "2024-12-02"}
+    )
+    assert response.status_code == 200
+    assert "Nästa steg" in response.text and "4 december 2024" in response.text
+    with started.sessions() as session:
+        children = session.scalars(
+            select(Occurrence).where(Occurrence.item_id == child_item.id)
+        ).all()
+    assert sorted(c.person_id for c in children) == sorted(ledamoter)
+    assert len(children) == 6
+    assert {c.due for c in children} == {date(2024, 12, 4)}
+    assert {c.parent_occurrence_id for c in children} == {parent.id}
