@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -34,92 +35,103 @@ def mark_done(
     result_note: str = "",
     actor: str = "",
 ) -> Outcome:
-    """Mark one occurrence done, once: a conditional UPDATE makes concurrent clicks safe.
+    """Mark one occurrence done, once; concurrent clicks are safe (see _record).
 
     `actor` names who acted when it is not `by` (an admin marking on someone's behalf).
     """
-    result = session.execute(
-        update(Occurrence)
-        .where(Occurrence.id == occurrence_id, Occurrence.status == OPEN)
-        .values(
-            status=DONE,
-            done_on=on,
-            done_at=now,
-            done_by_id=by.id,
-            done_via=via,
-            comment=comment.strip(),
-            result_note=result_note.strip(),
-        )
-        .execution_options(synchronize_session=False)
+    outcome = _record(
+        session,
+        occurrence_id,
+        {
+            "status": DONE,
+            "done_on": on,
+            "done_at": now,
+            "done_by_id": by.id,
+            "done_via": via,
+            "comment": comment.strip(),
+            "result_note": result_note.strip(),
+        },
+        action="occurrence.done",
+        actor=actor or by.email,
+        now=now,
+        detail={
+            "on": on.isoformat(),
+            "via": via,
+            "comment": comment,
+            "result": result_note,
+            **({"on_behalf_of": by.email} if actor else {}),
+        },
     )
-    occurrence = session.get(Occurrence, occurrence_id, populate_existing=True)
-    assert occurrence is not None
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return Outcome(False, occurrence)
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor or by.email,
-            action="occurrence.done",
-            occurrence_id=occurrence_id,
-            detail={
-                "on": on.isoformat(),
-                "via": via,
-                "comment": comment,
-                "result": result_note,
-                **({"on_behalf_of": by.email} if actor else {}),
-            },
-        )
-    )
-    needs_sync = _has_relative_children(session, occurrence.item_id)
+    if not outcome.changed:
+        return outcome
+    needs_sync = _has_relative_children(session, outcome.occurrence.item_id)
     if needs_sync:
         bump_data_version(session)  # the next sync creates "på nästkommande APT" children
-    session.flush()
-    return Outcome(True, occurrence, needs_sync)
+        session.flush()
+    return Outcome(True, outcome.occurrence, needs_sync)
 
 
 def postpone(
     session: Session, occurrence_id: int, *, by: Person, to: date, reason: str, now: datetime
 ) -> Outcome:
     """Record a proposed new date; reminders follow the new date from now on."""
-    occurrence = session.get(Occurrence, occurrence_id)
-    assert occurrence is not None
-    if occurrence.status != OPEN:
-        return Outcome(False, occurrence)
-    previous = occurrence.effective_due
-    occurrence.postponed_to = to
-    occurrence.deferral_reason = reason.strip()
-    occurrence.deferred_at = now
-    occurrence.deferred_by_id = by.id
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=by.email,
-            action="occurrence.postponed",
-            occurrence_id=occurrence_id,
-            detail={
-                "from": previous.isoformat() if previous else None,
-                "to": to.isoformat(),
-                "reason": reason,
-            },
-        )
+    current = session.get(Occurrence, occurrence_id)
+    previous = current.effective_due if current is not None else None
+    return _record(
+        session,
+        occurrence_id,
+        {
+            "postponed_to": to,
+            "deferral_reason": reason.strip(),
+            "deferred_at": now,
+            "deferred_by_id": by.id,
+        },
+        action="occurrence.postponed",
+        actor=by.email,
+        now=now,
+        detail={
+            "from": previous.isoformat() if previous else None,
+            "to": to.isoformat(),
+            "reason": reason,
+        },
     )
-    session.flush()
-    return Outcome(True, occurrence)
 
 
 def mark_not_applicable(
     session: Session, occurrence_id: int, *, by: Person, reason: str, now: datetime
 ) -> Outcome:
+    return _record(
+        session,
+        occurrence_id,
+        {
+            "status": NOT_APPLICABLE,
+            "deferral_reason": reason.strip(),
+            "deferred_at": now,
+            "deferred_by_id": by.id,
+        },
+        action="occurrence.not_applicable",
+        actor=by.email,
+        now=now,
+        detail={"reason": reason},
+    )
+
+
+def _record(
+    session: Session,
+    occurrence_id: int,
+    values: dict[str, Any],
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
+) -> Outcome:
+    """Apply `values` to an open occurrence and audit it, or change nothing if it is no longer
+    open: the conditional UPDATE lets exactly one of two concurrent requests win."""
     result = session.execute(
         update(Occurrence)
         .where(Occurrence.id == occurrence_id, Occurrence.status == OPEN)
-        .values(
-            status=NOT_APPLICABLE,
-            deferral_reason=reason.strip(),
-            deferred_at=now,
-            deferred_by_id=by.id,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     occurrence = session.get(Occurrence, occurrence_id, populate_existing=True)
@@ -127,13 +139,7 @@ def mark_not_applicable(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return Outcome(False, occurrence)
     session.add(
-        AuditEntry(
-            at=now,
-            actor=by.email,
-            action="occurrence.not_applicable",
-            occurrence_id=occurrence_id,
-            detail={"reason": reason},
-        )
+        AuditEntry(at=now, actor=actor, action=action, occurrence_id=occurrence_id, detail=detail)
     )
     session.flush()
     return Outcome(True, occurrence)

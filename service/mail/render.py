@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
-from service import i18n
+from service import templating
 from service.mail.message import clean_header
 
 KINDS = ("reminder", "escalation", "digest")
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "mail"
+TEMPLATE_DIR = templating.TEMPLATE_ROOT / "mail"
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,6 @@ class RenderedMail:
     html: str
 
 
-def autoescape_for(name: str | None) -> bool:
-    # select_autoescape() looks at the last suffix only, so "reminder.html.j2" would be
-    # rendered unescaped; plan text is untrusted, so decide on the full ending ourselves.
-    return name is not None and name.endswith((".html", ".html.j2"))
-
-
 def _one_line(value: object) -> str:
     # Plan text comes from PDF and Word extractions with stray line breaks; an item title
     # should read as one line in every part of the mail.
@@ -39,29 +33,8 @@ def _one_line(value: object) -> str:
 
 
 def make_environment(template_dir: Path | None = None) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(template_dir or TEMPLATE_DIR)),
-        autoescape=autoescape_for,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters.update(
-        datum=i18n.format_date_sv,
-        datum_kort=i18n.format_date_short_sv,
-        tidpunkt=i18n.format_datetime_sv,
-        relativt=i18n.format_relative_sv,
-        dagar=i18n.format_days_late_sv,
-        veckodag=i18n.weekday_name_sv,
-        vecka=i18n.iso_week_sv,
-        period=i18n.format_period_sv,
-        antal=i18n.plural_sv,
-        lista=i18n.join_sv,
-        roll=i18n.role_plural_sv,
-        enrad=_one_line,
-        halsning=i18n.greeting_sv,
-    )
+    env = templating.make_environment(template_dir or TEMPLATE_DIR)
+    env.filters["enrad"] = _one_line
     return env
 
 
