@@ -17,9 +17,10 @@ from service.config import Config
 from service.db import create_schema, make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
 from service.links import CALENDAR, DASHBOARD, DONE, LinkSigner, signing_keys
-from service.models import Plan, Unit
-from service.occurrences import bump_data_version, sync_occurrences
+from service.models import Person, Plan, Term, Unit
+from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
+from service.reassignment import reassign_orphans
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class App:
         with transaction(self.sessions) as session:
             if session.scalar(select(func.count()).select_from(Plan)):
                 return []
-            self.load_reference_data(session)
+            self.load_reference_data(session, now)
             results = [
                 self.import_plan(session, path, now)
                 for path in plan_files(self.config.path("plans", "folder"))
@@ -99,7 +100,8 @@ class App:
             self.sync(session, now, force=True)
             return results
 
-    def load_reference_data(self, session: Session) -> None:
+    def load_reference_data(self, session: Session, now: datetime) -> None:
+        """The directory and calendars files into the store; all or nothing (InputError)."""
         directory_path = self.config.path("plans", "directory")
         directory = load_directory_file(directory_path, self.display_path(directory_path))
         store_directory(session, directory)
@@ -112,9 +114,53 @@ class App:
             defaults=self.term_defaults,
             default_rule=self.apt_rule,
             units=units,
-            span=(date(2023, 1, 1), date(2030, 12, 31)),
+            span=self.apt_span(session, now),
         )
         bump_data_version(session)
+
+    def apt_span(self, session: Session, now: datetime) -> tuple[date, date]:
+        """The years APT rules are expanded over: every listed term, and some years around
+        today (`bevakning reload` extends it as time passes)."""
+        today = self.local_date(now)
+        starts = [t.start for t in session.scalars(select(Term))]
+        ends = [t.end for t in session.scalars(select(Term))]
+        first = min([*starts, today.replace(year=today.year - 3)])
+        last = max([*ends, today.replace(year=today.year + 5)])
+        return date(first.year, 1, 1), date(last.year, 12, 31)
+
+    def reload(self, now: datetime, *, dry_run: bool = False) -> dict[str, object]:
+        """Reload the directory and calendars files; the people who left hand their open
+        occurrences to their successors. With dry_run everything is checked and rolled back."""
+        self.init(now)
+        session = self.sessions()
+        try:
+            session.begin()
+            before = {p.email.lower(): p.active for p in session.scalars(select(Person))}
+            self.load_reference_data(session, now)
+            after = {p.email.lower(): p.active for p in session.scalars(select(Person))}
+            moved = reassign_orphans(session, self.directory(session), now)
+            self.sync(session, now)
+            summary: dict[str, object] = {
+                "ok": True,
+                "dry_run": dry_run,
+                "people": sum(after.values()),
+                "added": sorted(e for e, a in after.items() if a and e not in before),
+                "left": sorted(e for e, a in after.items() if not a and before.get(e)),
+                "reassigned": [
+                    {"occurrence": m.occurrence_id, "from": m.from_email, "to": m.to_email}
+                    for m in moved
+                ],
+            }
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+            return summary
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     def import_plan(
         self, session: Session, path: Path, now: datetime, *, actor: str = "import"
@@ -133,16 +179,26 @@ class App:
         return result
 
     def sync(self, session: Session, now: datetime, *, force: bool = False) -> int:
+        """Bring the occurrences in line with plans, directory and calendars (cheap when
+        nothing changed). A successor first inherits the open occurrences of the person they
+        replaced, so expansion does not give them fresh copies beside the old ones."""
         s = self.config.section("schedule")
+        today = self.local_date(now)
+        horizon = int(s.get("horizon_days", 400))
+        checkin_every = str(s.get("checkin_every", "term"))
+        if not force and is_expanded(session, today, horizon, checkin_every):
+            return 0
+        directory = self.directory(session)
+        reassign_orphans(session, directory, now)
         return sync_occurrences(
             session,
-            self.directory(session),
+            directory,
             self.calendars(session),
-            today=self.local_date(now),
+            today=today,
             now=now,
-            horizon_days=int(s.get("horizon_days", 400)),
-            checkin_every=str(s.get("checkin_every", "term")),
-            force=force,
+            horizon_days=horizon,
+            checkin_every=checkin_every,
+            force=True,
         )
 
 

@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_import)
 
+    p = sub.add_parser("reload", help="läs om katalogen och kalendrarna")
+    p.add_argument("--dry-run", action="store_true", help="kontrollera bara, ändra ingenting")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_reload)
+
     p = sub.add_parser("items", help="lista aktiviteter och deras status")
     p.add_argument("--at", type=date.fromisoformat, help="datum (standard i dag)")
     p.add_argument("--json", action="store_true")
@@ -191,6 +196,37 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             f"Planen {result['plan']} är inläst: {result['added']} nya, {result['updated']} "
             f"uppdaterade och {result['retired']} borttagna aktiviteter."
         )
+    return 0
+
+
+def cmd_reload(app: App, args: argparse.Namespace) -> int:
+    summary = app.reload(now_utc(), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    added, left = summary["added"], summary["left"]
+    moved = summary["reassigned"]
+    assert isinstance(added, list) and isinstance(left, list) and isinstance(moved, list)
+    if args.dry_run:
+        print(
+            f"Katalogen och kalendrarna är kontrollerade: {summary['people']} personer, "
+            f"{len(added)} nya, {len(left)} som slutat, {len(moved)} förekomster skulle gå "
+            "över till efterträdare."
+        )
+    else:
+        print(
+            f"Katalogen och kalendrarna är inlästa: {summary['people']} personer, "
+            f"{len(added)} nya, {len(left)} som slutat, {len(moved)} förekomster har gått "
+            "över till efterträdare."
+        )
+    for email in added:
+        print(f"  ny: {email}")
+    for email in left:
+        print(f"  slutat: {email}")
+    for m in moved:
+        print(f"  förekomst {m['occurrence']}: {m['from']} → {m['to'] or 'stängd (dubblett)'}")
+    if args.dry_run:
+        print("Inget ändrades (--dry-run).")
     return 0
 
 

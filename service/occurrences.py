@@ -77,9 +77,7 @@ def sync_occurrences(
     Expanding is skipped when neither the day nor the data changed since the last run, which
     keeps a tick cheap on a large store. Nothing is ever deleted: done records stay.
     """
-    stamp = _stamp(session, today, horizon_days, checkin_every)
-    expanded = session.get(State, _EXPANDED)
-    if not force and expanded is not None and expanded.value == stamp:
+    if not force and is_expanded(session, today, horizon_days, checkin_every):
         return 0
     slots = expand(
         schedule_items(session),
@@ -92,6 +90,13 @@ def sync_occurrences(
     added = insert_missing(session, slots, now)
     mark_expanded(session, today, horizon_days, checkin_every)
     return added
+
+
+def is_expanded(session: Session, today: date, horizon_days: int, checkin_every: str) -> bool:
+    """True when neither the day nor the data changed since the last expansion."""
+    expanded = session.get(State, _EXPANDED)
+    stamp = _stamp(session, today, horizon_days, checkin_every)
+    return expanded is not None and expanded.value == stamp
 
 
 def _stamp(session: Session, today: date, horizon_days: int, checkin_every: str) -> str:
