@@ -123,7 +123,7 @@ def _compose(
         from service.digest import digest_context
 
         context = digest_context(app, session, recipient, now=now, today=row.local_date)
-        return _mail(app, row, render("digest", context), now)
+        return _mail(app, row, render("digest", context), now, recipient)
     if recipient is None:
         return None
     wanted = row.payload.get("sections", {})
@@ -138,7 +138,7 @@ def _compose(
             escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
             public_url=app.public_url,
         )
-        return _mail(app, row, render("escalation", escalation), now)
+        return _mail(app, row, render("escalation", escalation), now, recipient)
 
     # Sections are decided again at send time: a mail retried days later shows each item
     # under the heading that is true when it arrives.
@@ -166,15 +166,23 @@ def _compose(
         public_url=app.public_url,
         calendar_url=calendar_url(app, recipient.id, now),
     )
-    return _mail(app, row, render("reminder", reminder), now)
+    return _mail(app, row, render("reminder", reminder), now, recipient)
 
 
-def _mail(app: App, row: OutboxMessage, rendered: RenderedMail, now: datetime) -> OutgoingMail:
+def _mail(
+    app: App,
+    row: OutboxMessage,
+    rendered: RenderedMail,
+    now: datetime,
+    recipient: Person | None,
+) -> OutgoingMail:
     mail_settings = app.config.section("mail")
+    # The recipient's name beside the address, as colleagues' mail shows it.
+    names = {recipient.email.lower(): recipient.name} if recipient else {}
     return OutgoingMail(
         message_id=row.message_id,
         sender=Address(str(mail_settings.get("sender")), str(mail_settings.get("sender_name", ""))),
-        to=tuple(Address(a) for a in row.to_addrs),
+        to=tuple(Address(a, names.get(a.lower(), "")) for a in row.to_addrs),
         cc=tuple(Address(a) for a in row.cc_addrs),
         subject=rendered.subject,
         text=rendered.text,
