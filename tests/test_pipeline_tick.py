@@ -299,3 +299,23 @@ def test_the_digest_lists_failed_deliveries(ready: App) -> None:
     failures = mail.text.partition("MISSLYCKADE UTSKICK")[2]
     assert UNIT_HEAD in failures and "550 5.1.1 unknown user" in failures
     assert UNIT_HEAD in mail.html
+
+
+def test_the_night_clocks_go_back_changes_nothing_about_once_a_day(ready: App) -> None:
+    # Sunday 2024-10-27 has 25 hours in Stockholm. Ticks every 20 minutes from Saturday
+    # evening to Monday noon: mail goes out on Monday only, once per person, one digest.
+    from datetime import UTC, datetime, timedelta
+
+    transport = MemoryTransport()
+    mails: list[dict[str, Any]] = []
+    moment = datetime(2024, 10, 26, 18, 0, tzinfo=UTC)
+    while moment <= datetime(2024, 10, 28, 11, 0, tzinfo=UTC):
+        mails += tick(ready, moment, transport=transport).mails
+        moment += timedelta(minutes=20)
+    assert mails
+    assert {m["at"][:10] for m in mails} == {"2024-10-28"}
+    per_person = Counter(
+        (address, m["kind"]) for m in mails for address in m["to"] if m["kind"] != "escalation"
+    )
+    assert max(per_person.values()) == 1
+    assert len(digests(mails)) == len({a for m in digests(mails) for a in m["to"]}) == 1
