@@ -60,6 +60,11 @@ def _variables(context: object) -> dict[str, Any]:
     return variables
 
 
+# The @media rule for narrow screens cannot be inlined; it stays in a <style> block that
+# clients without support (Outlook desktop) simply ignore. Built once: it is reused per mail.
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
 def render(kind: str, context: object, template_dir: Path | None = None) -> RenderedMail:
     if kind not in KINDS:
         raise ValueError(f"unknown mail kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -67,11 +72,5 @@ def render(kind: str, context: object, template_dir: Path | None = None) -> Rend
     variables = _variables(context)
     subject = clean_header(env.get_template(f"{kind}.subject.j2").render(variables))
     text = _tidy_text(env.get_template(f"{kind}.txt.j2").render(variables))
-    html = css_inline.inline(
-        env.get_template(f"{kind}.html.j2").render(variables),
-        # The @media rule for narrow screens cannot be inlined; keep it in a <style> block
-        # that clients without support (Outlook desktop) simply ignore.
-        keep_at_rules=True,
-        load_remote_stylesheets=False,
-    )
+    html = _INLINER.inline(env.get_template(f"{kind}.html.j2").render(variables))
     return RenderedMail(subject=subject, text=text, html=html)
