@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import roles
+from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
@@ -26,7 +26,7 @@ from service.mail.context import (
 )
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
-from service.web.urls import dashboard_url
+from service.web.urls import dashboard_url, item_anchor
 
 DIGEST_KIND = "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -40,7 +40,7 @@ def digest_context(
     dashboard = dashboard_url(app, recipient.id, now) if recipient else app.public_url
 
     def item_url(item_id: int) -> str:
-        return f"{dashboard}#aktivitet-{item_id}"
+        return f"{dashboard}#{item_anchor(item_id)}"
 
     open_rows = session.execute(
         select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to).where(
@@ -60,10 +60,12 @@ def digest_context(
     item_of = {r.id: r.item_id for r in open_rows}
 
     def linked(ids: list[int]) -> list[MailItem]:
-        return [_with_url(items[i], item_url(item_of[i])) for i in ids if i in items]
+        return _per_item(
+            [_with_url(items[i], item_url(item_of[i])) for i in ids if i in items], item_of
+        )
 
     overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
-    due_soon = sorted(linked(soon_ids), key=lambda i: (i.due, i.person_name))
+    due_soon = sorted(linked(soon_ids), key=lambda i: (i.due or today, i.person_name))
 
     done_rows = session.scalars(
         select(Occurrence).where(
@@ -151,6 +153,23 @@ def digest_context(
         dashboard_url=dashboard,
         public_url=app.public_url,
     )
+
+
+def _per_item(entries: list[MailItem], item_of: dict[int, int]) -> list[MailItem]:
+    """One line per item and deadline, naming everyone it waits for: an item fanned out to
+    fourteen enhetschefer is one line in the digest, not fourteen."""
+    groups: dict[tuple[int, date | None], list[MailItem]] = defaultdict(list)
+    for entry in entries:
+        groups[(item_of[entry.occurrence_id], entry.due)].append(entry)
+    out = []
+    for group in groups.values():
+        names = sorted(e.person_name for e in group)
+        if len(names) > 5:
+            who = f"{len(names)} personer: {', '.join(names[:4])} och {len(names) - 4} till"
+        else:
+            who = i18n.join_sv(names)
+        out.append(replace(group[0], person_name=who))
+    return out
 
 
 def _with_url(item: MailItem, url: str) -> MailItem:

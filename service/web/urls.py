@@ -23,7 +23,12 @@ def dashboard_url(app: App, person_id: int, now: datetime) -> str:
 
 def item_url(app: App, person_id: int, item_id: int, now: datetime) -> str:
     """One item on the person's dashboard, with its history (for the digest's item links)."""
-    return f"{dashboard_url(app, person_id, now)}#aktivitet-{item_id}"
+    return f"{dashboard_url(app, person_id, now)}#{item_anchor(item_id)}"
+
+
+def item_anchor(item_id: int) -> str:
+    """The id of an item's row on the dashboard."""
+    return f"aktivitet-{item_id}"
 
 
 def calendar_url(app: App, person_id: int, now: datetime) -> str:
