@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="skapa databasen och läs in de medföljande planerna")
     p.set_defaults(handler=cmd_init)
 
-    p = sub.add_parser("import", help="läs in en plan (TOML)")
+    p = sub.add_parser("import", help="läs in en plan (.toml, .xlsx eller .docx)")
     p.add_argument("file", type=Path)
     p.add_argument("--dry-run", action="store_true", help="kontrollera bara, ändra ingenting")
     p.add_argument("--json", action="store_true")

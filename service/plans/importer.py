@@ -1,14 +1,18 @@
-"""Plans from the project's TOML format into the store.
+"""Plans from the project's TOML format (and, through plans/xlsx.py and plans/docx.py, from Excel
+and Word) into the store.
 
 Parsing is pure and collects every problem with its place; storing happens only when the whole
-file is right, so a bad file changes nothing.
+file is right, so a bad file changes nothing. The Excel and Word readers produce the same dict
+as the TOML file, plus two keys only they use: "_where" (on the plan head, an area or an item)
+maps a field to its place in the source ("blad Plan, rad 7, cell D7"), and "_problems" carries
+what the reader itself found wrong, so that one run still lists every problem.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +24,9 @@ from sqlalchemy.orm import Session
 from service import roles
 from service.deadlines import Deadline, PhraseError
 from service.models import Area, AuditEntry, Item, Plan
+from service.plans.docx import read_docx
 from service.plans.phrases import parse_phrase
+from service.plans.xlsx import read_xlsx
 from service.problems import InputError, Problem
 
 
@@ -67,30 +73,44 @@ class PlanSpec:
 
 def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
     """Validate a plan document; raises InputError naming the file, area, item and field."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(data.get("_problems", ()))
     head = data.get("plan")
     if not isinstance(head, Mapping):
-        raise InputError([Problem(file, "[plan]", "tabellen [plan] saknas.")])
+        raise InputError([*problems, Problem(file, "[plan]", "tabellen [plan] saknas.")])
     slug = str(head.get("id", "")).strip()
     title = str(head.get("title", "")).strip()
     if not slug or not slug.replace("-", "").isalnum():
         problems.append(
-            Problem(file, "[plan] id", "id måste anges med bokstäver, siffror och bindestreck.")
+            Problem(
+                file,
+                _where(head, "id", "[plan] id"),
+                "id måste anges med bokstäver, siffror och bindestreck.",
+            )
         )
     if not title:
-        problems.append(Problem(file, "[plan] title", "title måste anges."))
+        problems.append(Problem(file, _where(head, "title", "[plan] title"), "title måste anges."))
     start, end, follow = head.get("start"), head.get("end"), head.get("follow_from")
     if not isinstance(start, date) or not isinstance(end, date) or end < start:
         problems.append(
-            Problem(file, "[plan] start/end", "start och end måste vara datum, start först.")
+            Problem(
+                file,
+                _where(head, "start/end", "[plan] start/end"),
+                "start och end måste vara datum, start först.",
+            )
         )
         start = end = date.min
     if follow is not None and not isinstance(follow, date):
-        problems.append(Problem(file, "[plan] follow_from", "follow_from måste vara ett datum."))
+        problems.append(
+            Problem(
+                file,
+                _where(head, "follow_from", "[plan] follow_from"),
+                "follow_from måste vara ett datum.",
+            )
+        )
         follow = None
     raw_areas = data.get("area", [])
     if not isinstance(raw_areas, list) or not raw_areas:
-        problems.append(Problem(file, "[[area]]", "planen har inga områden."))
+        problems.append(Problem(file, _where(head, "area", "[[area]]"), "planen har inga områden."))
         raw_areas = []
     areas = []
     for a_no, raw_area in enumerate(raw_areas, start=1):
@@ -99,27 +119,25 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
         for raw in raw_area.get("item", []):
             spec = _parse_item(raw, file, a_no, problems)
             if spec is None:
+                # Reported already; its sub-steps should not be reported as orphans too.
+                numbers.add(str(raw.get("number", "")).strip())
                 continue
+            where = _where(raw, "item", f"område {a_no}, aktivitet {spec.number}")
             if spec.number in numbers:
-                problems.append(
-                    Problem(
-                        file,
-                        f"område {a_no}, aktivitet {spec.number}",
-                        "numret finns redan i området.",
-                    )
-                )
+                problems.append(Problem(file, where, "numret finns redan i området."))
             elif spec.parent_number and spec.parent_number not in numbers:
                 problems.append(
                     Problem(
                         file,
-                        f"område {a_no}, aktivitet {spec.number}",
+                        where,
                         f"delsteget saknar sin aktivitet {spec.parent_number} före sig.",
                     )
                 )
             numbers.add(spec.number)
             items.append(spec)
         if not str(raw_area.get("title", "")).strip():
-            problems.append(Problem(file, f"område {a_no}", "området saknar title."))
+            where = _where(raw_area, "title", f"område {a_no}")
+            problems.append(Problem(file, where, "området saknar title."))
         areas.append(
             AreaSpec(
                 str(raw_area.get("title", "")).strip(),
@@ -143,27 +161,45 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
     )
 
 
+def _where(raw: Mapping[str, Any], field: str, default: str) -> str:
+    """Where a field of a plan head, area or item stands: the reader's "_where" entry if it
+    gave one ("blad Plan, rad 7, cell D7"), else the TOML-style default."""
+    given = raw.get("_where") or {}
+    return str(given.get(field) or default)
+
+
 def _parse_item(
     raw: Mapping[str, Any], file: str, area_no: int, problems: list[Problem]
 ) -> ItemSpec | None:
     number = str(raw.get("number", "")).strip()
-    where = f"område {area_no}, aktivitet {number or '?'}"
+    item = _where(raw, "item", f"område {area_no}, aktivitet {number or '?'}")
     before = len(problems)
     if not number or not all(part.isdigit() for part in number.split(".")):
-        problems.append(Problem(file, where, f'number {number!r} ska vara t.ex. "1" eller "1.2".'))
+        problems.append(
+            Problem(
+                file,
+                _where(raw, "number", item),
+                f'number {number!r} ska vara t.ex. "1" eller "1.2".',
+            )
+        )
     title = " ".join(str(raw.get("title", "")).split())
     if not title:
-        problems.append(Problem(file, f"{where}, kolumn Åtgärd/aktivitet", "texten saknas."))
+        problems.append(
+            Problem(
+                file, _where(raw, "title", f"{item}, kolumn Åtgärd/aktivitet"), "texten saknas."
+            )
+        )
     responsible = raw.get("responsible", [])
     if isinstance(responsible, str):
         responsible = [responsible]
     canonical = []
+    column_ansvarig = _where(raw, "responsible", f"{item}, kolumn Ansvarig")
     if not responsible:
-        problems.append(Problem(file, f"{where}, kolumn Ansvarig", "ansvarig saknas."))
+        problems.append(Problem(file, column_ansvarig, "ansvarig saknas."))
     for written in responsible:
         role = roles.canonical_role(str(written))
         if role is None:
-            problems.append(Problem(file, f"{where}, kolumn Ansvarig", f"okänd roll {written!r}."))
+            problems.append(Problem(file, column_ansvarig, f"okänd roll {written!r}."))
         else:
             canonical.append(role)
     phrase = str(raw.get("deadline", "")).strip()
@@ -175,7 +211,7 @@ def _parse_item(
         problems.append(
             Problem(
                 file,
-                f"{where}, kolumn Klart när?",
+                _where(raw, "deadline", f"{item}, kolumn Klart när?"),
                 f"okänd tidsangivelse {phrase!r}: {exc.reason}.",
             )
         )
@@ -186,7 +222,9 @@ def _parse_item(
         except PhraseError as exc:
             problems.append(
                 Problem(
-                    file, f"{where}, cadence", f"okänd tidsangivelse {cadence!r}: {exc.reason}."
+                    file,
+                    _where(raw, "cadence", f"{item}, cadence"),
+                    f"okänd tidsangivelse {cadence!r}: {exc.reason}.",
                 )
             )
     if len(problems) > before or deadline is None:
@@ -205,19 +243,38 @@ def _parse_item(
 
 
 def read_plan_file(path: Path, display: str | None = None) -> tuple[PlanSpec, str]:
-    """The parsed plan and the hash of its bytes."""
+    """The parsed plan (TOML, Excel or Word, by the file's suffix) and the hash of its bytes."""
     file = display or str(path)
+    reader = _readers().get(path.suffix.lower())
+    if reader is None:
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"filtypen {path.suffix or '(ingen)'} går inte att läsa in som plan; "
+                    "spara planen som .xlsx eller .docx, eller skriv den som .toml.",
+                )
+            ]
+        )
     try:
         content = path.read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(file, "", "filen finns inte.")]) from None
+    return parse_plan(reader(content, file), file), hashlib.sha256(content).hexdigest()
+
+
+def _read_toml(content: bytes, file: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(content.decode("utf-8"))
+        return tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError([Problem(file, "", "filen är inte UTF-8.")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(file, "", f"ogiltig TOML: {exc}.")]) from None
-    return parse_plan(data, file), hashlib.sha256(content).hexdigest()
+
+
+def _readers() -> dict[str, Callable[[bytes, str], dict[str, Any]]]:
+    return {".toml": _read_toml, ".xlsx": read_xlsx, ".docx": read_docx}
 
 
 @dataclass(frozen=True)
@@ -328,5 +385,9 @@ def item_roles(item: Item) -> list[str]:
 
 def plan_files(folder: Path) -> Sequence[Path]:
     return sorted(
-        p for p in folder.glob("*.toml") if p.name not in ("directory.toml", "calendars.toml")
+        p
+        for p in folder.glob("*")
+        if p.suffix.lower() in (".toml", ".xlsx", ".docx")
+        and p.name not in ("directory.toml", "calendars.toml")
+        and not p.name.startswith("~$")  # Office's lock file while the plan is open
     )
