@@ -12,7 +12,8 @@ import pytest
 from openpyxl import Workbook
 
 from service.deadlines import DeadlineKind
-from service.plans.importer import read_plan_file, split_roles
+from service.plans.importer import read_plan_file
+from service.plans.tables import split_roles
 from service.problems import InputError
 from tests.test_cli import Cli, write_config
 
