@@ -82,6 +82,10 @@ class Config:
     @property
     def database_url(self) -> str:
         url = str(self.get("database", "url"))
+        # The driver we ship is psycopg 3; a plain postgresql:// URL would ask for psycopg2.
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                url = "postgresql+psycopg://" + url[len(plain) :]
         # A relative SQLite path is relative to the config file, not the current directory.
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith("sqlite:////"):

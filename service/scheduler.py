@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from service.app import App
-from service.pipeline import tick
+from service.pipeline import tick, transport_of
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,12 @@ def build_scheduler(app: App) -> BackgroundScheduler:
 
 
 def run(app: App, *, with_web: bool = True) -> int:
+    try:
+        # A mail set-up that cannot work should stop the start, not fail every tick.
+        transport_of(app)
+    except ValueError as exc:
+        print(f"Fel i e-postinställningarna: {exc}", file=sys.stderr)
+        return 2
     app.init(datetime.now(UTC))
     scheduler = build_scheduler(app)
     scheduler.start()

@@ -163,3 +163,13 @@ def test_with_overrides_returns_a_new_config() -> None:
     changed = base.with_overrides({"mail": {"transport": "smtp"}})
     assert changed.get("mail", "transport") == "smtp"
     assert base.get("mail", "transport") == "files"
+
+
+def test_a_plain_postgresql_url_uses_the_psycopg_driver() -> None:
+    from service.config import load_config
+    from tests.support import ROOT
+
+    config = load_config(
+        ROOT / "config.toml", environ={"BEVAKNING_DATABASE_URL": "postgresql://u@db.example/b"}
+    )
+    assert config.database_url == "postgresql+psycopg://u@db.example/b"
