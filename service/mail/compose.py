@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import roles
 from service.app import App
 from service.mail.context import EscalationContext, MailItem, ReminderContext
 from service.mail.message import Address, OutgoingMail
@@ -16,7 +17,7 @@ from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
 from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
-from service.web.urls import calendar_url, done_url
+from service.web.urls import calendar_url, dashboard_url, done_url
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def _compose(
             today=row.local_date,
             items=tuple(sorted(items.values(), key=lambda i: (i.person_name, -i.days_late))),
             escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
-            public_url=app.public_url,
+            public_url=_plans_link(app, recipient, now),
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
 
@@ -163,10 +164,18 @@ def _compose(
         due_today=pick(DUE_TODAY),
         upcoming=pick(UPCOMING),
         checkins=pick(CHECKIN),
-        public_url=app.public_url,
+        public_url=_plans_link(app, recipient, now),
         calendar_url=calendar_url(app, recipient.id, now),
     )
     return _mail(app, row, render("reminder", reminder), now, recipient)
+
+
+def _plans_link(app: App, recipient: Person, now: datetime) -> str:
+    """ "Se alla handlingsplaner": the förvaltningschef and the verksamhetschefer follow the
+    plans on their personal (read-only, expiring) dashboard; others get the start page."""
+    if recipient.role in (roles.FORVALTNINGSCHEF, roles.VERKSAMHETSCHEF):
+        return dashboard_url(app, recipient.id, now)
+    return app.public_url
 
 
 def _mail(
