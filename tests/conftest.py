@@ -12,6 +12,7 @@ from pytest_lazy_fixtures import lf
 from sqlalchemy import create_engine, text
 
 from service.app import App
+from tests.cli_support import Cli, write_config
 from tests.support import make_config
 
 PG_URL = os.environ.get(
@@ -63,3 +64,23 @@ def sqlite_app(sqlite_url: str, tmp_path: Path) -> Iterator[App]:
     instance = App(make_config(sqlite_url, tmp_path))
     yield instance
     instance.engine.dispose()
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
+    # The command reads BEVAKNING_* from the environment; keep the caller's out of the test.
+    import os
+
+    for var in [v for v in os.environ if v.startswith("BEVAKNING_")]:
+        monkeypatch.delenv(var)
+    db = tmp_path / "cli.db"
+    yield Cli(write_config(tmp_path, db), db, capsys)
+
+
+@pytest.fixture
+def cli_ready(cli: Cli) -> Cli:
+    code, _, err = cli("init")
+    assert code == 0, err
+    return cli

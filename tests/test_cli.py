@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
 
 from service.cli import main
-from service.models import AuditEntry, Item, Occurrence, Person, Plan
+from tests.cli_support import Cli, write_config
 from tests.support import ROOT
 
 ITEM_KEYS = {
@@ -56,76 +53,6 @@ deadline = "snart"
 )
 
 
-class Cli:
-    def __init__(self, config: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config, self.db, self.capsys = config, db, capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--config", str(self.config), *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *args: str) -> Any:
-        code, out, err = self(*args, "--json")
-        assert code == 0, err
-        return json.loads(out)
-
-    def counts(self) -> dict[str, int]:
-        engine = create_engine(f"sqlite:///{self.db}")
-        try:
-            with engine.connect() as conn:
-                return {
-                    model.__name__: int(conn.scalar(select(func.count()).select_from(model)) or 0)
-                    for model in (Plan, Item, Person, Occurrence, AuditEntry)
-                }
-        finally:
-            engine.dispose()
-
-
-def write_config(tmp_path: Path, db: Path) -> Path:
-    """The repo's config.toml with the database in tmp_path and absolute plan paths."""
-    replace = {
-        ("database", "url"): f"sqlite:///{db}",
-        ("plans", "folder"): str(ROOT / "plans"),
-        ("plans", "directory"): str(ROOT / "plans" / "directory.toml"),
-        ("plans", "calendars"): str(ROOT / "plans" / "calendars.toml"),
-        ("web", "secret_keys"): "test-key-1",
-    }
-    section, lines = "", []
-    for line in (ROOT / "config.toml").read_text(encoding="utf-8").splitlines():
-        header = re.fullmatch(r"\[([\w.]+)\]", line.strip())
-        if header:
-            section = header[1]
-        key = re.match(r"(\w+)\s*=", line)
-        if key and (section, key[1]) in replace:
-            line = f"{key[1]} = {json.dumps(replace[(section, key[1])])}"
-        lines.append(line)
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Cli]:
-    # The command reads BEVAKNING_* from the environment; keep the caller's out of the test.
-    import os
-
-    for var in [v for v in os.environ if v.startswith("BEVAKNING_")]:
-        monkeypatch.delenv(var)
-    db = tmp_path / "cli.db"
-    yield Cli(write_config(tmp_path, db), db, capsys)
-
-
-@pytest.fixture
-def ready(cli: Cli) -> Cli:
-    code, _, err = cli("init")
-    assert code == 0, err
-    return cli
-
-
 def test_the_written_config_points_at_the_temporary_database(cli: Cli) -> None:
     text = cli.config.read_text(encoding="utf-8")
     assert f'url = "sqlite:///{cli.db}"' in text
@@ -142,16 +69,16 @@ def test_init_creates_the_store_and_loads_the_bundled_plans(cli: Cli) -> None:
     assert counts["Plan"] == 2 and counts["Item"] == 32 and counts["Occurrence"] > 0
 
 
-def test_init_twice_says_nothing_changed_and_changes_nothing(ready: Cli) -> None:
-    before = ready.counts()
-    code, out, _ = ready("init")
+def test_init_twice_says_nothing_changed_and_changes_nothing(cli_ready: Cli) -> None:
+    before = cli_ready.counts()
+    code, out, _ = cli_ready("init")
     assert code == 0
     assert "Databasen fanns redan; ingenting ändrades." in out
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
-def test_items_json_has_one_entry_per_item_with_the_documented_keys(ready: Cli) -> None:
-    items = ready.json("items", "--at", "2024-11-15")
+def test_items_json_has_one_entry_per_item_with_the_documented_keys(cli_ready: Cli) -> None:
+    items = cli_ready.json("items", "--at", "2024-11-15")
     assert len(items) == 27 + 5
     assert sum(1 for i in items if i["plan"] == "tillitsfull-dialog") == 27
     assert sum(1 for i in items if i["plan"] == "starka-enhetschefer") == 5
@@ -174,20 +101,22 @@ def find(items: list[dict[str, Any]], plan: str, area: str, number: str) -> dict
     return found[0]
 
 
-def test_items_counts_the_enhetschef_occurrences_open_and_then_overdue(ready: Cli) -> None:
-    before = find(ready.json("items", "--at", "2024-11-15"), "tillitsfull-dialog", AREA_6, "1.2")
+def test_items_counts_the_enhetschef_occurrences_open_and_then_overdue(cli_ready: Cli) -> None:
+    before = find(
+        cli_ready.json("items", "--at", "2024-11-15"), "tillitsfull-dialog", AREA_6, "1.2"
+    )
     assert before["responsible"] == ["Enhetschef"]
     assert before["deadline_phrase"] == "December 2024"
     assert before["deadline_kind"] == "month"
     assert before["due"] == "2024-12-31"
     assert (before["open"], before["done"], before["overdue"]) == (14, 0, 0)
-    after = find(ready.json("items", "--at", "2025-01-15"), "tillitsfull-dialog", AREA_6, "1.2")
+    after = find(cli_ready.json("items", "--at", "2025-01-15"), "tillitsfull-dialog", AREA_6, "1.2")
     assert (after["open"], after["done"], after["overdue"]) == (0, 0, 14)
     assert after["due"] is None
 
 
-def test_items_shows_the_report_to_son_on_4_december_2024(ready: Cli) -> None:
-    items = ready.json("items", "--at", "2024-11-15")
+def test_items_shows_the_report_to_son_on_4_december_2024(cli_ready: Cli) -> None:
+    items = cli_ready.json("items", "--at", "2024-11-15")
     report = [i for i in items if i["plan"] == "starka-enhetschefer" and "SON den 4" in i["title"]]
     assert len(report) == 1
     assert report[0]["deadline_kind"] == "date"
@@ -195,8 +124,8 @@ def test_items_shows_the_report_to_son_on_4_december_2024(ready: Cli) -> None:
     assert (report[0]["open"], report[0]["overdue"]) == (1, 0)
 
 
-def test_items_keeps_the_deadline_phrase_as_written(ready: Cli) -> None:
-    items = ready.json("items", "--at", "2024-11-15")
+def test_items_keeps_the_deadline_phrase_as_written(cli_ready: Cli) -> None:
+    items = cli_ready.json("items", "--at", "2024-11-15")
     workshop = find(items, "tillitsfull-dialog", "Skapa ett närmare band mellan verksamhet", "1")
     assert workshop["deadline_phrase"] == "Fortlöpande"
     assert workshop["deadline_kind"] == "recurring"
@@ -204,8 +133,8 @@ def test_items_keeps_the_deadline_phrase_as_written(ready: Cli) -> None:
     assert find(items, "tillitsfull-dialog", "Hur pratar", "1.1")["due"] is None
 
 
-def test_occurrences_for_a_person_have_the_documented_keys(ready: Cli) -> None:
-    entries = ready.json("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
+def test_occurrences_for_a_person_have_the_documented_keys(cli_ready: Cli) -> None:
+    entries = cli_ready.json("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
     assert entries
     for entry in entries:
         assert set(entry) >= OCCURRENCE_KEYS
@@ -216,25 +145,25 @@ def test_occurrences_for_a_person_have_the_documented_keys(ready: Cli) -> None:
     assert {(e["due"], e["status"]) for e in routines} >= {("2024-12-31", "open")}
 
 
-def test_occurrences_status_follows_at(ready: Cli) -> None:
-    entries = ready.json("occurrences", "--person", ENHETSCHEF, "--at", "2025-01-15")
+def test_occurrences_status_follows_at(cli_ready: Cli) -> None:
+    entries = cli_ready.json("occurrences", "--person", ENHETSCHEF, "--at", "2025-01-15")
     december = [e for e in entries if e["due"] == "2024-12-31"]
     assert december and {e["status"] for e in december} == {"overdue"}
 
 
-def test_occurrences_person_is_matched_case_insensitively(ready: Cli) -> None:
-    assert ready.json("occurrences", "--person", ENHETSCHEF.upper()) == ready.json(
+def test_occurrences_person_is_matched_case_insensitively(cli_ready: Cli) -> None:
+    assert cli_ready.json("occurrences", "--person", ENHETSCHEF.upper()) == cli_ready.json(
         "occurrences", "--person", ENHETSCHEF
     )
 
 
 def test_a_bad_plan_exits_1_names_file_area_item_and_text_and_changes_nothing(
-    ready: Cli, tmp_path: Path
+    cli_ready: Cli, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(BAD_PLAN, encoding="utf-8")
-    before = ready.counts()
-    code, out, _ = ready("import", str(bad), "--json")
+    before = cli_ready.counts()
+    code, out, _ = cli_ready("import", str(bad), "--json")
     assert code == 1
     result = json.loads(out)
     assert result["ok"] is False
@@ -243,47 +172,49 @@ def test_a_bad_plan_exits_1_names_file_area_item_and_text_and_changes_nothing(
     assert "område 1, aktivitet 2" in problem["where"]
     assert "Klart när?" in problem["where"]
     assert "'snart'" in problem["message"]
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
-def test_a_bad_plan_without_json_explains_in_swedish_on_stderr(ready: Cli, tmp_path: Path) -> None:
+def test_a_bad_plan_without_json_explains_in_swedish_on_stderr(
+    cli_ready: Cli, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(BAD_PLAN, encoding="utf-8")
-    code, out, err = ready("import", str(bad))
+    code, out, err = cli_ready("import", str(bad))
     assert code == 1 and out == ""
     assert "Inget ändrades" in err and "bad.toml" in err and "'snart'" in err
 
 
-def test_dry_run_checks_a_good_plan_and_changes_nothing(ready: Cli, tmp_path: Path) -> None:
+def test_dry_run_checks_a_good_plan_and_changes_nothing(cli_ready: Cli, tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text(GOOD_PLAN, encoding="utf-8")
-    before = ready.counts()
-    code, out, _ = ready("import", str(good), "--dry-run")
+    before = cli_ready.counts()
+    code, out, _ = cli_ready("import", str(good), "--dry-run")
     assert code == 0
     assert "ny-plan" in out and "Inget ändrades (--dry-run)" in out
-    assert ready.counts() == before
-    result = ready.json("import", str(good), "--dry-run")
+    assert cli_ready.counts() == before
+    result = cli_ready.json("import", str(good), "--dry-run")
     assert result == {"ok": True, "dry_run": True, "plan": "ny-plan", "areas": 1, "items": 1}
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
-def test_import_adds_a_good_plan_and_its_occurrences(ready: Cli, tmp_path: Path) -> None:
+def test_import_adds_a_good_plan_and_its_occurrences(cli_ready: Cli, tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text(GOOD_PLAN, encoding="utf-8")
-    before = ready.counts()
-    result = ready.json("import", str(good))
+    before = cli_ready.counts()
+    result = cli_ready.json("import", str(good))
     assert result["ok"] is True and result["created"] is True and result["added"] == 1
-    after = ready.counts()
+    after = cli_ready.counts()
     assert (after["Plan"], after["Item"]) == (before["Plan"] + 1, before["Item"] + 1)
-    items = ready.json("items", "--at", "2025-06-01")
+    items = cli_ready.json("items", "--at", "2025-06-01")
     new = [i for i in items if i["plan"] == "ny-plan"]
     assert [(i["number"], i["due"], i["open"]) for i in new] == [("1", "2025-12-31", 14)]
-    again = ready.json("import", str(good))
+    again = cli_ready.json("import", str(good))
     assert again["created"] is False and again["added"] == 0 and again["updated"] == 1
 
 
-def test_items_without_json_prints_a_swedish_table(ready: Cli) -> None:
-    code, out, _ = ready("items", "--at", "2024-11-15")
+def test_items_without_json_prints_a_swedish_table(cli_ready: Cli) -> None:
+    code, out, _ = cli_ready("items", "--at", "2024-11-15")
     assert code == 0
     header = out.splitlines()[0].split()
     for word in ("Plan", "Område", "Nr", "Aktivitet", "Ansvarig", "Klart", "när?", "Nästa",
@@ -293,8 +224,8 @@ def test_items_without_json_prints_a_swedish_table(ready: Cli) -> None:
     assert len(out.splitlines()) == 2 + 32
 
 
-def test_occurrences_without_json_prints_a_swedish_table(ready: Cli) -> None:
-    code, out, _ = ready("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
+def test_occurrences_without_json_prints_a_swedish_table(cli_ready: Cli) -> None:
+    code, out, _ = cli_ready("occurrences", "--person", ENHETSCHEF, "--at", "2024-11-15")
     assert code == 0
     assert out.splitlines()[0].split() == ["Id", "Plan", "Nr", "Aktivitet", "Person", "Frist",
                                            "Status"]  # fmt: skip

@@ -15,7 +15,7 @@ from docx.table import _Cell
 from service.deadlines import DeadlineKind
 from service.plans.importer import read_plan_file
 from service.problems import InputError
-from tests.test_cli import Cli, write_config
+from tests.cli_support import Cli
 
 # A paragraph: its text ("\n" is a line break inside it), or (how, text) where `how` is a
 # paragraph style ("List Number") or "level 1": Word's own numbering one level down.
@@ -228,25 +228,10 @@ def test_a_file_that_is_not_a_document_says_so(tmp_path: Path) -> None:
 # -- through the command, on SQLite ----------------------------------------------------------
 
 
-@pytest.fixture
-def ready(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Cli:
-    import os
-
-    for var in [v for v in os.environ if v.startswith("BEVAKNING_")]:
-        monkeypatch.delenv(var)
-    db = tmp_path / "cli.db"
-    cli = Cli(write_config(tmp_path, db), db, capsys)
-    code, _, err = cli("init")
-    assert code == 0, err
-    return cli
-
-
-def test_dry_run_checks_a_document_and_changes_nothing(ready: Cli, tmp_path: Path) -> None:
+def test_dry_run_checks_a_document_and_changes_nothing(cli_ready: Cli, tmp_path: Path) -> None:
     path = seed_document(tmp_path / NAME)
-    before = ready.counts()
-    result = ready.json("import", str(path), "--dry-run")
+    before = cli_ready.counts()
+    result = cli_ready.json("import", str(path), "--dry-run")
     assert result == {
         "ok": True,
         "dry_run": True,
@@ -254,18 +239,18 @@ def test_dry_run_checks_a_document_and_changes_nothing(ready: Cli, tmp_path: Pat
         "areas": 2,
         "items": 8,
     }
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
 def test_import_stores_a_document_and_a_second_import_updates_it(
-    ready: Cli, tmp_path: Path
+    cli_ready: Cli, tmp_path: Path
 ) -> None:
     path = seed_document(tmp_path / NAME)
-    result = ready.json("import", str(path))
+    result = cli_ready.json("import", str(path))
     assert (result["created"], result["added"]) == (True, 8)
-    items = [i for i in ready.json("items") if i["plan"] == "handlingsplan-tillitsfull-dialog"]
+    items = [i for i in cli_ready.json("items") if i["plan"] == "handlingsplan-tillitsfull-dialog"]
     assert [i["number"] for i in items] == ["1", "1.1", "2", "2.1", "1", "1.1", "2", "3"]
-    again = ready.json("import", str(path))
+    again = cli_ready.json("import", str(path))
     assert (again["created"], again["added"], again["updated"]) == (False, 0, 8)
 
 
@@ -286,14 +271,14 @@ def unknown_role(rows: list[Row]) -> None:
     ids=["count-mismatch", "unknown-role"],
 )
 def test_a_bad_document_exits_1_names_the_place_and_changes_nothing(
-    ready: Cli, tmp_path: Path, break_it: Callable[[list[Row]], None], where: str
+    cli_ready: Cli, tmp_path: Path, break_it: Callable[[list[Row]], None], where: str
 ) -> None:
     rows = seed_rows()
     break_it(rows)
     path = seed_document(tmp_path / NAME, rows=rows)
-    before = ready.counts()
-    code, out, _ = ready("import", str(path), "--json")
+    before = cli_ready.counts()
+    code, out, _ = cli_ready("import", str(path), "--json")
     assert code == 1
     [problem] = json.loads(out)["problems"]
     assert problem["file"] == str(path) and problem["where"] == where
-    assert ready.counts() == before
+    assert cli_ready.counts() == before

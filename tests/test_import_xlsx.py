@@ -15,7 +15,7 @@ from service.deadlines import DeadlineKind
 from service.plans.importer import read_plan_file
 from service.plans.tables import split_roles
 from service.problems import InputError
-from tests.test_cli import Cli, write_config
+from tests.cli_support import Cli
 
 HEADER = ["Område", "Åtgärd/aktivitet", "Ansvarig", "Klart när?", "Kontroll utfört. Datum."]
 AREA_1 = (
@@ -258,25 +258,10 @@ def test_a_file_that_is_not_a_workbook_says_so(tmp_path: Path) -> None:
 # -- through the command, on SQLite ----------------------------------------------------------
 
 
-@pytest.fixture
-def ready(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Cli:
-    import os
-
-    for var in [v for v in os.environ if v.startswith("BEVAKNING_")]:
-        monkeypatch.delenv(var)
-    db = tmp_path / "cli.db"
-    cli = Cli(write_config(tmp_path, db), db, capsys)
-    code, _, err = cli("init")
-    assert code == 0, err
-    return cli
-
-
-def test_dry_run_checks_a_workbook_and_changes_nothing(ready: Cli, tmp_path: Path) -> None:
+def test_dry_run_checks_a_workbook_and_changes_nothing(cli_ready: Cli, tmp_path: Path) -> None:
     path = seed_workbook(tmp_path / NAME)
-    before = ready.counts()
-    result = ready.json("import", str(path), "--dry-run")
+    before = cli_ready.counts()
+    result = cli_ready.json("import", str(path), "--dry-run")
     assert result == {
         "ok": True,
         "dry_run": True,
@@ -284,16 +269,16 @@ def test_dry_run_checks_a_workbook_and_changes_nothing(ready: Cli, tmp_path: Pat
         "areas": 2,
         "items": 8,
     }
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
-def test_import_stores_a_workbook_with_its_phrases(ready: Cli, tmp_path: Path) -> None:
+def test_import_stores_a_workbook_with_its_phrases(cli_ready: Cli, tmp_path: Path) -> None:
     path = seed_workbook(tmp_path / NAME)
-    before = ready.counts()
-    result = ready.json("import", str(path))
+    before = cli_ready.counts()
+    result = cli_ready.json("import", str(path))
     assert (result["ok"], result["created"], result["added"]) == (True, True, 8)
-    assert ready.counts()["Item"] == before["Item"] + 8
-    items = [i for i in ready.json("items") if i["plan"] == "handlingsplan-tillitsfull-dialog"]
+    assert cli_ready.counts()["Item"] == before["Item"] + 8
+    items = [i for i in cli_ready.json("items") if i["plan"] == "handlingsplan-tillitsfull-dialog"]
     assert [i["deadline_phrase"] for i in items[:4]] == [
         "December 2024",
         "December 2024",
@@ -312,35 +297,39 @@ def test_import_stores_a_workbook_with_its_phrases(ready: Cli, tmp_path: Path) -
     ids=["unknown-phrase", "unknown-role"],
 )
 def test_a_bad_workbook_exits_1_names_the_cell_and_changes_nothing(
-    ready: Cli, tmp_path: Path, break_it: Callable[[list[list[Any]]], None], where: str
+    cli_ready: Cli, tmp_path: Path, break_it: Callable[[list[list[Any]]], None], where: str
 ) -> None:
     rows = [list(r) for r in ROWS]
     break_it(rows)
     path = seed_workbook(tmp_path / NAME, rows=rows)
-    before = ready.counts()
-    code, out, _ = ready("import", str(path), "--json")
+    before = cli_ready.counts()
+    code, out, _ = cli_ready("import", str(path), "--json")
     assert code == 1
     [problem] = json.loads(out)["problems"]
     assert problem["file"] == str(path) and problem["where"] == where
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
-def test_a_missing_header_column_exits_1_and_changes_nothing(ready: Cli, tmp_path: Path) -> None:
+def test_a_missing_header_column_exits_1_and_changes_nothing(
+    cli_ready: Cli, tmp_path: Path
+) -> None:
     path = seed_workbook(tmp_path / NAME, header=[*HEADER[:3], "När", *HEADER[4:]])
-    before = ready.counts()
-    code, _, err = ready("import", str(path))
+    before = cli_ready.counts()
+    code, _, err = cli_ready("import", str(path))
     assert code == 1
     assert f"{path}, blad Plan, rad 3: kolumnen Klart när? saknas i rubrikraden" in err
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
 
 
-def test_a_pdf_is_refused_with_one_problem_and_changes_nothing(ready: Cli, tmp_path: Path) -> None:
+def test_a_pdf_is_refused_with_one_problem_and_changes_nothing(
+    cli_ready: Cli, tmp_path: Path
+) -> None:
     path = tmp_path / "handlingsplan.pdf"
     path.write_bytes(b"%PDF-1.4\n")
-    before = ready.counts()
-    code, out, _ = ready("import", str(path), "--json")
+    before = cli_ready.counts()
+    code, out, _ = cli_ready("import", str(path), "--json")
     assert code == 1
     [problem] = json.loads(out)["problems"]
     assert problem["file"] == str(path)
     assert "filtypen .pdf" in problem["message"] and ".xlsx" in problem["message"]
-    assert ready.counts() == before
+    assert cli_ready.counts() == before
