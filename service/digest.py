@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -72,19 +72,25 @@ def digest_context(
             Occurrence.status == DONE, Occurrence.done_on >= week_start, Occurrence.done_on < today
         )
     ).all()
-    done_items = mail_items(
-        app,
-        session,
-        [o.id for o in done_rows],
-        today=today,
-        now=now,
-        with_links=False,
-        only_open=False,
-    )
+
+    def described(rows: Sequence[Occurrence]) -> dict[int, MailItem]:
+        """The rows as linked MailItems, whatever their status."""
+        loaded = mail_items(
+            app,
+            session,
+            [o.id for o in rows],
+            today=today,
+            now=now,
+            with_links=False,
+            only_open=False,
+        )
+        return {o.id: _with_url(loaded[o.id], item_url(o.item_id)) for o in rows if o.id in loaded}
+
+    done_items = described(done_rows)
     people = {p.id: p for p in session.scalars(select(Person))}
     done_last_week = tuple(
         DoneRow(
-            item=_with_url(done_items[o.id], item_url(o.item_id)),
+            item=done_items[o.id],
             done_on=o.done_on,
             done_by=people[o.done_by_id].name if o.done_by_id in people else "",
             comment=o.comment,
@@ -100,18 +106,10 @@ def digest_context(
             or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
         )
     ).all()
-    deferred_items = mail_items(
-        app,
-        session,
-        [o.id for o in deferred_rows],
-        today=today,
-        now=now,
-        with_links=False,
-        only_open=False,
-    )
+    deferred_items = described(deferred_rows)
     deferred = tuple(
         DeferredRow(
-            item=_with_url(deferred_items[o.id], item_url(o.item_id)),
+            item=deferred_items[o.id],
             kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
             proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
             reason=o.deferral_reason,
