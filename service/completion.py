@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Row, Table, Update, bindparam, exists, insert, literal_column, update
 from sqlalchemy.orm import Session
 
 from service.deadlines import DeadlineKind
 from service.models import AuditEntry, Item, Occurrence, Person
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, bump_data_version
+
+# Core statements on the tables, built once: a click runs them once each, and building and
+# hashing ORM statements per call cost more than the database work itself.
+_OCCURRENCES = cast(Table, Occurrence.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
+_ITEMS = cast(Table, Item.__table__)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    changed: bool  # False: it was no longer open; nothing was written
+    needs_sync: bool = False  # see Outcome
 
 
 @dataclass(frozen=True)
@@ -35,40 +48,72 @@ def mark_done(
     result_note: str = "",
     actor: str = "",
 ) -> Outcome:
-    """Mark one occurrence done, once; concurrent clicks are safe (see _record).
+    """Mark one occurrence done, once; concurrent clicks are safe (see _apply).
 
     `actor` names who acted when it is not `by` (an admin marking on someone's behalf).
     """
-    outcome = _record(
+    recorded = record_done(
+        session,
+        occurrence_id,
+        by_id=by.id,
+        by_email=by.email,
+        on=on,
+        via=via,
+        now=now,
+        comment=comment,
+        result_note=result_note,
+        actor=actor,
+    )
+    occurrence = session.get(Occurrence, occurrence_id, populate_existing=True)
+    assert occurrence is not None
+    return Outcome(recorded.changed, occurrence, recorded.needs_sync)
+
+
+def record_done(
+    session: Session,
+    occurrence_id: int,
+    *,
+    by_id: int,
+    by_email: str,
+    on: date,
+    via: str,
+    now: datetime,
+    comment: str = "",
+    result_note: str = "",
+    actor: str = "",
+) -> Recorded:
+    """mark_done without loading the occurrence: for callers that show the result from
+    what they already know (the item page's receipt)."""
+    applied = _apply(
         session,
         occurrence_id,
         {
             "status": DONE,
             "done_on": on,
             "done_at": now,
-            "done_by_id": by.id,
+            "done_by_id": by_id,
             "done_via": via,
             "comment": comment.strip(),
             "result_note": result_note.strip(),
         },
         action="occurrence.done",
-        actor=actor or by.email,
+        actor=actor or by_email,
         now=now,
         detail={
             "on": on.isoformat(),
             "via": via,
             "comment": comment,
             "result": result_note,
-            **({"on_behalf_of": by.email} if actor else {}),
+            **({"on_behalf_of": by_email} if actor else {}),
         },
     )
-    if not outcome.changed:
-        return outcome
-    needs_sync = _has_relative_children(session, outcome.occurrence.item_id)
+    if applied is None:
+        return Recorded(False)
+    needs_sync = bool(applied.relative_children)
     if needs_sync:
         bump_data_version(session)  # the next sync creates "på nästkommande APT" children
         session.flush()
-    return Outcome(True, outcome.occurrence, needs_sync)
+    return Recorded(True, needs_sync)
 
 
 def postpone(
@@ -126,31 +171,76 @@ def _record(
     now: datetime,
     detail: dict[str, Any],
 ) -> Outcome:
-    """Apply `values` to an open occurrence and audit it, or change nothing if it is no longer
-    open: the conditional UPDATE lets exactly one of two concurrent requests win."""
-    result = session.execute(
-        update(Occurrence)
-        .where(Occurrence.id == occurrence_id, Occurrence.status == OPEN)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    changed = (
+        _apply(session, occurrence_id, values, action=action, actor=actor, now=now, detail=detail)
+        is not None
     )
     occurrence = session.get(Occurrence, occurrence_id, populate_existing=True)
     assert occurrence is not None
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return Outcome(False, occurrence)
-    session.add(
-        AuditEntry(at=now, actor=actor, action=action, occurrence_id=occurrence_id, detail=detail)
-    )
-    session.flush()
-    return Outcome(True, occurrence)
+    return Outcome(changed, occurrence)
 
 
-def _has_relative_children(session: Session, item_id: int) -> bool:
-    child = session.scalar(
-        select(Item.id).where(
-            Item.parent_id == item_id,
-            Item.deadline_kind == DeadlineKind.RELATIVE.value,
-            Item.active.is_(True),
-        )
+def _apply(
+    session: Session,
+    occurrence_id: int,
+    values: dict[str, Any],
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
+) -> Row[Any] | None:
+    """Apply `values` to an open occurrence and audit it, or change nothing if it is no longer
+    open: the conditional UPDATE lets exactly one of two concurrent requests win. Returns the
+    UPDATE's RETURNING row when it changed, None when it did not."""
+    session.flush()  # as an ORM statement would: pending changes first, then this one
+    # On the session's connection: the same transaction, without the ORM's per-call work.
+    connection = session.connection()
+    applied = connection.execute(
+        _update_open(tuple(values)),
+        {"occurrence_id": occurrence_id, **{f"new_{k}": v for k, v in values.items()}},
+    ).first()
+    if applied is None:
+        return None
+    connection.execute(
+        _INSERT_AUDIT,
+        {
+            "at": now,
+            "actor": actor,
+            "action": action,
+            "occurrence_id": occurrence_id,
+            "detail": detail,
+        },
     )
-    return child is not None
+    return applied
+
+
+# Whether the occurrence's item has relative children ("på nästkommande APT"): marking it
+# done makes them due. Returned by the UPDATE itself, which saves a statement per click.
+# The outer column is spelled out: SQLite's RETURNING drops table names from columns, and
+# an unqualified item_id would only find occurrences.item_id because items has none.
+_RELATIVE_CHILDREN = (
+    exists()
+    .where(
+        _ITEMS.c.parent_id == literal_column("occurrences.item_id"),
+        _ITEMS.c.deadline_kind == DeadlineKind.RELATIVE.value,
+        _ITEMS.c.active.is_(True),
+    )
+    .label("relative_children")
+)
+
+
+@lru_cache(maxsize=8)
+def _update_open(columns: tuple[str, ...]) -> Update:
+    """UPDATE … SET columns WHERE id = :occurrence_id AND status = 'open'
+    RETURNING relative_children."""
+    c = _OCCURRENCES.c
+    return (
+        update(_OCCURRENCES)
+        .where(c.id == bindparam("occurrence_id"), c.status == OPEN)
+        .values({name: bindparam(f"new_{name}", type_=c[name].type) for name in columns})
+        .returning(_RELATIVE_CHILDREN)
+    )
+
+
+_INSERT_AUDIT: Insert = insert(_AUDIT)

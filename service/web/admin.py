@@ -9,7 +9,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -176,13 +175,13 @@ async def admin_mark_done(request: Request) -> Response:
     back = fields.get("next", "")
     if not back.startswith("/admin/oversikt"):
         back = "/admin/oversikt"  # never redirect off the site
-    return await run_in_threadpool(_admin_done, web, user, fields, back)
+    return await web.write(_admin_done, web, user, fields, back)
 
 
 def _admin_done(web: Web, user: str, fields: dict[str, str], back: str) -> Response:
     occurrence_id = fields.get("occurrence_id", "")
     now, today = web.now(), web.today()
-    with web.write_lock, transaction(web.app.sessions) as session:
+    with transaction(web.app.sessions) as session:
         occ = session.get(Occurrence, int(occurrence_id)) if occurrence_id.isdigit() else None
         if occ is None:
             return page(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
+from service.db import make_engine, session_factory
 from service.links import signing_keys
 from service.web import admin, feeds, items, ops
 from service.web.context import Clock, Web, page
@@ -46,6 +49,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         str(settings.get("secret_keys", "")), app.config.base_dir / "var" / "secret.key"
     )
     metrics = WebMetrics()
+    sqlite = app.engine.dialect.name == "sqlite"
     web = Web(
         app=app,
         clock=clock or utc_now,
@@ -55,7 +59,8 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         admin_password=str(settings.get("admin_password", "")),
         trusted_user_header=str(settings.get("trusted_user_header", "")),
         session_key=keys[0],
-        write_lock=threading.Lock() if app.engine.dialect.name == "sqlite" else nullcontext(),
+        writer=ThreadPoolExecutor(1, thread_name_prefix="bevakning-writer") if sqlite else None,
+        quick_sessions=quick_sessions(app) if sqlite else None,
     )
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [
@@ -82,6 +87,22 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
     )
     starlette.state.web = web
     return starlette
+
+
+def quick_sessions(app: App) -> sessionmaker[Session]:
+    """Sessions on a second engine for the same SQLite file, whose connections answer "busy"
+    at once instead of waiting up to busy_timeout: they serve writes made on the event
+    loop, which must never sleep."""
+    engine = make_engine(app.config.database_url)
+
+    @event.listens_for(engine, "connect")
+    def no_waiting(dbapi_connection: Any, _record: Any) -> None:
+        # Runs after make_engine's own pragmas, so this one wins.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+
+    return session_factory(engine)
 
 
 def home(request: Request) -> Response:
