@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -20,17 +21,23 @@ LOCAL_TZ = ZoneInfo("Europe/Stockholm")
 
 _SV = Locale.parse(LOCALE)
 
+# The date functions are cached: a batch of mails or a busy page formats the same few dates
+# over and over, and Babel's pattern formatting is the slow part of a render.
 
+
+@lru_cache(maxsize=4096)
 def format_date_sv(d: date) -> str:
     """31 december 2024."""
     return format_date(d, "d MMMM y", locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def format_date_short_sv(d: date) -> str:
     """31 dec. 2024 (Babel's medium format), for tables where width matters."""
     return format_date(d, "medium", locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def weekday_name_sv(d: date) -> str:
     """tisdag (lower case, as Swedish writes weekdays)."""
     return format_date(d, "EEEE", locale=LOCALE)
@@ -43,6 +50,7 @@ def format_datetime_sv(moment: datetime) -> str:
     return format_datetime(moment, "d MMMM y 'kl.' HH:mm", tzinfo=LOCAL_TZ, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def format_relative_sv(due: date, today: date) -> str:
     """How far `due` is from `today`, as a Swede would say it.
 
