@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import email
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
@@ -21,7 +22,10 @@ def clean_header(value: str) -> str:
     Done by us because the interpreter on the target machines predates CPython's own
     header-injection fix: a plan title with "\\r\\nBcc: x" must never become a header.
     """
-    return " ".join("".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value).split())
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
