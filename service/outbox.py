@@ -197,13 +197,15 @@ def deliver(
     ids: Sequence[int],
     transport: Transport,
     compose_batch: ComposeBatch,
-    now: datetime,
+    clock: Callable[[], datetime],
     policy: RetryPolicy,
 ) -> list[Delivery]:
     """Send the claimed rows over one transport connection, recording each result at once.
 
     The batch is composed first (its data loaded in a few queries), then sent mail by mail;
     each result is committed right after its send, so a crash can repeat at most one mail.
+    `clock` gives the time now; the lease is renewed before it can run out mid-batch, and a row
+    whose lease was lost (the process stalled) is left to whoever took it.
     """
     with factory() as session:
         rows = session.scalars(
@@ -216,57 +218,112 @@ def deliver(
     # the UPDATE itself, once per mail.
     engine = factory.kw["bind"]
     with engine.connect() as recorder:
-        return _send_rows(recorder, rows, composed, transport, now, policy)
-
-
-def _send_rows(
-    recorder: Connection,
-    rows: Sequence[OutboxMessage],
-    composed: dict[int, Composed],
-    transport: Transport,
-    now: datetime,
-    policy: RetryPolicy,
-) -> list[Delivery]:
-    results: list[Delivery] = []
-    opened = False
-    unreachable = ""  # set when the transport cannot even connect: the rest wait for a retry
-    for row in rows:
-        mail = composed.get(row.id)
-        if isinstance(mail, Exception):  # a bad row must not stop the batch
-            results.append(_finish(recorder, row, FAILED, now, f"compose: {mail}"))
-            continue
-        if unreachable:
-            results.append(_finish(recorder, row, PENDING, now, unreachable, policy))
-            continue
-        if mail is None:  # everything in it was done meanwhile
-            results.append(_finish(recorder, row, SKIPPED, now, ""))
-            continue
+        sender = _Sender(recorder, transport, clock, policy)
         try:
-            if not opened:
+            for row in rows:
+                sender.handle(row, composed.get(row.id))
+        finally:
+            sender.close()
+        return sender.results
+
+
+class _Sender:
+    """Sends rows over one transport connection, opened on first use, and records results."""
+
+    def __init__(
+        self,
+        recorder: Connection,
+        transport: Transport,
+        clock: Callable[[], datetime],
+        policy: RetryPolicy,
+    ) -> None:
+        self.recorder = recorder
+        self.transport = transport
+        self.clock = clock
+        self.policy = policy
+        self.results: list[Delivery] = []
+        self.opened = False
+        self.unreachable = ""  # set when the transport cannot even connect: the rest wait
+        self.lease_checked_at = clock()
+
+    def handle(self, row: OutboxMessage, mail: Composed) -> None:
+        if not self._still_ours(row):
+            log.warning("lease on %s ran out mid-batch; another dispatcher has it", row.key)
+            return
+        now = self.clock()
+        if isinstance(mail, Exception):
+            # Often passing (a locked database while loading the items): retried like a
+            # temporary delivery error, and failed for good only after max_attempts.
+            self._finish(row, self._retry_or_fail(row, permanent=False), now, f"compose: {mail}")
+        elif self.unreachable:
+            self._finish(row, PENDING, now, self.unreachable)
+        elif mail is None:  # everything in it was done meanwhile
+            self._finish(row, SKIPPED, now, "")
+        else:
+            self._send(row, mail)
+
+    def _still_ours(self, row: OutboxMessage) -> bool:
+        """Renews the batch's lease once half of it has passed; False if this row's was lost."""
+        now = self.clock()
+        if now - self.lease_checked_at < self.policy.lease / 2:
+            return True
+        self.lease_checked_at = now
+        self.recorder.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.claimed_by == row.claimed_by, OutboxMessage.status == SENDING)
+            .values(lease_until=now + self.policy.lease)
+        )
+        self.recorder.commit()
+        owner = self.recorder.scalar(
+            select(OutboxMessage.claimed_by).where(OutboxMessage.id == row.id)
+        )
+        return bool(owner == row.claimed_by)
+
+    def _send(self, row: OutboxMessage, mail: OutgoingMail) -> None:
+        try:
+            if not self.opened:
                 try:
-                    transport.open()
+                    self.transport.open()
                 except TransportError as exc:
-                    unreachable = str(exc)
+                    self.unreachable = str(exc)
                     raise
-                opened = True
-            transport.send(mail)
+                self.opened = True
+            self.transport.send(mail)
         except TransportError as exc:
-            status = FAILED if exc.permanent or row.attempts >= policy.max_attempts else PENDING
+            status = self._retry_or_fail(row, permanent=exc.permanent)
             log.warning(
                 "delivery of %s failed (%s): %s",
                 row.key,
                 "permanent" if status == FAILED else "temporary",
                 exc,
             )
-            results.append(_finish(recorder, row, status, now, str(exc), policy, mail))
-            continue
-        results.append(_finish(recorder, row, SENT, now, "", mail=mail))
-    if opened:
-        try:
-            transport.close()
-        except TransportError:
-            log.warning("closing the transport failed", exc_info=True)
-    return results
+            self._finish(row, status, self.clock(), str(exc), mail, retry_after=exc.retry_after)
+            return
+        self._finish(row, SENT, self.clock(), "", mail)
+
+    def _retry_or_fail(self, row: OutboxMessage, *, permanent: bool) -> str:
+        return FAILED if permanent or row.attempts >= self.policy.max_attempts else PENDING
+
+    def _finish(
+        self,
+        row: OutboxMessage,
+        status: str,
+        now: datetime,
+        error: str,
+        mail: OutgoingMail | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.results.append(
+            _finish(self.recorder, row, status, now, error, self.policy, mail, retry_after)
+        )
+
+    def close(self) -> None:
+        if self.opened:
+            try:
+                self.transport.close()
+            except Exception:  # closing must not hide what happened in the batch
+                log.warning("closing the transport failed", exc_info=True)
 
 
 # One statement for every outcome, built once: this runs once per mail, and building an ORM
@@ -292,10 +349,15 @@ def _finish(
     error: str,
     policy: RetryPolicy | None = None,
     mail: OutgoingMail | None = None,
+    retry_after: float | None = None,
 ) -> Delivery:
     retry_at = None
     if status == PENDING and policy is not None:
-        retry_at = now + policy.delay(row.attempts)
+        # The server's own hint (Retry-After from Graph or EWS) wins when it asks for longer.
+        wait = policy.delay(row.attempts)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=retry_after))
+        retry_at = now + wait
     # Fenced by claimed_by: a process whose lease ran out cannot overwrite the new owner.
     # Committed at once (one connection for the batch, one commit per mail), so a crash right
     # after a send can repeat that one mail and no other.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ from service.digest import DIGEST_KIND, digest_due, digest_recipients
 from service.mail.compose import compose_batch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
+from service.models import Item, Occurrence, OutboxMessage, Person, State
 from service.models import Notice as NoticeRow
-from service.models import Occurrence, OutboxMessage, Person, State
 from service.occurrences import OPEN
 from service.outbox import (
     Addressed,
@@ -119,15 +120,19 @@ def candidates(session: Session, today: date, policy: Policy) -> list[Candidate]
             Occurrence.window_end >= today,
         ),
     )
-    rows = [
-        row
+    # Keyed by occurrence: the queries may overlap (a postponed check-in matches two), and a
+    # candidate twice would plan one notice twice and lose the whole mail on its unique key.
+    found = {
+        row[0].id: row
         for condition in wanted
         for row in session.execute(
             select(Occurrence, Person.reports_to_id)
             .join(Person, Occurrence.person_id == Person.id)
-            .where(condition, Person.active.is_(True))
+            .join(Item, Occurrence.item_id == Item.id)
+            .where(condition, Person.active.is_(True), Item.active.is_(True))
         ).all()
-    ]
+    }
+    rows = list(found.values())
     ids = [occ.id for occ, _ in rows]
     stages: dict[int, set[str]] = defaultdict(set)
     last: dict[int, date] = {}
@@ -232,16 +237,22 @@ def dispatch_outbox(
     batch_size = int(app.config.get("mail", "batch_size", 200))
     chosen = transport or transport_of(app)
     worker = worker or worker_name()
+    # `now` is the tick's moment (a test or simulation passes its own); the real time spent
+    # sending is added to it, so leases and timestamps stay true on a long backlog.
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - started)
 
     def composer(session: Session, rows: Sequence[OutboxMessage]) -> dict[int, Composed]:
-        return compose_batch(app, session, rows, now)
+        return compose_batch(app, session, rows, clock())
 
     out: list[dict[str, Any]] = []
     for _ in range(max_batches):
-        ids = claim(app.sessions, now, policy, batch_size, worker)
+        ids = claim(app.sessions, clock(), policy, batch_size, worker)
         if not ids:
             break
-        for d in deliver(app.sessions, ids, chosen, composer, now, policy):
+        for d in deliver(app.sessions, ids, chosen, composer, clock, policy):
             out.append(mail_json(app, d.row, d.status, d.mail, now))
         if len(ids) < batch_size:
             break

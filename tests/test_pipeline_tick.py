@@ -319,3 +319,23 @@ def test_the_night_clocks_go_back_changes_nothing_about_once_a_day(ready: App) -
     )
     assert max(per_person.values()) == 1
     assert len(digests(mails)) == len({a for m in digests(mails) for a in m["to"]}) == 1
+
+
+def test_a_postponed_check_in_does_not_cost_the_person_their_mail(ready: App) -> None:
+    # A continuous item's occurrence with a postponed date matches two candidate queries;
+    # it must be planned once, and the person's other reminders still go out.
+    from datetime import date
+
+    from service.models import Occurrence
+
+    with transaction(ready.sessions) as session:
+        checkin = session.scalars(
+            select(Occurrence).where(Occurrence.due.is_(None), Occurrence.window_start.is_not(None))
+        ).first()
+        assert checkin is not None
+        checkin.postponed_to = date(2024, 12, 2)
+        owner = checkin.person_id
+    mails = tick(ready, at("2024-12-02", "07:30"), transport=MemoryTransport()).mails
+    with ready.sessions() as session:
+        email = session.get(Person, owner).email  # type: ignore[union-attr]
+    assert len(to(mails, email, "reminder", "checkin")) == 1

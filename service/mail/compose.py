@@ -45,7 +45,8 @@ def mail_items(
     ).all()
     out = {}
     for occ, item, area, plan, person in rows:
-        if only_open and occ.status != OPEN:
+        # Open means still wanted: an item a re-import retired is not reminded any more.
+        if only_open and (occ.status != OPEN or not item.active):
             continue
         due = occ.effective_due
         out[occ.id] = MailItem(
@@ -78,11 +79,14 @@ def compose_batch(
             select(Person).where(Person.id.in_({r.person_id for r in rows if r.person_id}))
         )
     }
+    # A mail speaks of the day it is sent, not the day it was planned: after an outage or a
+    # retry, "i dag" and "dagar sent" must be true when it arrives.
+    today = app.local_date(now)
     groups: dict[tuple[date, bool], list[int]] = {}
     for row in rows:
         if row.kind != "digest":
             ids = [i for section in row.payload.get("sections", {}).values() for i in section]
-            groups.setdefault((row.local_date, row.kind != "escalation"), []).extend(ids)
+            groups.setdefault((today, row.kind != "escalation"), []).extend(ids)
     items = {
         group: mail_items(app, session, ids, today=group[0], now=now, with_links=group[1])
         for group, ids in groups.items()
@@ -95,7 +99,7 @@ def compose_batch(
                 session,
                 row,
                 people.get(row.person_id) if row.person_id else None,
-                items.get((row.local_date, row.kind != "escalation"), {}),
+                items.get((today, row.kind != "escalation"), {}),
                 now,
             )
         except Exception as exc:
@@ -123,7 +127,7 @@ def _compose(
     if row.kind == "digest":
         from service.digest import digest_context
 
-        context = digest_context(app, session, recipient, now=now, today=row.local_date)
+        context = digest_context(app, session, recipient, now=now, today=app.local_date(now))
         return _mail(app, row, render("digest", context), now, recipient)
     if recipient is None:
         return None
@@ -131,10 +135,11 @@ def _compose(
     items = {i: loaded[i] for ids in wanted.values() for i in ids if i in loaded}
     if not items:
         return None
+    today = app.local_date(now)
     if row.kind == "escalation":
         escalation = EscalationContext(
             manager_name=recipient.name,
-            today=row.local_date,
+            today=today,
             items=tuple(sorted(items.values(), key=lambda i: (i.person_name, -i.days_late))),
             escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
             public_url=_plans_link(app, recipient, now),
@@ -147,10 +152,8 @@ def _compose(
     for section, ids in wanted.items():
         for i in ids:
             if i in items:
-                due = items[i].due
-                grouped[CHECKIN if section == CHECKIN else section_for(due, row.local_date)].append(
-                    items[i]
-                )
+                heading = CHECKIN if section == CHECKIN else section_for(items[i].due, today)
+                grouped[heading].append(items[i])
 
     def pick(section: str) -> tuple[MailItem, ...]:
         return tuple(
@@ -159,7 +162,7 @@ def _compose(
 
     reminder = ReminderContext(
         person_name=recipient.name,
-        today=row.local_date,
+        today=today,
         overdue=pick(OVERDUE),
         due_today=pick(DUE_TODAY),
         upcoming=pick(UPCOMING),

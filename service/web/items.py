@@ -181,6 +181,8 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
             web.metrics.item_posts.labels(action=action, outcome="already").inc()
             return _receipt(session, occ, web, "already")
         state = validate(action, fields, today=today, plan_start=occ.item.plan.start)
+        if action == "postpone" and occ.due is None:
+            state.errors["postpone_to"] = "En löpande aktivitet har inget datum att skjuta upp."
         if state.errors:
             web.metrics.item_posts.labels(action=action, outcome="invalid").inc()
             return _render_item(request, web, item_context(session, occ, web, state), 400)
