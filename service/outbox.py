@@ -142,10 +142,18 @@ def keys_for_day(session: Session, day: date) -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """Rows leased to one dispatcher: their ids and the token that marks them as ours."""
+
+    token: str
+    ids: list[int]
+
+
 def claim(
     factory: sessionmaker[Session], now: datetime, policy: RetryPolicy, limit: int, worker: str
-) -> list[int]:
-    """Lease up to `limit` due rows to this worker; returns their ids (committed)."""
+) -> Claimed:
+    """Lease up to `limit` due rows to this worker (committed)."""
     token = f"{worker}:{uuid.uuid4().hex[:12]}"
     due = or_(
         and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
@@ -157,7 +165,7 @@ def claim(
             query = query.with_for_update(skip_locked=True)
         ids = list(session.scalars(query))
         if not ids:
-            return []
+            return Claimed(token, [])
         # The condition is repeated in the UPDATE: on SQLite, another process may have taken a
         # row between our SELECT and UPDATE, and then it is simply not ours.
         session.execute(
@@ -171,13 +179,12 @@ def claim(
             )
             .execution_options(synchronize_session=False)
         )
-        return list(
-            session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.claimed_by == token, OutboxMessage.status == SENDING)
-                .order_by(OutboxMessage.id)
-            )
+        ours = session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.claimed_by == token, OutboxMessage.status == SENDING)
+            .order_by(OutboxMessage.id)
         )
+        return Claimed(token, list(ours))
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,7 @@ ComposeBatch = Callable[[Session, Sequence[OutboxMessage]], dict[int, Composed]]
 
 def deliver(
     factory: sessionmaker[Session],
-    ids: Sequence[int],
+    claimed: Claimed,
     transport: Transport,
     compose_batch: ComposeBatch,
     clock: Callable[[], datetime],
@@ -210,7 +217,11 @@ def deliver(
     with factory() as session:
         rows = session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == SENDING)
+            .where(
+                OutboxMessage.id.in_(claimed.ids),
+                OutboxMessage.status == SENDING,
+                OutboxMessage.claimed_by == claimed.token,  # not if lost meanwhile
+            )
             .order_by(OutboxMessage.id)
         ).all()
         composed = compose_batch(session, rows)

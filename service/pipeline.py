@@ -249,12 +249,12 @@ def dispatch_outbox(
 
     out: list[dict[str, Any]] = []
     for _ in range(max_batches):
-        ids = claim(app.sessions, clock(), policy, batch_size, worker)
-        if not ids:
+        claimed = claim(app.sessions, clock(), policy, batch_size, worker)
+        if not claimed.ids:
             break
-        for d in deliver(app.sessions, ids, chosen, composer, clock, policy):
+        for d in deliver(app.sessions, claimed, chosen, composer, clock, policy):
             out.append(mail_json(app, d.row, d.status, d.mail, now))
-        if len(ids) < batch_size:
+        if len(claimed.ids) < batch_size:
             break
     return out
 
