@@ -206,7 +206,7 @@ def parse_calendars(
             if not all(isinstance(d, date) for d in dates):
                 problems.append(Problem(file, where, "dates måste vara en lista av datum."))
                 continue
-            meetings[(APT, unit)] = sorted(dates)
+            meetings[(APT, unit)] = sorted(set(dates))  # a date listed twice is one meeting
         else:
             try:
                 unit_rules[unit] = _rule(raw, rule)

@@ -220,10 +220,11 @@ def store_directory(session: Session, directory: Directory) -> None:
     for gone in existing.values():
         gone.active = False
     session.flush()
-    loaded = load_directory(session)
+    # Managers come from the file, not the store: a stored manager would otherwise read as an
+    # explicit reports_to on the next reload and never follow a move between areas.
     by_email = {p.email.lower(): p for p in session.scalars(select(Person))}
-    for record in loaded.people:
-        manager = loaded.manager_of(record)
+    for record in directory.people:
+        manager = directory.manager_of(record)
         by_email[record.email.lower()].reports_to_id = (
             by_email[manager.email.lower()].id if manager else None
         )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from service.calendar import (
     TermDefaults,
     TermSpan,
     parse_calendars,
+    store_calendars,
 )
+from service.db import transaction
 from service.problems import InputError
 from tests.support import ROOT, at, d
 
@@ -264,3 +267,27 @@ def test_stored_calendars_hold_terms_meetings_and_unit_overrides(app: App) -> No
         assert calendars.meetings_between(
             APT, d("2024-01-01"), d("2027-12-31"), unit
         ) == expected.meetings_between(APT, d("2024-01-01"), d("2027-12-31"), unit)
+
+
+def test_a_date_listed_twice_for_a_unit_is_one_meeting(app: App, tmp_path: Path) -> None:
+    app.init(at("2024-11-01"))
+    listed = tmp_path / "kalender.toml"
+    listed.write_text(
+        '[[apt.unit]]\nunit = "ifom-barn-familj"\ndates = [2024-12-09, 2024-12-09]\n',
+        encoding="utf-8",
+    )
+    with transaction(app.sessions) as session:
+        store_calendars(
+            session,
+            listed,
+            "kalender.toml",
+            defaults=TermDefaults(),
+            default_rule=AptRule(),
+            units=["ifom-barn-familj"],
+            span=(d("2024-01-01"), d("2025-12-31")),
+        )
+    with app.sessions() as session:
+        calendars = app.calendars(session)
+    assert calendars.meetings_between(
+        APT, d("2024-12-01"), d("2024-12-31"), "ifom-barn-familj"
+    ) == [d("2024-12-09")]

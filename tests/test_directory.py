@@ -278,6 +278,40 @@ def test_store_directory_links_each_person_to_their_manager(app: App) -> None:
     assert person(stored, "eva.ekstrom@example.se").reports_to is None
 
 
+def stored_manager(app: App, email: str) -> str | None:
+    with app.sessions() as session:
+        found = load_directory(session).by_email(email)
+    assert found is not None
+    return found.reports_to
+
+
+def test_store_directory_stores_an_explicit_reports_to_and_rederives_after_a_move(
+    app: App,
+) -> None:
+    app.init(at("2024-11-01"))
+    linnea = "linnea.forsberg@example.se"  # enhetschef in ÄO
+    directory = bundled()
+    explicit = tuple(
+        replace(p, reports_to="peter.holm@example.se") if p.email == linnea else p
+        for p in directory.people
+    )
+    with transaction(app.sessions) as session:
+        store_directory(session, replace(directory, people=explicit))
+    assert stored_manager(app, linnea) == "peter.holm@example.se"
+    # Back to the file without reports_to: the derived manager is ÄO's again, not the stored one.
+    with transaction(app.sessions) as session:
+        store_directory(session, directory)
+    assert stored_manager(app, linnea) == "anna.bergstrom@example.se"
+    # Moved to an LSS unit: the LSS verksamhetschef, not the one stored before the move.
+    moved = tuple(
+        replace(p, unit="lss-gruppbostader", division="LSS") if p.email == linnea else p
+        for p in directory.people
+    )
+    with transaction(app.sessions) as session:
+        store_directory(session, replace(directory, people=moved))
+    assert stored_manager(app, linnea) == "peter.holm@example.se"
+
+
 def test_store_directory_deactivates_people_no_longer_listed_without_deleting_them(
     app: App,
 ) -> None:

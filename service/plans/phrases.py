@@ -227,6 +227,9 @@ def parse_phrase(text: str) -> Deadline:
                 return handler(match)
             except _Reject as exc:
                 raise PhraseError(text, exc.reason) from None
+            except ValueError:
+                # A date the calendar does not have, e.g. year 0 in "Dec 0000".
+                raise PhraseError(text, "datumet finns inte") from None
     raise PhraseError(
         text, "okänd frist, skriv t.ex. ”december 2024”, ”v. 42 2025”, ”HT 2025” eller ”vid behov”"
     )

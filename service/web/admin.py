@@ -182,7 +182,9 @@ def _admin_done(web: Web, user: str, fields: dict[str, str], back: str) -> Respo
     occurrence_id = fields.get("occurrence_id", "")
     now, today = web.now(), web.today()
     with transaction(web.app.sessions) as session:
-        occ = session.get(Occurrence, int(occurrence_id)) if occurrence_id.isdigit() else None
+        # isdigit() would let "²" through to int(); the cap keeps it in a database integer.
+        wellformed = occurrence_id.isdecimal() and len(occurrence_id) <= 9
+        occ = session.get(Occurrence, int(occurrence_id)) if wellformed else None
         if occ is None:
             return page(
                 "error.html.j2",

@@ -45,6 +45,7 @@ LINK_PROBLEMS: dict[str, tuple[int, str, str]] = {
     ),
 }
 LINK_PROBLEMS["kind"] = LINK_PROBLEMS["forged"]
+GUESSES = frozenset({"forged", "kind"})
 
 
 @dataclass
@@ -79,19 +80,26 @@ class Web:
         return self.app.local_date(self.clock())
 
     def rate_limited(self, request: Request) -> HTMLResponse | None:
+        """429 while the client is over the limit; for requests without a link token.
+
+        A token request is checked only once its token fails (in `bad_link`): someone guessing
+        from the same address (one NAT, one proxy) must not lock out a valid link.
+        """
+        if "token" in request.path_params:
+            return None
         if self.limiter.blocked(client_address(request), self.now()):
-            return page(
-                "error.html.j2",
-                429,
-                title="För många felaktiga länkar",
-                message="Vänta en minut och försök sedan igen med länken från mejlet.",
-            )
+            return too_many()
         return None
 
     def bad_link(self, request: Request, reason: str) -> HTMLResponse:
-        """Counts the failure against the client and answers with the matching page."""
-        self.limiter.record(client_address(request), self.now())
+        """Counts a guess against the client and answers with the matching page, or 429."""
         self.metrics.bad_tokens.labels(reason=reason).inc()
+        client, now = client_address(request), self.now()
+        if self.limiter.blocked(client, now):
+            return too_many()
+        # Expired and stale links are what honest people hold; only forgeries look like guessing.
+        if reason in GUESSES:
+            self.limiter.record(client, now)
         status, title, message = LINK_PROBLEMS[reason]
         return page("error.html.j2", status, title=title, message=message)
 
@@ -104,6 +112,15 @@ class Web:
         except (ValueError, KeyError, TypeError):
             # A validly signed payload of an unexpected shape: ours, but not for this page.
             return self.bad_link(request, "forged")
+
+
+def too_many() -> HTMLResponse:
+    return page(
+        "error.html.j2",
+        429,
+        title="För många felaktiga länkar",
+        message="Vänta en minut och försök sedan igen med länken från mejlet.",
+    )
 
 
 def web_of(request: Request) -> Web:

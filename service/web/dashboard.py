@@ -35,7 +35,8 @@ class Filters:
         status = query.get("status", "")
         return cls(
             plan=query.get("plan", "")[:100],
-            area=int(area) if area.isdigit() else None,
+            # isdigit() would let "²" through to int(); the cap keeps it in a database integer.
+            area=int(area) if area.isdecimal() and len(area) <= 9 else None,
             role=query.get("roll", "")[:40],
             status=status if status in (*STATUS_FILTERS, WAITING) else "",
         )

@@ -60,10 +60,12 @@ class SecurityHeaders:
 class Csrf:
     """Double-submit protection: a random cookie plus a form field bound to it and the path.
 
-    The cookie is SameSite=Strict, so a form posted from another site arrives without it;
-    the field is an HMAC of cookie and path, so a value lifted from one page does not fit
-    another. The mark-done token in the URL is a secret too, but it travels in mail and
-    through scanners, so it is not enough on its own.
+    The cookie is SameSite=Lax, so a form posted from another site arrives without it, while
+    a link followed from webmail still carries it: under Strict each such link got a new
+    cookie, and forms in tabs opened before it failed. The field is an HMAC of cookie and
+    path, so a value lifted from one page does not fit another. The mark-done token in the
+    URL is a secret too, but it travels in mail and through scanners, so it is not enough on
+    its own.
     """
 
     def __init__(self, key: str, *, secure: bool) -> None:
@@ -85,7 +87,7 @@ class Csrf:
             CSRF_COOKIE,
             cookie,
             httponly=True,
-            samesite="strict",
+            samesite="lax",
             secure=self._secure,
             path="/",
         )
@@ -176,7 +178,8 @@ def install_log_redaction() -> None:
 
 
 def client_address(request: Request) -> str:
-    # uvicorn's proxy_headers (on for forwarded_allow_ips) already puts the real client here.
+    # uvicorn's proxy_headers put the real client here when the proxy is in
+    # [web] forwarded_allow_ips.
     return request.client.host if request.client else "unknown"
 
 

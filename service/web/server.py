@@ -32,7 +32,10 @@ def serve(app: App) -> None:
     web = app.config.section("web")
     install_log_redaction()
     config = uvicorn_config(
-        create_app(app), str(web.get("host", "127.0.0.1")), int(web.get("port", 8080))
+        create_app(app),
+        str(web.get("host", "127.0.0.1")),
+        int(web.get("port", 8080)),
+        forwarded_allow_ips=str(web.get("forwarded_allow_ips", "127.0.0.1")),
     )
     uvicorn.Server(config).run()
 

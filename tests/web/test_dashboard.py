@@ -83,6 +83,12 @@ def test_filters_narrow_the_table_by_plan_role_and_status(started: App, client: 
     assert "Inga aktiviteter matchar filtret." in areas
 
 
+@pytest.mark.parametrize("area", ["²", "٣x", "99999999999999999999"])
+def test_a_malformed_area_filter_is_ignored(started: App, client: TestClient, area: str) -> None:
+    response = client.get(board_path(started), params={"omrade": area})
+    assert response.status_code == 200 and "Inga aktiviteter matchar filtret." not in response.text
+
+
 def test_status_is_never_shown_by_colour_alone(started: App, client: TestClient) -> None:
     html = client.get(board_path(started)).text
     for match in re.finditer(
@@ -162,6 +168,19 @@ def test_an_admin_can_mark_done_on_behalf_of_someone(
     with started.sessions() as session:
         audit = session.scalars(select(AuditEntry).where(AuditEntry.occurrence_id == occ.id)).one()
     assert audit.actor == "admin:admin" and audit.detail["via"] == "admin"
+
+
+@pytest.mark.parametrize("occurrence_id", ["²", "99999999999999999999", "-1"])
+def test_admin_mark_done_of_a_malformed_occurrence_id_is_not_found(
+    admin_client: TestClient, occurrence_id: str
+) -> None:
+    assert sign_in(admin_client, "rätt lösen") == 303
+    csrf = csrf_of(admin_client.get("/admin/oversikt").text)
+    response = admin_client.post(
+        "/admin/klarmarkera",
+        data={"csrf": csrf, "occurrence_id": occurrence_id, "done_on": "2024-12-01"},
+    )
+    assert response.status_code == 404 and "Aktiviteten finns inte" in response.text
 
 
 def test_admin_mark_done_without_csrf_is_refused(started: App, admin_client: TestClient) -> None:

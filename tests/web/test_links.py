@@ -129,14 +129,29 @@ def test_repeated_bad_tokens_from_one_client_are_rate_limited(
             assert client.get(f"/k/gissning-{n}").status_code == 400
         blocked = client.get("/k/gissning-till")
         assert blocked.status_code == 429 and "För många felaktiga länkar" in blocked.text
-        # While blocked, even a good link waits: the limit is per client, not per token.
-        assert client.get(good).status_code == 429
-        clock.now = NOW + timedelta(seconds=61)
+        # Only the guesses are limited: a good link from the same address (one NAT, one
+        # proxy) still works, so a guesser cannot lock everyone else out.
         assert client.get(good).status_code == 200
+        clock.now = NOW + timedelta(seconds=61)
+        assert client.get("/k/gissning-igen").status_code == 400
     # Another client address is not affected.
     clock.now = NOW
     with TestClient(web, client=("203.0.113.7", 50000)) as other:
-        assert other.get(good).status_code == 200
+        assert other.get("/k/gissning-annan").status_code == 400
+
+
+def test_expired_and_stale_links_do_not_count_towards_the_limit(
+    started: App, web: Starlette
+) -> None:
+    limit = int(started.config.get("web", "bad_token_limit_per_minute"))
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    expired = done_path(started, occ, NOW - timedelta(days=61))
+    stale = done_path(started, occ, version=occ.version + 1)
+    with TestClient(web) as client:
+        for _ in range(limit):
+            assert client.get(expired).status_code == 410
+            assert client.get(stale).status_code == 410
+        assert client.get("/k/gissning").status_code == 400
 
 
 def test_a_calendar_token_does_not_open_the_dashboard(started: App, client: TestClient) -> None:
