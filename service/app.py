@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, store_calendars
 from service.config import Config
-from service.db import create_schema, make_engine, session_factory, transaction
+from service.db import Base, create_schema, make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
 from service.links import CALENDAR, DASHBOARD, DONE, LinkSigner, signing_keys
 from service.models import Person, Plan, Term, Unit
@@ -23,6 +23,7 @@ from service.plans.importer import ImportResult, plan_files, read_plan_file, sto
 from service.reassignment import reassign_orphans
 
 log = logging.getLogger(__name__)
+_INIT_LOCK = 0x62657661  # "beva": the advisory lock App.init takes on PostgreSQL
 
 
 @dataclass
@@ -88,8 +89,16 @@ class App:
     def init(self, now: datetime) -> list[ImportResult]:
         """Create the schema and, into an empty store, load the bundled directory, calendars and
         plans. Running it again changes nothing."""
-        create_schema(self.engine)
+        postgres = self.engine.dialect.name == "postgresql"
+        if not postgres:
+            create_schema(self.engine)
         with transaction(self.sessions) as session:
+            if postgres:
+                # Instances starting together on a fresh database: one creates and loads, the
+                # others wait for it here and then find the store initialised. DDL is
+                # transactional on PostgreSQL, so the schema is created under the lock too.
+                session.execute(select(func.pg_advisory_xact_lock(_INIT_LOCK)))
+                Base.metadata.create_all(session.connection())
             if session.scalar(select(func.count()).select_from(Plan)):
                 return []
             self.load_reference_data(session, now)

@@ -5,20 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Text, cast, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.calendar import Calendars
 from service.deadlines import Deadline, DeadlineKind
 from service.directory import Directory
-from service.models import Item, Occurrence, Plan, State
+from service.models import AuditEntry, Item, Occurrence, Plan, State
 from service.plans.importer import item_roles
 from service.schedule import DoneParent, ScheduleItem, Slot, expand
 
 OPEN, DONE, NOT_APPLICABLE, OVERDUE = "open", "done", "not_applicable", "overdue"
 _DATA_VERSION = "data_version"
 _EXPANDED = "expanded"
+_MEETING = "möte "
+_RELATIVE = "efter "
+# A committee meeting moved by at most this much is the same meeting: its occurrence follows.
+_MEETING_MOVE = timedelta(days=62)
+RETIRED_REASON = "Aktiviteten finns inte längre i planen."
 
 
 def schedule_items(session: Session) -> list[ScheduleItem]:
@@ -54,11 +61,13 @@ def done_parents(session: Session) -> list[DoneParent]:
 
 def bump_data_version(session: Session) -> None:
     """Something the schedule depends on changed: the next sync must expand again."""
-    state = session.get(State, _DATA_VERSION)
-    if state is None:
-        session.add(State(key=_DATA_VERSION, value="1"))
-    else:
-        state.value = str(int(state.value) + 1)
+    # One atomic statement: two instances bumping at once both count, neither fails.
+    stmt = _insert(session, State).values(key=_DATA_VERSION, value="1")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[State.key], set_={"value": cast(cast(State.value, Integer) + 1, Text)}
+        )
+    )
 
 
 def sync_occurrences(
@@ -72,10 +81,12 @@ def sync_occurrences(
     checkin_every: str,
     force: bool = False,
 ) -> int:
-    """Insert the occurrences the schedule calls for that are not stored yet.
+    """Bring the stored occurrences in line with the schedule; returns how many were added.
 
-    Expanding is skipped when neither the day nor the data changed since the last run, which
-    keeps a tick cheap on a large store. Nothing is ever deleted: done records stay.
+    Missing occurrences are inserted; open ones follow a changed deadline, term end or moved
+    meeting; open ones of items retired from their plan are closed. Done and not-applicable
+    records are never touched, and nothing is deleted. Expanding is skipped when neither the
+    day nor the data changed since the last run, which keeps a tick cheap on a large store.
     """
     if not force and is_expanded(session, today, horizon_days, checkin_every):
         return 0
@@ -87,63 +98,229 @@ def sync_occurrences(
         done_parents=done_parents(session),
         checkin_every=checkin_every,
     )
-    added = insert_missing(session, slots, now)
+    stored = _stored(session, slots)
+    taken = _follow_schedule(session, slots, stored, now)
+    added = insert_missing(session, [s for s in slots if s.key not in taken], now, stored=stored)
+    retire_closed_items(session, now)
     mark_expanded(session, today, horizon_days, checkin_every)
     return added
 
 
 def is_expanded(session: Session, today: date, horizon_days: int, checkin_every: str) -> bool:
     """True when neither the day nor the data changed since the last expansion."""
-    expanded = session.get(State, _EXPANDED)
-    stamp = _stamp(session, today, horizon_days, checkin_every)
-    return expanded is not None and expanded.value == stamp
+    expanded = _state(session, _EXPANDED)
+    return expanded is not None and expanded == _stamp(session, today, horizon_days, checkin_every)
+
+
+def _state(session: Session, key: str) -> str | None:
+    # A query, not session.get: the upserts below bypass the identity map.
+    return session.scalar(select(State.value).where(State.key == key))
 
 
 def _stamp(session: Session, today: date, horizon_days: int, checkin_every: str) -> str:
-    version = session.get(State, _DATA_VERSION)
-    return f"{today.isoformat()}|{version.value if version else 0}|{horizon_days}|{checkin_every}"
+    version = _state(session, _DATA_VERSION)
+    return f"{today.isoformat()}|{version or 0}|{horizon_days}|{checkin_every}"
 
 
 def mark_expanded(session: Session, today: date, horizon_days: int, checkin_every: str) -> None:
     """Record that the schedule is expanded for `today` and the current data."""
     stamp = _stamp(session, today, horizon_days, checkin_every)
-    expanded = session.get(State, _EXPANDED)
-    if expanded is None:
-        session.add(State(key=_EXPANDED, value=stamp))
-    else:
-        expanded.value = stamp
-    session.flush()
-
-
-def insert_missing(session: Session, slots: Sequence[Slot], now: datetime) -> int:
-    item_ids = {s.item_id for s in slots}
-    existing: set[tuple[int, int, str]] = set()
-    for chunk in _chunks(sorted(item_ids), 500):
-        existing.update(
-            session.execute(
-                select(Occurrence.item_id, Occurrence.person_id, Occurrence.window_key).where(
-                    Occurrence.item_id.in_(chunk)
-                )
-            ).tuples()
-        )
-    new = [s for s in slots if s.key not in existing]
-    session.add_all(
-        Occurrence(
-            item_id=s.item_id,
-            person_id=s.person_id,
-            window_key=s.window_key,
-            window_start=s.window_start,
-            window_end=s.window_end,
-            due=s.due,
-            is_apt=s.is_apt,
-            parent_occurrence_id=s.parent_occurrence_id,
-            status=OPEN,
-            created_at=now,
-        )
-        for s in new
+    stmt = _insert(session, State).values(key=_EXPANDED, value=stamp)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=[State.key], set_={"value": stmt.excluded.value})
     )
     session.flush()
-    return len(new)
+
+
+def _insert(session: Session, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT: instances expanding at once must not fail."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    status: str
+    due: date | None
+    window_start: date | None
+    window_end: date | None
+
+
+_Key = tuple[int, int, str]
+
+
+def _stored(session: Session, slots: Sequence[Slot]) -> dict[_Key, _Stored]:
+    """The stored occurrences of the slots' items, by (item, person, window)."""
+    item_ids = {s.item_id for s in slots}
+    out: dict[_Key, _Stored] = {}
+    for chunk in _chunks(sorted(item_ids), 500):
+        rows = session.execute(
+            select(
+                Occurrence.item_id,
+                Occurrence.person_id,
+                Occurrence.window_key,
+                Occurrence.id,
+                Occurrence.status,
+                Occurrence.due,
+                Occurrence.window_start,
+                Occurrence.window_end,
+            ).where(Occurrence.item_id.in_(chunk))
+        ).tuples()
+        for item_id, person_id, key, occ_id, status, due, start, end in rows:
+            out[(item_id, person_id, key)] = _Stored(occ_id, status, due, start, end)
+    return out
+
+
+def _follow_schedule(
+    session: Session, slots: Sequence[Slot], stored: dict[_Key, _Stored], now: datetime
+) -> set[_Key]:
+    """Open occurrences take their slot's current dates; a moved committee meeting takes its
+    occurrence along. Returns the slots that a moved meeting's occurrence now fills."""
+    taken: set[_Key] = set()
+    fresh: dict[tuple[int, int], list[Slot]] = {}
+    for slot in slots:
+        if slot.parent_occurrence_id is not None or slot.window_key.startswith(_RELATIVE):
+            continue  # follows a done parent: its date was settled when the parent was done
+        occ = stored.get(slot.key)
+        if occ is None:
+            if slot.window_key.startswith(_MEETING):
+                fresh.setdefault((slot.item_id, slot.person_id), []).append(slot)
+        elif occ.status == OPEN and _dates(occ) != _dates(slot):
+            _reschedule(session, occ, slot.window_key, slot, now)
+    if not fresh:
+        return taken
+    wanted = {s.key for s in slots}
+    for (item_id, person_id, key), occ in stored.items():
+        candidates = fresh.get((item_id, person_id))
+        if not candidates or not key.startswith(_MEETING) or (item_id, person_id, key) in wanted:
+            continue
+        # The meeting this occurrence was for is gone; the nearest new meeting is the same one
+        # moved. A done record keeps its date but still stands for it: no second occurrence.
+        old = occ.due
+        if old is None:
+            continue
+        near = min(candidates, key=lambda s: abs((s.due or date.max) - old))
+        if near.due is None or abs(near.due - old) > _MEETING_MOVE:
+            continue
+        candidates.remove(near)
+        taken.add(near.key)
+        if occ.status == OPEN:
+            _reschedule(session, occ, key, near, now)
+    return taken
+
+
+def _dates(o: _Stored | Slot) -> tuple[date | None, date | None, date | None]:
+    return (o.due, o.window_start, o.window_end)
+
+
+def _reschedule(session: Session, occ: _Stored, key: str, slot: Slot, now: datetime) -> None:
+    # Compare-and-set: when another instance got there first, nothing is left to do or audit.
+    moved = session.scalar(
+        update(Occurrence)
+        .where(
+            Occurrence.id == occ.id,
+            Occurrence.status == OPEN,
+            Occurrence.window_key == key,
+            _is(Occurrence.due, occ.due),
+            _is(Occurrence.window_start, occ.window_start),
+            _is(Occurrence.window_end, occ.window_end),
+        )
+        .values(
+            window_key=slot.window_key,
+            due=slot.due,
+            window_start=slot.window_start,
+            window_end=slot.window_end,
+        )
+        .returning(Occurrence.id)
+    )
+    if moved is None:
+        return
+    session.add(
+        AuditEntry(
+            at=now,
+            actor="schedule",
+            action="occurrence.rescheduled",
+            occurrence_id=occ.id,
+            detail={"from": _when(key, occ), "to": _when(slot.window_key, slot)},
+        )
+    )
+
+
+def _when(key: str, o: _Stored | Slot) -> dict[str, str | None]:
+    def iso(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "window": key,
+        "due": iso(o.due),
+        "window_start": iso(o.window_start),
+        "window_end": iso(o.window_end),
+    }
+
+
+def _is(column: Any, value: date | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def retire_closed_items(session: Session, now: datetime) -> int:
+    """Open occurrences of items a re-import retired no longer apply; returns how many closed.
+
+    Open occurrences of active items are left alone even when no slot calls for them: the
+    person who left keeps theirs until somebody takes the role over (service/reassignment.py).
+    """
+    retired = select(Item.id).where(Item.active.is_(False))
+    ids = session.scalars(
+        update(Occurrence)
+        .where(Occurrence.status == OPEN, Occurrence.item_id.in_(retired))
+        .values(status=NOT_APPLICABLE, deferral_reason=RETIRED_REASON, deferred_at=now)
+        .returning(Occurrence.id)
+    ).all()
+    session.add_all(
+        AuditEntry(at=now, actor="schedule", action="occurrence.retired", occurrence_id=occ_id)
+        for occ_id in ids
+    )
+    session.flush()
+    return len(ids)
+
+
+def insert_missing(
+    session: Session,
+    slots: Sequence[Slot],
+    now: datetime,
+    *,
+    stored: dict[_Key, _Stored] | None = None,
+) -> int:
+    """Insert the slots not stored yet; one that another instance inserts meanwhile is skipped."""
+    existing = _stored(session, slots) if stored is None else stored
+    new = [s for s in slots if s.key not in existing]
+    if not new:
+        return 0
+    stmt = (
+        _insert(session, Occurrence)
+        .on_conflict_do_nothing(index_elements=["item_id", "person_id", "window_key"])
+        .returning(Occurrence.id)
+    )
+    inserted = session.execute(
+        stmt,
+        [
+            {
+                "item_id": s.item_id,
+                "person_id": s.person_id,
+                "window_key": s.window_key,
+                "window_start": s.window_start,
+                "window_end": s.window_end,
+                "due": s.due,
+                "is_apt": s.is_apt,
+                "parent_occurrence_id": s.parent_occurrence_id,
+                "status": OPEN,
+                "created_at": now,
+            }
+            for s in new
+        ],
+    )
+    return len(inserted.all())
 
 
 def _chunks(values: list[int], size: int) -> list[list[int]]:
