@@ -78,7 +78,13 @@ def format_relative_sv(due: date, today: date) -> str:
 
 def plural_sv(n: int, one: str, other: str) -> str:
     """'1 aktivitet' / '2 aktiviteter': the count followed by the matching form."""
-    return f"{n} {one if _SV.plural_form(abs(n)) == 'one' else other}"
+    return f"{n} {one if _is_one(n) else other}"
+
+
+@lru_cache(maxsize=512)
+def _is_one(n: int) -> bool:
+    # Babel evaluates the CLDR plural rule anew on every call; counts in mails are few.
+    return bool(_SV.plural_form(abs(n)) == "one")
 
 
 def format_days_late_sv(days: int) -> str:
@@ -109,7 +115,7 @@ _ROLE_PLURALS = {
 def role_plural_sv(role: str, n: int) -> str:
     """'enhetschef' for one, 'enhetschefer' otherwise; unknown titles stay as they are."""
     word = role.strip()
-    if _SV.plural_form(abs(n)) == "one":
+    if _is_one(n):
         return word
     lower = word.lower()
     if lower in _ROLE_PLURALS:
