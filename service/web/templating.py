@@ -16,10 +16,7 @@ TEMPLATE_DIR = templating.TEMPLATE_ROOT / "web"
 
 @lru_cache(maxsize=4)
 def environment(template_dir: Path = TEMPLATE_DIR) -> Environment:
-    env = templating.make_environment(template_dir)
-    # The templates ship with the code: no need to stat three files on every page.
-    env.auto_reload = False
-    return env
+    return templating.make_environment(template_dir)
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
