@@ -13,6 +13,7 @@ import smtplib
 import socket
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,10 @@ class RecordingSmtp(SmtpTransport):
         super().__init__(settings)
         self.mails: list[OutgoingMail] = []
 
-    def send(self, mail: OutgoingMail) -> None:
-        super().send(mail)
+    def send_overlapping(
+        self, mail: OutgoingMail, meanwhile: Sequence[Callable[[], object]]
+    ) -> None:
+        super().send_overlapping(mail, meanwhile)
         self.mails.append(mail)
 
 

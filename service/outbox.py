@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -196,7 +196,8 @@ class Delivery:
 
 
 Composed = OutgoingMail | None | Exception
-ComposeBatch = Callable[[Session, Sequence[OutboxMessage]], dict[int, Composed]]
+# The batch's mails by row id; a mapping may compose each on first access (see ComposedBatch).
+ComposeBatch = Callable[[Session, Sequence[OutboxMessage]], Mapping[int, Composed]]
 
 
 def deliver(
@@ -231,15 +232,24 @@ def deliver(
     with engine.connect() as recorder:
         sender = _Sender(recorder, transport, clock, policy)
         try:
-            for row in rows:
-                sender.handle(row, composed.get(row.id))
+            for index, row in enumerate(rows):
+                # The next mail is rendered while the server takes this one, not after.
+                following = rows[index + 1].id if index + 1 < len(rows) else None
+                ahead = (lambda r=following: composed.get(r)) if following else None
+                sender.handle(row, composed.get(row.id), ahead)
         finally:
             sender.close()
         return sender.results
 
 
 class _Sender:
-    """Sends rows over one transport connection, opened on first use, and records results."""
+    """Sends rows over one transport connection, opened on first use, and records results.
+
+    Other work of the batch is done while the mail server answers, where a dispatcher would
+    otherwise only wait: the next mail is rendered, and a sent mail's result is committed
+    while the server takes the next envelope (MAIL FROM). That commit always lands before the
+    next message itself is sent, so a crash still repeats at most one mail.
+    """
 
     def __init__(
         self,
@@ -256,11 +266,18 @@ class _Sender:
         self.opened = False
         self.unreachable = ""  # set when the transport cannot even connect: the rest wait
         self.lease_checked_at = clock()
+        self.unrecorded: Callable[[], None] | None = None  # the last mail sent, not committed
 
-    def handle(self, row: OutboxMessage, mail: Composed) -> None:
+    def handle(
+        self, row: OutboxMessage, mail: Composed, ahead: Callable[[], object] | None = None
+    ) -> None:
         if not self._still_ours(row):
             log.warning("lease on %s ran out mid-batch; another dispatcher has it", row.key)
             return
+        if isinstance(mail, OutgoingMail) and not self.unreachable:
+            self._send(row, mail, ahead)
+            return
+        self.record_sent()
         now = self.clock()
         if isinstance(mail, Exception):
             # Often passing (a locked database while loading the items): retried like a
@@ -268,16 +285,21 @@ class _Sender:
             self._finish(row, self._retry_or_fail(row, permanent=False), now, f"compose: {mail}")
         elif self.unreachable:
             self._finish(row, PENDING, now, self.unreachable)
-        elif mail is None:  # everything in it was done meanwhile
+        else:  # None: everything in it was done meanwhile
             self._finish(row, SKIPPED, now, "")
-        else:
-            self._send(row, mail)
+
+    def record_sent(self) -> None:
+        """Commits the result of the last mail sent, if not yet done."""
+        record, self.unrecorded = self.unrecorded, None
+        if record is not None:
+            record()
 
     def _still_ours(self, row: OutboxMessage) -> bool:
         """Renews the batch's lease once half of it has passed; False if this row's was lost."""
         now = self.clock()
         if now - self.lease_checked_at < self.policy.lease / 2:
             return True
+        self.record_sent()
         self.lease_checked_at = now
         self.recorder.execute(
             update(OutboxMessage)
@@ -290,7 +312,12 @@ class _Sender:
         )
         return bool(owner == row.claimed_by)
 
-    def _send(self, row: OutboxMessage, mail: OutgoingMail) -> None:
+    def _send(
+        self, row: OutboxMessage, mail: OutgoingMail, ahead: Callable[[], object] | None
+    ) -> None:
+        # First the previous result (it must land before this message is sent), then the next
+        # mail's rendering; each in one of the server's turns to answer.
+        meanwhile = [self.record_sent] + ([ahead] if ahead else [])
         try:
             if not self.opened:
                 try:
@@ -299,8 +326,9 @@ class _Sender:
                     self.unreachable = str(exc)
                     raise
                 self.opened = True
-            self.transport.send(mail)
+            self.transport.send_overlapping(mail, meanwhile)
         except TransportError as exc:
+            self.record_sent()
             status = self._retry_or_fail(row, permanent=exc.permanent)
             log.warning(
                 "delivery of %s failed (%s): %s",
@@ -310,7 +338,10 @@ class _Sender:
             )
             self._finish(row, status, self.clock(), str(exc), mail, retry_after=exc.retry_after)
             return
-        self._finish(row, SENT, self.clock(), "", mail)
+        finally:
+            self.record_sent()  # where the transport had no turn to do it in
+        sent_at = self.clock()
+        self.unrecorded = lambda: self._finish(row, SENT, sent_at, "", mail)
 
     def _retry_or_fail(self, row: OutboxMessage, *, permanent: bool) -> str:
         return FAILED if permanent or row.attempts >= self.policy.max_attempts else PENDING
@@ -330,6 +361,7 @@ class _Sender:
         )
 
     def close(self) -> None:
+        self.record_sent()
         if self.opened:
             try:
                 self.transport.close()

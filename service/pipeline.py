@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service.app import App
 from service.db import transaction
 from service.digest import DIGEST_KIND, digest_due, digest_recipients
-from service.mail.compose import compose_batch
+from service.mail.compose import ComposedBatch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
 from service.models import Item, Occurrence, OutboxMessage, Person, State
@@ -244,8 +244,8 @@ def dispatch_outbox(
     def clock() -> datetime:
         return now + timedelta(seconds=time.monotonic() - started)
 
-    def composer(session: Session, rows: Sequence[OutboxMessage]) -> dict[int, Composed]:
-        return compose_batch(app, session, rows, clock())
+    def composer(session: Session, rows: Sequence[OutboxMessage]) -> Mapping[int, Composed]:
+        return ComposedBatch(app, session, rows, clock())
 
     out: list[dict[str, Any]] = []
     for _ in range(max_batches):

@@ -86,3 +86,17 @@ def test_a_folder_that_cannot_be_created_is_a_temporary_error(tmp_path: Path) ->
 def test_an_empty_folder_setting_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="folder"):
         make_transport("files", {"folder": ""})
+
+
+def test_work_of_the_batch_is_done_before_the_mail_is_written(tmp_path: Path) -> None:
+    folder = tmp_path / "outbox"
+    transport = make_transport("files", {"folder": str(folder)})
+    seen: list[int] = []
+
+    def files() -> int:
+        return sum(1 for p in folder.rglob("*") if p.is_file())
+
+    transport.send_overlapping(make_mail(1), [lambda: seen.append(files())])
+
+    assert seen == [0]  # the work ran before the mail was written
+    assert files() == 1

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -227,3 +227,46 @@ def test_an_untrusted_certificate_is_a_temporary_error(
 def test_an_unknown_security_setting_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="starttls"):
         make_transport("smtp", {"host": "127.0.0.1", "security": "ssl"})
+
+
+def test_it_does_the_batch_work_while_the_server_answers(smtp_server: FakeSMTPServer) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def note(name: str) -> Callable[[], None]:
+        return lambda: seen.append((name, len(smtp_server.messages)))
+
+    with make_transport("smtp", smtp_server.settings()) as transport:
+        transport.send_overlapping(make_mail(1), [note("a")])
+        transport.send_overlapping(make_mail(2), [note("b"), note("c")])
+
+    # Each piece once and in order, all of it before the server has the message itself.
+    assert seen == [("a", 0), ("b", 1), ("c", 1)]
+    assert len(smtp_server.messages) == 2
+
+
+def test_work_beyond_the_server_turns_is_done_after_the_mail(
+    smtp_server: FakeSMTPServer,
+) -> None:
+    seen: list[str] = []
+    pieces = [lambda n=n: seen.append(f"{n}:{len(smtp_server.messages)}") for n in range(6)]
+
+    with make_transport("smtp", smtp_server.settings()) as transport:
+        transport.send_overlapping(make_mail(1), pieces)
+
+    # MAIL, RCPT, DATA and the final "." give four turns; the rest follows the mail.
+    assert seen == ["0:0", "1:0", "2:0", "3:0", "4:1", "5:1"]
+
+
+def test_work_is_done_at_most_once_when_the_mail_fails(smtp_server: FakeSMTPServer) -> None:
+    smtp_server.reply("MAIL", "550 5.7.1 sender refused")
+    seen: list[int] = []
+    pieces = [lambda n=n: seen.append(n) for n in range(6)]
+
+    with (
+        make_transport("smtp", smtp_server.settings()) as transport,
+        pytest.raises(TransportError),
+    ):
+        transport.send_overlapping(make_mail(1), pieces)
+
+    # Done in the turns the failed session had (MAIL, RSET); the caller does the rest.
+    assert seen == list(range(len(seen))) and 1 <= len(seen) < 6

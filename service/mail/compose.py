@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -65,52 +65,75 @@ def mail_items(
     return out
 
 
-def compose_batch(
-    app: App, session: Session, rows: Sequence[OutboxMessage], now: datetime
-) -> dict[int, OutgoingMail | Exception | None]:
-    """Mails for a batch of rows, their data loaded in a few queries (not a few per mail).
+class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
+    """The mails for a batch of outbox rows, their data loaded in a few queries (not a few per
+    mail).
 
     Per row: the mail, None when nothing in it is still open (the row is then skipped), or the
-    exception that stopped it, so one bad row cannot stop the others.
+    exception that stopped it, so one bad row cannot stop the others. Reminders and escalations
+    are rendered on first access, from data loaded up front and without the database: the
+    dispatcher renders the next mail while the mail server is still busy with the one before.
+    Digests query the store, so they are rendered here, while the session is open.
     """
-    people = {
-        p.id: p
-        for p in session.scalars(
-            select(Person).where(Person.id.in_({r.person_id for r in rows if r.person_id}))
-        )
-    }
-    # A mail speaks of the day it is sent, not the day it was planned: after an outage or a
-    # retry, "i dag" and "dagar sent" must be true when it arrives.
-    today = app.local_date(now)
-    groups: dict[tuple[date, bool], list[int]] = {}
-    for row in rows:
-        if row.kind != "digest":
-            ids = [i for section in row.payload.get("sections", {}).values() for i in section]
-            groups.setdefault((today, row.kind != "escalation"), []).extend(ids)
-    items = {
-        group: mail_items(app, session, ids, today=group[0], now=now, with_links=group[1])
-        for group, ids in groups.items()
-    }
-    out: dict[int, OutgoingMail | Exception | None] = {}
-    for row in rows:
+
+    def __init__(
+        self, app: App, session: Session, rows: Sequence[OutboxMessage], now: datetime
+    ) -> None:
+        self.app, self.now = app, now
+        self.rows = {row.id: row for row in rows}
+        self.people = {
+            p.id: p
+            for p in session.scalars(
+                select(Person).where(Person.id.in_({r.person_id for r in rows if r.person_id}))
+            )
+        }
+        # A mail speaks of the day it is sent, not the day it was planned: after an outage or
+        # a retry, "i dag" and "dagar sent" must be true when it arrives.
+        today = app.local_date(now)
+        wanted: dict[bool, list[int]] = {}
+        for row in rows:
+            if row.kind != "digest":
+                ids = [i for section in row.payload.get("sections", {}).values() for i in section]
+                wanted.setdefault(row.kind != "escalation", []).extend(ids)
+        # Escalations go to the manager: the links in them are not theirs to click.
+        self.loaded = {
+            with_links: mail_items(app, session, ids, today=today, now=now, with_links=with_links)
+            for with_links, ids in wanted.items()
+        }
+        self.done: dict[int, OutgoingMail | Exception | None] = {}
+        for row in rows:
+            if row.kind == "digest":
+                self._compose(row, session)
+
+    def __getitem__(self, row_id: int) -> OutgoingMail | Exception | None:
+        if row_id not in self.done:
+            self._compose(self.rows[row_id], None)
+        return self.done[row_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _compose(self, row: OutboxMessage, session: Session | None) -> None:
         try:
-            out[row.id] = _compose(
-                app,
+            self.done[row.id] = _compose(
+                self.app,
                 session,
                 row,
-                people.get(row.person_id) if row.person_id else None,
-                items.get((today, row.kind != "escalation"), {}),
-                now,
+                self.people.get(row.person_id) if row.person_id else None,
+                self.loaded.get(row.kind != "escalation", {}),
+                self.now,
             )
         except Exception as exc:
             log.exception("could not compose outbox row %s", row.key)
-            out[row.id] = exc
-    return out
+            self.done[row.id] = exc
 
 
 def compose(app: App, session: Session, row: OutboxMessage, now: datetime) -> OutgoingMail | None:
     """The mail for one row (see compose_batch)."""
-    result = compose_batch(app, session, [row], now)[row.id]
+    result = ComposedBatch(app, session, [row], now)[row.id]
     if isinstance(result, Exception):
         raise result
     return result
@@ -118,7 +141,7 @@ def compose(app: App, session: Session, row: OutboxMessage, now: datetime) -> Ou
 
 def _compose(
     app: App,
-    session: Session,
+    session: Session | None,
     row: OutboxMessage,
     recipient: Person | None,
     loaded: dict[int, MailItem],
@@ -126,6 +149,8 @@ def _compose(
 ) -> OutgoingMail | None:
     if row.kind == "digest":
         from service.digest import digest_context
+
+        assert session is not None, "a digest is composed while its batch's session is open"
 
         context = digest_context(app, session, recipient, now=now, today=app.local_date(now))
         return _mail(app, row, render("digest", context), now, recipient)

@@ -8,10 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import css_inline
 from jinja2 import Environment
 
 from service import templating
+from service.mail.inlining import INLINER, InliningLoader
 from service.mail.message import clean_header
 
 KINDS = ("reminder", "escalation", "digest")
@@ -32,9 +32,13 @@ def _one_line(value: object) -> str:
     return clean_header(str(value))
 
 
-def make_environment(template_dir: Path | None = None) -> Environment:
+def make_environment(template_dir: Path | None = None, *, inline_css: bool = True) -> Environment:
+    """The mail templates' environment; with `inline_css`, HTML templates come with their CSS
+    inlined (see service.mail.inlining)."""
     env = templating.make_environment(template_dir or TEMPLATE_DIR)
     env.filters["enrad"] = _one_line
+    if inline_css and env.loader is not None:
+        env.loader = InliningLoader(env.loader)
     return env
 
 
@@ -60,11 +64,6 @@ def _variables(context: object) -> dict[str, Any]:
     return variables
 
 
-# The @media rule for narrow screens cannot be inlined; it stays in a <style> block that
-# clients without support (Outlook desktop) simply ignore. Built once: it is reused per mail.
-_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-
-
 def render(kind: str, context: object, template_dir: Path | None = None) -> RenderedMail:
     if kind not in KINDS:
         raise ValueError(f"unknown mail kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -72,5 +71,7 @@ def render(kind: str, context: object, template_dir: Path | None = None) -> Rend
     variables = _variables(context)
     subject = clean_header(env.get_template(f"{kind}.subject.j2").render(variables))
     text = _tidy_text(env.get_template(f"{kind}.txt.j2").render(variables))
-    html = _INLINER.inline(env.get_template(f"{kind}.html.j2").render(variables))
+    html = env.get_template(f"{kind}.html.j2").render(variables)
+    if isinstance(env.loader, InliningLoader) and env.loader.fallback:
+        html = INLINER.inline(html)  # not inlined in the templates: the whole mail, as it is
     return RenderedMail(subject=subject, text=text, html=html)

@@ -17,6 +17,7 @@ import email
 import email.policy
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from types import TracebackType
@@ -53,6 +54,8 @@ class _State:
     commands: list[tuple[int, str, str]] = field(default_factory=list)  # (connection, cmd, arg)
     connections: int = 0
     logins: list[str] = field(default_factory=list)
+    # Called (in the server's thread) as each message arrives, before it is accepted.
+    on_data: Callable[[], None] | None = None
 
     def scripted(self, command: str, address: str | None) -> str | None:
         with self.lock:
@@ -113,6 +116,8 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self._log(session, "DATA", "")
+        if self.state.on_data is not None:
+            self.state.on_data()
         reply = self.state.scripted("DATA", None)
         if reply is not None:
             return reply

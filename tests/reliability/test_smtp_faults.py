@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.app import App
 from service.digest import digest_context
@@ -157,3 +157,26 @@ def test_a_title_cannot_add_a_header_or_a_recipient_or_markup(
     assert "<script>" not in bodies["text/html"]
     assert "Rutiner" in bodies["text/plain"] and "Rutiner" in bodies["text/html"]
     assert "<script>" not in mail.message["Subject"]
+
+
+def test_each_sent_mail_is_recorded_before_the_next_one_reaches_the_server(
+    smtp_app: App, smtp_server: FakeSMTPServer
+) -> None:
+    # The result of a mail is committed while the server answers the next envelope: a crash
+    # can then repeat at most the one mail in flight, as before that was overlapped.
+    recorded_when_next_arrived: list[tuple[int, int]] = []
+
+    def check() -> None:
+        with smtp_app.engine.connect() as conn:
+            sent = conn.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "sent")
+            )
+        recorded_when_next_arrived.append((len(smtp_server.messages), int(sent or 0)))
+
+    smtp_server.state.on_data = check
+    mails = tick(smtp_app, SEND).mails
+
+    assert len(mails) >= 3
+    assert recorded_when_next_arrived == [(n, n) for n in range(len(mails))]

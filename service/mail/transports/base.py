@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -42,6 +42,17 @@ class Transport(ABC):
     @abstractmethod
     def send(self, mail: OutgoingMail) -> None:
         """Deliver one mail or raise TransportError."""
+
+    def send_overlapping(
+        self, mail: OutgoingMail, meanwhile: Sequence[Callable[[], object]]
+    ) -> None:
+        """Deliver one mail like `send`, doing the batch's other work (`meanwhile`, in order,
+        each piece once) while the server is busy with it: one piece in each wait for the
+        server's answer where the protocol has such waits, and the first piece before the
+        message itself goes out. Transports without such waits do it all first."""
+        for work in meanwhile:
+            work()
+        self.send(mail)
 
     def __enter__(self) -> Transport:
         self.open()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from service.mail.message import OutgoingMail
@@ -28,21 +29,37 @@ def _by_code(code: int, what: str, message: bytes | str) -> TransportError:
     return TransportError(f"{what}: {code} {_reply_text(message)}".strip(), permanent=code >= 500)
 
 
+_NOT_IN_ENVELOPE = re.compile(r"[\x00-\x20\x7f<>]")  # controls, space, DEL, angle brackets
+
+
 def envelope_address(address: str) -> str:
     """The address as it may stand in MAIL FROM/RCPT TO, or a permanent error.
 
     smtplib on the target interpreter does not refuse CR/LF in addresses, so a crafted address
     could smuggle extra SMTP commands (another RCPT TO); we refuse it ourselves.
     """
-    if (
-        not address
-        or "@" not in address
-        or any(ch <= " " or ch == "\x7f" or ch in "<>" for ch in address)
-    ):
+    if not address or "@" not in address or _NOT_IN_ENVELOPE.search(address):
         raise TransportError(
             f"refusing to send to the malformed address {address!r}", permanent=True
         )
     return address
+
+
+class _OverlappingSMTP(smtplib.SMTP):
+    """smtplib's session with one change: before it waits for the server's reply to a command,
+    it does one piece of the batch's other work handed in for the mail. A dispatcher otherwise
+    only waits there (four times per mail: MAIL, RCPT, DATA, and the message's final ".")."""
+
+    meanwhile: list[Callable[[], object]] | None = None
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.meanwhile:
+            self.meanwhile.pop(0)()
+        return super().getreply()
+
+
+class _OverlappingSMTPSSL(_OverlappingSMTP, smtplib.SMTP_SSL):
+    pass
 
 
 @register("smtp")
@@ -67,7 +84,7 @@ class SmtpTransport(Transport):
         self.tls_verify = bool(settings.get("tls_verify", True))
         # The name we give in EHLO; smtplib's default (socket.getfqdn) can stall on bad DNS.
         self.local_hostname = str(settings.get("local_hostname") or "") or None
-        self._conn: smtplib.SMTP | None = None
+        self._conn: _OverlappingSMTP | None = None
 
     # -- connection -----------------------------------------------------------------------
 
@@ -79,12 +96,12 @@ class SmtpTransport(Transport):
             context.verify_mode = ssl.CERT_NONE
         return context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _OverlappingSMTP:
         where = f"SMTP server {self.host}:{self.port}"
-        conn: smtplib.SMTP | None = None
+        conn: _OverlappingSMTP | None = None
         try:
             if self.security == "tls":
-                conn = smtplib.SMTP_SSL(
+                conn = _OverlappingSMTPSSL(
                     self.host,
                     self.port,
                     local_hostname=self.local_hostname,
@@ -92,7 +109,7 @@ class SmtpTransport(Transport):
                     context=self._ssl_context(),
                 )
             else:
-                conn = smtplib.SMTP(
+                conn = _OverlappingSMTP(
                     self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
                 )
             conn.ehlo_or_helo_if_needed()
@@ -145,6 +162,11 @@ class SmtpTransport(Transport):
     # -- sending --------------------------------------------------------------------------
 
     def send(self, mail: OutgoingMail) -> None:
+        self.send_overlapping(mail, ())
+
+    def send_overlapping(
+        self, mail: OutgoingMail, meanwhile: Sequence[Callable[[], object]]
+    ) -> None:
         # The envelope comes from the mail's own fields, never from headers, so nothing in
         # a header (a Bcc line smuggled in through a title, say) can add a recipient.
         sender = envelope_address(mail.sender.email)
@@ -152,10 +174,11 @@ class SmtpTransport(Transport):
         if not recipients:
             raise TransportError(f"mail {mail.message_id} has no recipients", permanent=True)
         message = mail.to_wire_bytes()
+        work = list(meanwhile)  # shared by a retry on a fresh connection: done once only
 
         self.open()
         try:
-            refused = self._send_once(message, sender, recipients)
+            refused = self._send_once(message, sender, recipients, work)
         except smtplib.SMTPServerDisconnected:
             # The server dropped our idle batch connection (or restarted): one fresh attempt.
             # Should the drop have come right after the server took the DATA, this sends the
@@ -165,7 +188,7 @@ class SmtpTransport(Transport):
             self._conn = None
             self.open()
             try:
-                refused = self._send_once(message, sender, recipients)
+                refused = self._send_once(message, sender, recipients, work)
             except smtplib.SMTPServerDisconnected as exc:
                 _quietly_close(self._conn)
                 self._conn = None
@@ -174,6 +197,8 @@ class SmtpTransport(Transport):
                     f"{mail.message_id}: {exc}",
                     permanent=False,
                 ) from exc
+        while work:  # a session with fewer turns than work (not so with smtplib today)
+            work.pop(0)()
         if refused:
             # Some recipients got the mail; retrying would send it to them again.
             log.warning(
@@ -186,11 +211,16 @@ class SmtpTransport(Transport):
         log.info("Sent mail %s via SMTP to %d recipient(s)", mail.message_id, len(recipients))
 
     def _send_once(
-        self, message: bytes, sender: str, recipients: list[str]
+        self,
+        message: bytes,
+        sender: str,
+        recipients: list[str],
+        work: list[Callable[[], object]],
     ) -> dict[str, tuple[int, bytes]]:
         conn = self._conn
         assert conn is not None
         where = f"SMTP server {self.host}:{self.port}"
+        conn.meanwhile = work
         try:
             return conn.sendmail(sender, recipients, message)
         except smtplib.SMTPServerDisconnected:
@@ -221,6 +251,8 @@ class SmtpTransport(Transport):
             _quietly_close(conn)
             self._conn = None
             raise TransportError(f"sending via {where} failed: {exc}", permanent=False) from exc
+        finally:
+            conn.meanwhile = None  # what is left is done by the caller, not in a later session
 
 
 def _quietly_close(conn: smtplib.SMTP | None) -> None:
