@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Insert, Row, Table, Update, bindparam, exists, insert, literal_column, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from service.deadlines import DeadlineKind
@@ -52,8 +53,9 @@ def mark_done(
 
     `actor` names who acted when it is not `by` (an admin marking on someone's behalf).
     """
+    session.flush()  # as an ORM statement would: pending changes first, then this one
     recorded = record_done(
-        session,
+        session.connection(),
         occurrence_id,
         by_id=by.id,
         by_email=by.email,
@@ -70,7 +72,7 @@ def mark_done(
 
 
 def record_done(
-    session: Session,
+    connection: Connection,
     occurrence_id: int,
     *,
     by_id: int,
@@ -82,10 +84,10 @@ def record_done(
     result_note: str = "",
     actor: str = "",
 ) -> Recorded:
-    """mark_done without loading the occurrence: for callers that show the result from
-    what they already know (the item page's receipt)."""
+    """mark_done without the ORM, on a connection in a transaction: for callers that show the
+    result from what they already know (the item page's receipt)."""
     applied = _apply(
-        session,
+        connection,
         occurrence_id,
         {
             "status": DONE,
@@ -111,8 +113,7 @@ def record_done(
         return Recorded(False)
     needs_sync = bool(applied.relative_children)
     if needs_sync:
-        bump_data_version(session)  # the next sync creates "på nästkommande APT" children
-        session.flush()
+        bump_data_version(connection)  # the next sync creates "på nästkommande APT" children
     return Recorded(True, needs_sync)
 
 
@@ -171,8 +172,12 @@ def _record(
     now: datetime,
     detail: dict[str, Any],
 ) -> Outcome:
+    session.flush()  # as an ORM statement would: pending changes first, then this one
+    connection = session.connection()
     changed = (
-        _apply(session, occurrence_id, values, action=action, actor=actor, now=now, detail=detail)
+        _apply(
+            connection, occurrence_id, values, action=action, actor=actor, now=now, detail=detail
+        )
         is not None
     )
     occurrence = session.get(Occurrence, occurrence_id, populate_existing=True)
@@ -181,7 +186,7 @@ def _record(
 
 
 def _apply(
-    session: Session,
+    connection: Connection,
     occurrence_id: int,
     values: dict[str, Any],
     *,
@@ -193,9 +198,6 @@ def _apply(
     """Apply `values` to an open occurrence and audit it, or change nothing if it is no longer
     open: the conditional UPDATE lets exactly one of two concurrent requests win. Returns the
     UPDATE's RETURNING row when it changed, None when it did not."""
-    session.flush()  # as an ORM statement would: pending changes first, then this one
-    # On the session's connection: the same transaction, without the ORM's per-call work.
-    connection = session.connection()
     applied = connection.execute(
         _update_open(tuple(values)),
         {"occurrence_id": occurrence_id, **{f"new_{k}": v for k, v in values.items()}},

@@ -47,7 +47,14 @@ def format_datetime_sv(moment: datetime) -> str:
     """2 december 2024 kl. 07:30, in Stockholm time; a naive value is taken as UTC (as stored)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return format_datetime(moment, "d MMMM y 'kl.' HH:mm", tzinfo=LOCAL_TZ, locale=LOCALE)
+    # Shown to the minute, so formatted once per minute: a receipt shows the moment of the
+    # click, and Babel's pattern formatting was a tenth of the time it takes to answer one.
+    return _format_minute_sv(moment.replace(second=0, microsecond=0))
+
+
+@lru_cache(maxsize=1024)
+def _format_minute_sv(minute: datetime) -> str:
+    return format_datetime(minute, "d MMMM y 'kl.' HH:mm", tzinfo=LOCAL_TZ, locale=LOCALE)
 
 
 @lru_cache(maxsize=4096)

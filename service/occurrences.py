@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Text, cast, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from service.calendar import Calendars
@@ -59,11 +60,11 @@ def done_parents(session: Session) -> list[DoneParent]:
     ]
 
 
-def bump_data_version(session: Session) -> None:
+def bump_data_version(db: Session | Connection) -> None:
     """Something the schedule depends on changed: the next sync must expand again."""
     # One atomic statement: two instances bumping at once both count, neither fails.
-    stmt = _insert(session, State).values(key=_DATA_VERSION, value="1")
-    session.execute(
+    stmt = _insert(db, State).values(key=_DATA_VERSION, value="1")
+    db.execute(
         stmt.on_conflict_do_update(
             index_elements=[State.key], set_={"value": cast(cast(State.value, Integer) + 1, Text)}
         )
@@ -132,9 +133,10 @@ def mark_expanded(session: Session, today: date, horizon_days: int, checkin_ever
     session.flush()
 
 
-def _insert(session: Session, entity: Any) -> postgresql.Insert | sqlite.Insert:
+def _insert(db: Session | Connection, entity: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT: instances expanding at once must not fail."""
-    if session.get_bind().dialect.name == "postgresql":
+    bind = db.get_bind() if isinstance(db, Session) else db
+    if bind.dialect.name == "postgresql":
         return postgresql.insert(entity)
     return sqlite.insert(entity)
 

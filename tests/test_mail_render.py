@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
 
@@ -285,6 +285,9 @@ def test_it_formats_a_week_as_a_period(start: date, end: date, expected: str) ->
     [
         (datetime(2024, 12, 5, 6, 30), "5 december 2024 kl. 07:30"),  # naive = UTC, CET +1
         (datetime(2024, 7, 1, 5, 0), "1 juli 2024 kl. 07:00"),  # CEST +2
+        (datetime(2024, 7, 1, 5, 0, 59, 999), "1 juli 2024 kl. 07:00"),  # minutes, not rounded
+        (datetime(2024, 10, 27, 0, 30, tzinfo=UTC), "27 oktober 2024 kl. 02:30"),  # DST night
+        (datetime(2024, 10, 27, 1, 30, tzinfo=UTC), "27 oktober 2024 kl. 02:30"),
     ],
 )
 def test_it_shows_stored_utc_times_in_stockholm_time(moment: datetime, expected: str) -> None:

@@ -18,6 +18,7 @@ from service.links import DASHBOARD
 from service.models import Occurrence, Person
 from service.web import dashboard
 from service.web.context import Web, page, web_of
+from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
 
@@ -123,10 +124,10 @@ async def login(request: Request) -> Response:
     web = web_of(request)
     if (limited := web.rate_limited(request)) is not None:
         return limited
-    form = await request.form()
-    password = form.get("password")
-    submitted = form.get(CSRF_FIELD)
-    if not isinstance(submitted, str) or not web.csrf.valid(request, submitted):
+    fields = await form_fields(request)
+    password = fields.get("password")
+    submitted = fields.get(CSRF_FIELD, "")
+    if not web.csrf.valid(request, submitted):
         return _login_page(request, web, error="Sidan var för gammal. Försök igen.", status=403)
     if not web.admin_password:
         return _login_page(request, web, error="Inloggning med lösenord är avstängd.", status=403)
@@ -162,8 +163,7 @@ async def admin_mark_done(request: Request) -> Response:
     user = admin_user(request)
     if user is None:
         return RedirectResponse("/admin/login", status_code=303)
-    form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
         return page(
             "error.html.j2",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
-from service.db import make_engine, session_factory
+from service.db import make_engine
 from service.links import signing_keys
 from service.web import admin, feeds, items, ops
 from service.web.context import Clock, Web, page
@@ -60,7 +60,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         trusted_user_header=str(settings.get("trusted_user_header", "")),
         session_key=keys[0],
         writer=ThreadPoolExecutor(1, thread_name_prefix="bevakning-writer") if sqlite else None,
-        quick_sessions=quick_sessions(app) if sqlite else None,
+        quick_engine=quick_engine(app) if sqlite else None,
     )
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [
@@ -89,10 +89,10 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
     return starlette
 
 
-def quick_sessions(app: App) -> sessionmaker[Session]:
-    """Sessions on a second engine for the same SQLite file, whose connections answer "busy"
-    at once instead of waiting up to busy_timeout: they serve writes made on the event
-    loop, which must never sleep."""
+def quick_engine(app: App) -> Engine:
+    """A second engine for the same SQLite file, whose connections answer "busy" at once
+    instead of waiting up to busy_timeout: it serves writes made on the event loop, which
+    must never sleep."""
     engine = make_engine(app.config.database_url)
 
     @event.listens_for(engine, "connect")
@@ -102,7 +102,7 @@ def quick_sessions(app: App) -> sessionmaker[Session]:
         cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
-    return session_factory(engine)
+    return engine
 
 
 def home(request: Request) -> Response:
@@ -119,6 +119,10 @@ HTTP_PAGES = {
           "länken från mejlet kom med."),
     405: ("Det går inte att göra så här", "Sidan tar inte emot den sortens anrop. "
           "Öppna länken från mejlet i stället."),
+    400: ("Formuläret kunde inte läsas", "Det som skickades var inte ett formulär från "
+          "Bevakning. Öppna länken från mejlet och försök igen."),
+    413: ("För mycket text", "Formuläret innehöll mer text än Bevakning tar emot. Korta "
+          "kommentaren och försök igen."),
 }  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -63,9 +63,9 @@ class Web:
     # takes them in order instead (and spares 40 threads fighting over a lock and the GIL).
     # None, for PostgreSQL: its row locks already do the right thing, so any thread writes.
     writer: Executor | None = None
-    # SQLite only: sessions whose connections never wait for the write lock (busy_timeout 0),
+    # SQLite only: an engine whose connections never wait for the write lock (busy_timeout=0),
     # for writes done on the event loop itself; a busy store sends them to the writer.
-    quick_sessions: sessionmaker[Session] | None = None
+    quick_engine: Engine | None = None
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Runs `work(*args)`, a function that writes to the store, off the event loop."""

@@ -255,3 +255,32 @@ def test_marking_a_parent_done_creates_its_relative_children(
     assert len(children) == 6
     assert {c.due for c in children} == {date(2024, 12, 4)}
     assert {c.parent_occurrence_id for c in children} == {parent.id}
+
+
+def test_a_multipart_form_is_read_too(started: App, client: TestClient) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    fields = {"csrf": open_form(client, path), "action": "done", "done_on": "2024-11-28"}
+    response = client.post(path, files={name: (None, value) for name, value in fields.items()})
+    assert response.status_code == 200 and "klarmarkerad" in response.text
+    assert reload(started, occ.id).status == "done"
+
+
+def test_an_oversized_form_gets_a_swedish_page_and_changes_nothing(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    csrf = open_form(client, path)
+    before = snapshot(started)
+    too_long = client.post(
+        path,
+        data={"csrf": csrf, "action": "done", "done_on": "2024-11-28", "comment": "x" * 70_000},
+    )
+    too_many = client.post(
+        path, data={"csrf": csrf, "action": "done", **{f"f{n}": "" for n in range(60)}}
+    )
+    assert too_long.status_code == 413 and "För mycket text" in too_long.text
+    assert too_many.status_code == 400 and "Formuläret kunde inte läsas" in too_many.text
+    assert '<html lang="sv">' in too_long.text
+    assert snapshot(started) == before

@@ -1,0 +1,35 @@
+"""Reading a submitted form: its text fields by name."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+# Our forms are a few short fields; a comment or a reason is at most a few thousand characters.
+MAX_FORM_BYTES = 64 * 1024
+MAX_FIELDS = 50
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The form's text fields (the last value of a repeated name, as Starlette's form does).
+
+    Our forms post application/x-www-form-urlencoded, a browser's default, which the standard
+    library parses in microseconds; Starlette's multipart-capable parser took a tenth of the
+    time of a whole mark-done click. Anything else still goes through Starlette.
+    """
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        form = await request.form(max_fields=MAX_FIELDS)
+        return {name: value for name, value in form.items() if isinstance(value, str)}
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(413)
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+        )
+    except ValueError as exc:  # more fields than any of our forms has
+        raise HTTPException(400) from exc
+    return dict(pairs)
