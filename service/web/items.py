@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, select
@@ -21,7 +21,7 @@ from service.occurrences import DONE, OPEN, status_at
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.present import Status, history
-from service.web.security import CSRF_FIELD
+from service.web.security import CSRF_FIELD, form_path
 
 ACTIONS = ("done", "postpone", "not_applicable")
 MAX_TEXT = 2000
@@ -112,7 +112,7 @@ def _render_item(
     response = page(
         "item.html.j2",
         status_code,
-        csrf=web.csrf.field_value(cookie, request.url.path),
+        csrf=web.csrf.field_value(cookie, form_path(request)),
         action_url=request.url.path,
         **occ_ctx,
     )
@@ -223,6 +223,18 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
         return _receipt(session, outcome.occurrence, web, kind)
 
 
+@dataclass(frozen=True)
+class _DoneRecord:
+    """What the receipt shows of an occurrence just marked done by its link."""
+
+    done_on: date
+    done_at: datetime
+    comment: str
+    result_note: str
+    status: str = DONE
+    done_via: str = "link"
+
+
 class _Undo(Exception):
     """Rolls the quick path's transaction back: the general path must answer."""
 
@@ -274,16 +286,11 @@ def _mark_done(web: Web, claim: Claim, fields: dict[str, str], *, quick: bool) -
         raise
     web.metrics.item_posts.labels(action="done", outcome="done").inc()
     # The receipt from what the transaction wrote; an open occurrence has no follow-ups yet,
-    # and its item has no relative children (or it would have been undone above).
-    occ = Occurrence(
-        id=row.id,
-        status=DONE,
-        due=row.due,
-        postponed_to=row.postponed_to,
+    # and its item has no relative children (or it would have been undone above). A plain
+    # record, not an ORM object: building one of those cost as much as a statement.
+    occ = _DoneRecord(
         done_on=on,
         done_at=now,
-        done_by_id=row.person_id,
-        done_via="link",
         comment=v.get("comment", "").strip(),
         result_note=v.get("result", "").strip(),
     )
@@ -299,7 +306,7 @@ def _mark_done(web: Web, claim: Claim, fields: dict[str, str], *, quick: bool) -
         person=person,
         done_by=person,
         deferred_by=None,
-        status=Status(status_at(occ, today)),
+        status=Status(DONE),  # done today or earlier: a done date in the future is refused
         children=[],
     )
 

@@ -96,7 +96,13 @@ class Csrf:
         cookie = request.cookies.get(CSRF_COOKIE, "")
         if not cookie or not submitted or not same_origin(request):
             return False
-        return hmac.compare_digest(self.field_value(cookie, request.url.path), submitted)
+        return hmac.compare_digest(self.field_value(cookie, form_path(request)), submitted)
+
+
+def form_path(request: Request) -> str:
+    """The path a form is bound to. From the scope: building request.url for it took longer
+    than checking the CSRF value itself."""
+    return str(request.scope["path"])
 
 
 def same_origin(request: Request) -> bool:
