@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -60,7 +60,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         trusted_user_header=str(settings.get("trusted_user_header", "")),
         session_key=keys[0],
         writer=ThreadPoolExecutor(1, thread_name_prefix="bevakning-writer") if sqlite else None,
-        quick_engine=quick_engine(app) if sqlite else None,
+        quick=QuickStore(app) if sqlite else None,
     )
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [
@@ -89,20 +89,49 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
     return starlette
 
 
-def quick_engine(app: App) -> Engine:
-    """A second engine for the same SQLite file, whose connections answer "busy" at once
-    instead of waiting up to busy_timeout: it serves writes made on the event loop, which
-    must never sleep."""
-    engine = make_engine(app.config.database_url)
+class QuickStore:
+    """SQLite writes made on the event loop itself (the common click, see items._mark_done).
 
-    @event.listens_for(engine, "connect")
-    def no_waiting(dbapi_connection: Any, _record: Any) -> None:
-        # Runs after make_engine's own pragmas, so this one wins.
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=0")
-        cursor.close()
+    Its connections never wait for the write lock (busy_timeout=0: a busy store sends the
+    click to the writer thread instead), and never checkpoint the WAL either: a checkpoint
+    copies the log into the database file and syncs it, and on the loop that stalled every
+    request for tens of milliseconds. A thread does it instead, every `checkpoint_every`
+    writes, without blocking readers or writers (PASSIVE).
+    """
 
-    return engine
+    def __init__(self, app: App, *, checkpoint_every: int = 500) -> None:
+        self.engine = make_engine(app.config.database_url)
+        self.checkpoint_every = checkpoint_every
+        self._checkpoint_engine = app.engine  # connections that wait for locks: off the loop
+        self._writes = 0
+        self._running: asyncio.Future[None] | None = None
+
+        @event.listens_for(self.engine, "connect")
+        def no_waiting(dbapi_connection: Any, _record: Any) -> None:
+            # Runs after make_engine's own pragmas, so these win.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout=0")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.close()
+
+    def wrote(self) -> asyncio.Future[None] | None:
+        """Counts a committed write; called on the event loop. Returns the checkpoint it
+        started, if it started one."""
+        self._writes += 1
+        if self._writes < self.checkpoint_every:
+            return None
+        if self._running is not None and not self._running.done():
+            return None
+        self._writes = 0
+        self._running = asyncio.get_running_loop().run_in_executor(None, self.checkpoint)
+        return self._running
+
+    def checkpoint(self) -> None:
+        try:
+            with self._checkpoint_engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the next one catches up; other connections checkpoint too
+            log.warning("WAL checkpoint failed", exc_info=True)
 
 
 def home(request: Request) -> Response:

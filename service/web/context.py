@@ -7,9 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -19,6 +18,9 @@ from service.links import BadLink, Claim
 from service.web.metrics import WebMetrics
 from service.web.security import BadTokenLimiter, Csrf, client_address
 from service.web.templating import render
+
+if TYPE_CHECKING:
+    from service.web.app import QuickStore
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -63,9 +65,8 @@ class Web:
     # takes them in order instead (and spares 40 threads fighting over a lock and the GIL).
     # None, for PostgreSQL: its row locks already do the right thing, so any thread writes.
     writer: Executor | None = None
-    # SQLite only: an engine whose connections never wait for the write lock (busy_timeout=0),
-    # for writes done on the event loop itself; a busy store sends them to the writer.
-    quick_engine: Engine | None = None
+    # SQLite only: for writes done on the event loop itself (see QuickStore).
+    quick: QuickStore | None = None
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Runs `work(*args)`, a function that writes to the store, off the event loop."""

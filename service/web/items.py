@@ -157,7 +157,7 @@ async def post_item(request: Request) -> Response:
         )
     # The common click, on the event loop: on two cores, handing it to a thread and back
     # cost more than the work itself. Anything that would wait goes to the writer thread.
-    quick = fields.get("action") == "done" and web.quick_engine is not None
+    quick = fields.get("action") == "done" and web.quick is not None
     if quick and (receipt := _mark_done(web, claim, fields, quick=True)) is not None:
         return receipt
     return await web.write(_act, request, web, claim, fields)
@@ -249,7 +249,7 @@ def _mark_done(web: Web, claim: Claim, fields: dict[str, str], *, quick: bool) -
     now, today = web.now(), web.today()
     # A plain connection, not an ORM session: for a click, the session's bookkeeping cost
     # as much as the statements themselves.
-    engine = (quick and web.quick_engine) or web.app.engine
+    engine = web.quick.engine if quick and web.quick else web.app.engine
     try:
         with engine.begin() as connection:
             row = connection.execute(_DONE_VIEW, {"id": claim.occurrence_id}).first()
@@ -284,6 +284,8 @@ def _mark_done(web: Web, claim: Claim, fields: dict[str, str], *, quick: bool) -
         if quick:
             return None  # SQLite busy: the writer thread waits for its turn
         raise
+    if quick and web.quick:
+        web.quick.wrote()
     web.metrics.item_posts.labels(action="done", outcome="done").inc()
     # The receipt from what the transaction wrote; an open occurrence has no follow-ups yet,
     # and its item has no relative children (or it would have been undone above). A plain
