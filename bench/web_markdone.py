@@ -109,6 +109,7 @@ def serve(kind: str, db: str, folder: str, port_queue: Any) -> None:
     from starlette.routing import Route
 
     from service.web.app import create_app
+    from service.web.server import freeze_startup_objects
 
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     if kind == "app":
@@ -120,6 +121,7 @@ def serve(kind: str, db: str, folder: str, port_queue: Any) -> None:
             return HTMLResponse("<!DOCTYPE html><html lang='sv'><title>Tack</title><p>Tack!</p>")
 
         asgi = Starlette(routes=[Route("/k/{token}", bare, methods=["POST"])])
+    freeze_startup_objects()  # as `bevakning run` does before it serves
     # Listen first so the parent learns the port before uvicorn starts serving on it.
     # proto must be IPPROTO_TCP, or asyncio does not set TCP_NODELAY on accepted connections
     # and Nagle holds back the body after the headers until the client's delayed ACK (40 ms).

@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Row, Select, Table, bindparam, exists, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from service import completion, i18n
 from service.db import transaction
+from service.deadlines import DeadlineKind
 from service.links import DONE as DONE_LINK
 from service.links import Claim
 from service.models import Area, Item, Occurrence, Person, Plan
@@ -157,16 +158,25 @@ async def post_item(request: Request) -> Response:
         )
     # The common click, on the event loop: on two cores, handing it to a thread and back
     # cost more than the work itself. Anything that would wait goes to the writer thread.
-    quick = fields.get("action") == "done" and web.quick is not None
-    if quick and (receipt := _mark_done(web, claim, fields, quick=True)) is not None:
-        return receipt
+    if fields.get("action") == "done" and web.quick is not None:
+        now, today = web.now(), web.today()
+        done = await web.quick.write(lambda c: _record_done(c, claim, fields, now, today))
+        if done is not None:
+            return _done_receipt(web, done)
     return await web.write(_act, request, web, claim, fields)
 
 
 def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Response:
     action = fields.get("action", "")
-    if action == "done" and (receipt := _mark_done(web, claim, fields, quick=False)) is not None:
-        return receipt
+    if action == "done":
+        now, today = web.now(), web.today()
+        try:
+            with web.app.engine.begin() as connection:
+                done = _record_done(connection, claim, fields, now, today)
+        except _Undo:
+            done = None
+        if done is not None:
+            return _done_receipt(web, done)
     now, today = web.now(), web.today()
     with transaction(web.app.sessions) as session:
         try:
@@ -236,72 +246,78 @@ class _DoneRecord:
 
 
 class _Undo(Exception):
-    """Rolls the quick path's transaction back: the general path must answer."""
+    """Rolls the transaction back: the general path must answer."""
 
 
-def _mark_done(web: Web, claim: Claim, fields: dict[str, str], *, quick: bool) -> Response | None:
-    """The common click, a valid "done" on an open occurrence, in a few Core statements.
+@dataclass(frozen=True)
+class _Done:
+    """A click recorded by _record_done, with what its receipt shows."""
 
-    Returns None, having written nothing, for everything else (a stale link, an occurrence
-    no longer open, a form to correct, an item whose relative children must be synced) and,
-    when `quick`, for a store busy with another writer: _act then answers with the full page.
+    view: Row[Any]  # _DONE_VIEW's row
+    record: _DoneRecord
+
+
+def _record_done(
+    connection: Connection, claim: Claim, fields: dict[str, str], now: datetime, today: date
+) -> _Done | None:
+    """The common click, a valid "done" on an open occurrence, in a few Core statements on a
+    connection in a transaction (a plain connection: a session's bookkeeping cost as much as
+    the statements themselves).
+
+    Returns None, having written nothing, for everything else (a stale link, an occurrence no
+    longer open, a form to correct, an item whose relative children must be synced): the
+    general path answers those with the full page.
     """
-    now, today = web.now(), web.today()
-    # A plain connection, not an ORM session: for a click, the session's bookkeeping cost
-    # as much as the statements themselves.
-    engine = web.quick.engine if quick and web.quick else web.app.engine
-    try:
-        with engine.begin() as connection:
-            row = connection.execute(_DONE_VIEW, {"id": claim.occurrence_id}).first()
-            if (
-                row is None
-                or row.person_id != claim.person_id
-                or row.version != claim.version
-                or row.status != OPEN
-            ):
-                return None
-            state = validate("done", fields, today=today, plan_start=row.plan_start)
-            if state.errors:
-                return None
-            v = state.values
-            on = date.fromisoformat(v["done_on"])
-            recorded = completion.record_done(
-                connection,
-                row.id,
-                by_id=row.person_id,
-                by_email=row.email,
-                on=on,
-                via="link",
-                now=now,
-                comment=v.get("comment", ""),
-                result_note=v.get("result", ""),
-            )
-            if not recorded.changed or recorded.needs_sync:
-                raise _Undo
-    except _Undo:
+    row = connection.execute(_DONE_VIEW, {"id": claim.occurrence_id}).first()
+    if (
+        row is None
+        or row.person_id != claim.person_id
+        or row.version != claim.version
+        or row.status != OPEN
+        or row.relative_children
+    ):
         return None
-    except OperationalError:
-        if quick:
-            return None  # SQLite busy: the writer thread waits for its turn
-        raise
-    if quick and web.quick:
-        web.quick.wrote()
-    web.metrics.item_posts.labels(action="done", outcome="done").inc()
-    # The receipt from what the transaction wrote; an open occurrence has no follow-ups yet,
-    # and its item has no relative children (or it would have been undone above). A plain
-    # record, not an ORM object: building one of those cost as much as a statement.
-    occ = _DoneRecord(
+    state = validate("done", fields, today=today, plan_start=row.plan_start)
+    if state.errors:
+        return None
+    v = state.values
+    on = date.fromisoformat(v["done_on"])
+    recorded = completion.record_done(
+        connection,
+        row.id,
+        by_id=row.person_id,
+        by_email=row.email,
+        on=on,
+        via="link",
+        now=now,
+        comment=v.get("comment", ""),
+        result_note=v.get("result", ""),
+    )
+    if not recorded.changed:
+        return None  # taken by another click meanwhile; the UPDATE wrote nothing
+    if recorded.needs_sync:
+        raise _Undo  # children added since the check above: undo, the general path syncs
+    # A plain record, not an ORM object: building one of those cost as much as a statement.
+    done = _DoneRecord(
         done_on=on,
         done_at=now,
         comment=v.get("comment", "").strip(),
         result_note=v.get("result", "").strip(),
     )
+    return _Done(row, done)
+
+
+def _done_receipt(web: Web, done: _Done) -> Response:
+    """The receipt from what the transaction wrote; an open occurrence has no follow-ups yet,
+    and its item has no relative children (or the general path would have answered)."""
+    web.metrics.item_posts.labels(action="done", outcome="done").inc()
+    row = done.view
     person = {"name": row.name}
     return page(
         "receipt.html.j2",
         200,
         kind="done",
-        occ=occ,
+        occ=done.record,
         plan={"title": row.plan_title},
         area={"position": row.area_position, "title": row.area_title},
         item={"number": row.item_number, "title": row.item_title},
@@ -316,6 +332,18 @@ def _mark_done(web: Web, claim: Claim, fields: dict[str, str], *, quick: bool) -
 def _done_view() -> Select[Any]:
     occ, item, area, plan, person = (
         cast(Table, m.__table__) for m in (Occurrence, Item, Area, Plan, Person)
+    )
+    child = item.alias("child")
+    # Marking an item with relative children ("på nästkommande APT") done makes them due:
+    # the general path syncs then, so the quick one must know before it writes anything.
+    relative_children = (
+        exists()
+        .where(
+            child.c.parent_id == item.c.id,
+            child.c.deadline_kind == DeadlineKind.RELATIVE.value,
+            child.c.active.is_(True),
+        )
+        .label("relative_children")
     )
     return (
         select(
@@ -333,6 +361,7 @@ def _done_view() -> Select[Any]:
             plan.c.start.label("plan_start"),
             person.c.name,
             person.c.email,
+            relative_children,
         )
         .join(item, item.c.id == occ.c.item_id)
         .join(area, area.c.id == item.c.area_id)

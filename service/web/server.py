@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from types import TracebackType
@@ -27,6 +28,15 @@ def uvicorn_config(asgi: ASGIApp, host: str, port: int, **kwargs: object) -> uvi
     )
 
 
+def freeze_startup_objects() -> None:
+    """Takes everything allocated while starting (modules, the ORM's mappings, the app) out of
+    the garbage collector's sight. A full collection walked all of it each time, stalling every
+    request on the event loop for 50-70 ms, a few times a minute under load; now it walks only
+    what requests and ticks allocate."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(app: App) -> None:
     """Blocks; host and port from [web]. Access logs keep paths but never the tokens."""
     web = app.config.section("web")
@@ -37,6 +47,7 @@ def serve(app: App) -> None:
         int(web.get("port", 8080)),
         forwarded_allow_ips=str(web.get("forwarded_allow_ips", "127.0.0.1")),
     )
+    freeze_startup_objects()
     uvicorn.Server(config).run()
 
 
