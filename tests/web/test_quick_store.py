@@ -4,9 +4,11 @@ copy into the database file and a sync) happens in a thread, not on the loop."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 
 from service.app import App
 from service.db import create_schema
@@ -49,3 +51,83 @@ def test_every_so_many_writes_a_thread_checkpoints_the_wal(tmp_path: Path) -> No
 
     assert started[:2] == [None, None]
     assert database.read_bytes() != before  # the clicks are in the database file now
+
+
+def quick_app(tmp_path: Path) -> tuple[App, QuickStore]:
+    app = App(make_config(f"sqlite:///{tmp_path / 'quick.db'}", tmp_path))
+    create_schema(app.engine)
+    return app, QuickStore(app)
+
+
+def keys(app: App) -> set[str]:
+    with app.engine.connect() as connection:
+        return set(connection.execute(select(State.key)).scalars())
+
+
+def test_writes_in_one_turn_of_the_loop_are_committed_together(tmp_path: Path) -> None:
+    app, store = quick_app(tmp_path)
+    seen_by_others: list[set[str]] = []
+
+    def click(n: int) -> Callable[[Connection], int]:
+        def work(connection: Connection) -> int:
+            seen_by_others.append(keys(app))  # another connection, as the writer thread
+            connection.execute(insert(State).values(key=f"click-{n}", value="1"))
+            return n
+
+        return work
+
+    async def three_clicks() -> list[int | None]:
+        return await asyncio.gather(*(store.write(click(n)) for n in range(3)))
+
+    assert asyncio.run(three_clicks()) == [0, 1, 2]
+    # Nothing was visible before the one commit, and everything after it.
+    assert seen_by_others == [set(), set(), set()]
+    assert keys(app) == {"click-0", "click-1", "click-2"}
+
+
+def test_a_failure_in_a_group_undoes_all_of_it_and_sends_each_to_the_general_path(
+    tmp_path: Path,
+) -> None:
+    app, store = quick_app(tmp_path)
+
+    def good(connection: Connection) -> str:
+        connection.execute(insert(State).values(key="good", value="1"))
+        return "written"
+
+    def bad(connection: Connection) -> str:
+        connection.execute(insert(State).values(key="good", value="again"))  # unique key
+        return "never"
+
+    async def group() -> list[str | None]:
+        return await asyncio.gather(store.write(good), store.write(bad), store.write(good))
+
+    assert asyncio.run(group()) == [None, None, None]
+    assert keys(app) == set()
+
+
+def test_work_that_writes_nothing_answers_at_once(tmp_path: Path) -> None:
+    app, store = quick_app(tmp_path)
+
+    async def nothing() -> object:
+        return await store.write(lambda connection: None)
+
+    assert asyncio.run(nothing()) is None
+    assert keys(app) == set()
+
+
+def test_a_bug_in_the_work_is_raised_and_undoes_the_group(tmp_path: Path) -> None:
+    app, store = quick_app(tmp_path)
+
+    def good(connection: Connection) -> str:
+        connection.execute(insert(State).values(key="good", value="1"))
+        return "written"
+
+    def buggy(connection: Connection) -> str:
+        raise KeyError("oops")
+
+    async def group() -> list[object]:
+        return await asyncio.gather(store.write(good), store.write(buggy), return_exceptions=True)
+
+    first, second = asyncio.run(group())
+    assert first is None and isinstance(second, KeyError)
+    assert keys(app) == set()
