@@ -19,6 +19,13 @@ def open_form(client: TestClient, path: str) -> str:
     return csrf_of(response.text)
 
 
+def opened_item(started: App, client: TestClient) -> tuple[Occurrence, str, str]:
+    """An open occurrence of "Starka enhetschefer" 1.1, its link's path and its form's CSRF."""
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    path = done_path(started, occ)
+    return occ, path, open_form(client, path)
+
+
 def test_get_shows_plan_area_item_deadline_person_and_status(
     started: App, client: TestClient
 ) -> None:
@@ -87,9 +94,7 @@ def test_post_done_records_who_when_how_comment_and_result(
 def test_a_second_done_post_answers_already_done_with_the_first_record(
     started: App, client: TestClient
 ) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
-    csrf = open_form(client, path)
+    _, path, csrf = opened_item(started, client)
     first = {"csrf": csrf, "action": "done", "done_on": "2024-11-29", "comment": "Först!"}
     assert client.post(path, data=first).status_code == 200
     before = snapshot(started)
@@ -258,9 +263,8 @@ def test_marking_a_parent_done_creates_its_relative_children(
 
 
 def test_a_multipart_form_is_read_too(started: App, client: TestClient) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
-    fields = {"csrf": open_form(client, path), "action": "done", "done_on": "2024-11-28"}
+    occ, path, csrf = opened_item(started, client)
+    fields = {"csrf": csrf, "action": "done", "done_on": "2024-11-28"}
     response = client.post(path, files={name: (None, value) for name, value in fields.items()})
     assert response.status_code == 200 and "klarmarkerad" in response.text
     assert reload(started, occ.id).status == "done"
@@ -269,9 +273,7 @@ def test_a_multipart_form_is_read_too(started: App, client: TestClient) -> None:
 def test_an_oversized_form_gets_a_swedish_page_and_changes_nothing(
     started: App, client: TestClient
 ) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
-    csrf = open_form(client, path)
+    _, path, csrf = opened_item(started, client)
     before = snapshot(started)
     too_long = client.post(
         path,
