@@ -174,6 +174,17 @@ def _as_needed(m: re.Match[str]) -> Deadline:
     return Deadline(DeadlineKind.AS_NEEDED)
 
 
+# A plan's years are this century's; "0000" or "1024" is a typo, not a deadline.
+_YEARS = range(1900, 2200)
+
+
+def _check_years(m: re.Match[str]) -> None:
+    for group in ("y", "sy", "ey"):
+        year = m.groupdict().get(group)
+        if year is not None and int(year) not in _YEARS:
+            raise _Reject(f"årtalet {year} är inte rimligt, skriv t.ex. ”december 2025”")
+
+
 def _no_year(m: re.Match[str]) -> Deadline:
     raise _Reject("årtal saknas, skriv t.ex. ”december 2024”")
 
@@ -224,6 +235,7 @@ def parse_phrase(text: str) -> Deadline:
         match = pattern.fullmatch(phrase)
         if match:
             try:
+                _check_years(match)
                 return handler(match)
             except _Reject as exc:
                 raise PhraseError(text, exc.reason) from None
