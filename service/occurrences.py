@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, cast, select, update
+from sqlalchemy import Integer, Text, and_, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from service import roles
 from service.calendar import Calendars
 from service.deadlines import Deadline, DeadlineKind
 from service.directory import Directory
 from service.models import AuditEntry, Item, Occurrence, Plan, State
-from service.plans.importer import item_roles
 from service.schedule import DoneParent, ScheduleItem, Slot, expand
 
 OPEN, DONE, NOT_APPLICABLE, OVERDUE = "open", "done", "not_applicable", "overdue"
@@ -36,7 +36,7 @@ def schedule_items(session: Session) -> list[ScheduleItem]:
     return [
         ScheduleItem(
             id=item.id,
-            roles=tuple(item_roles(item)),
+            roles=tuple(roles.canonical_roles(item.responsible)),
             deadline=Deadline.from_json(item.deadline_json),
             plan_start=plan.start,
             plan_end=plan.end,
@@ -281,6 +281,36 @@ def retire_closed_items(session: Session, now: datetime) -> int:
     ).all()
     session.add_all(
         AuditEntry(at=now, actor="schedule", action="occurrence.retired", occurrence_id=occ_id)
+        for occ_id in ids
+    )
+    session.flush()
+    return len(ids)
+
+
+def reopen_retired(session: Session, item_id: int, now: datetime, today: date) -> int:
+    """An item back in its plan after a re-import had retired it: its occurrences closed by
+    the retirement reopen, those still ahead (due today or later, or a check-in window not
+    yet over); the ones whose date passed meanwhile stay closed, rather than arrive as a pile
+    of overdue reminders. Returns how many reopened."""
+    ahead = or_(
+        func.coalesce(Occurrence.postponed_to, Occurrence.due) >= today,
+        and_(Occurrence.due.is_(None), Occurrence.window_end >= today),
+        and_(Occurrence.due.is_(None), Occurrence.window_end.is_(None)),
+    )
+    ids = session.scalars(
+        update(Occurrence)
+        .where(
+            Occurrence.item_id == item_id,
+            Occurrence.status == NOT_APPLICABLE,
+            Occurrence.deferral_reason == RETIRED_REASON,
+            Occurrence.deferred_by_id.is_(None),  # closed by the schedule, not by a person
+            ahead,
+        )
+        .values(status=OPEN, deferral_reason="", deferred_at=None)
+        .returning(Occurrence.id)
+    ).all()
+    session.add_all(
+        AuditEntry(at=now, actor="schedule", action="occurrence.reopened", occurrence_id=occ_id)
         for occ_id in ids
     )
     session.flush()

@@ -17,7 +17,6 @@ from service import roles
 from service.directory import Directory, PersonRecord
 from service.models import AuditEntry, Item, Occurrence, Person
 from service.occurrences import NOT_APPLICABLE, OPEN
-from service.plans.importer import item_roles
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
     taken = {(o.item_id, o.person_id, o.window_key) for o, _item, _person in rows}
     out: list[Reassigned] = []
     for occ, item, person in rows:
-        wanted = item_roles(item)
+        wanted = roles.canonical_roles(item.responsible)
         holders = {p.email.lower() for role in wanted for p, _apt in directory.holders(role)}
         if person.active and person.email.lower() in holders:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 FORVALTNINGSCHEF = "förvaltningschef"
 VERKSAMHETSCHEF = "verksamhetschef"
@@ -88,3 +89,8 @@ ROLE_TITLES_SV = {
 def role_title_sv(role: str, count: int = 1) -> str:
     singular, plural = ROLE_TITLES_SV.get(role, (role, role))
     return singular if count == 1 else plural
+
+
+def canonical_roles(responsible: Iterable[str]) -> list[str]:
+    """The roles an item names in its Ansvarig column, as directory keys; unknown words left out."""
+    return [r for r in (canonical_role(w) for w in responsible) if r]

@@ -113,6 +113,32 @@ def test_a_retired_item_is_closed_and_not_reminded(ready: App, tmp_path: Path) -
     assert retired not in reminded and finished not in reminded
 
 
+def test_an_item_put_back_in_its_plan_is_reminded_again(ready: App, tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    items = [
+        PlanItem("1", "Finns kvar", "Februari 2025"),
+        PlanItem("2", "Tillbaka", "Februari 2025"),
+        PlanItem("3", "Tillbaka men passerad", "2024-11-10"),
+    ]
+    import_plan(ready, write_plan(folder, "test-tillbaka", items), at("2024-11-04"))
+    back = occurrence_ids(ready, "test-tillbaka", "2")[HR]
+    passed = occurrence_ids(ready, "test-tillbaka", "3")[HR]
+    import_plan(ready, write_plan(folder, "test-tillbaka", items[:1]), at("2024-11-05"))
+    assert occurrence(ready, back).status == NOT_APPLICABLE
+
+    import_plan(ready, write_plan(folder, "test-tillbaka", items), at("2024-11-20"))
+
+    reopened = occurrence(ready, back)
+    assert (reopened.status, reopened.deferral_reason) == (OPEN, "")
+    assert len(audit(ready, back, "occurrence.reopened")) == 1
+    assert occurrence_ids(ready, "test-tillbaka", "2") == {HR: back}  # the same, not a copy
+    # Its date passed while it was out of the plan: it stays closed, no pile of overdue mail.
+    assert occurrence(ready, passed).status == NOT_APPLICABLE
+    assert audit(ready, passed, "occurrence.reopened") == []
+    result = tick(ready, at("2025-01-29", "07:30"), transport=MemoryTransport())  # 30 days before
+    assert back in {i for m in result.mails if HR in m["to"] for i in m["items"]}
+
+
 @pytest.fixture
 def own_calendars(db_url: str, tmp_path: Path) -> Iterator[tuple[App, Path]]:
     path = tmp_path / "calendars.toml"

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from service import roles
 from service.deadlines import Deadline, PhraseError
 from service.models import Area, AuditEntry, Item, Plan
+from service.occurrences import reopen_retired
 from service.plans.docx import read_docx
 from service.plans.phrases import parse_phrase
 from service.plans.xlsx import read_xlsx
@@ -343,6 +344,8 @@ def store_plan(
                 added += 1
             else:
                 updated += 1
+                if not item.active:  # back in the plan after a re-import retired it
+                    reopen_retired(session, item.id, now, today)
             item.position = position
             item.parent_id = (
                 by_number[item_spec.parent_number].id if item_spec.parent_number else None
@@ -377,10 +380,6 @@ def store_plan(
     )
     session.flush()
     return ImportResult(spec.slug, created, added, updated, retired)
-
-
-def item_roles(item: Item) -> list[str]:
-    return [r for r in (roles.canonical_role(w) for w in item.responsible) if r]
 
 
 def plan_files(folder: Path) -> Sequence[Path]:

@@ -11,11 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import i18n
+from service import i18n, roles
 from service.deadlines import DeadlineKind
 from service.models import Area, AuditEntry, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
-from service.plans.importer import item_roles
 from service.roles import role_title_sv
 from service.web.present import STATUS_FILTERS, HistoryLine, Status, describe, people_by_email
 
@@ -130,7 +129,7 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
     counts = {key: 0 for key in (OPEN, OVERDUE, DONE, NOT_APPLICABLE, WAITING)}
     rows_by_area: dict[int, list[ItemRow]] = defaultdict(list)
     for item in items:
-        item_role_keys = item_roles(item)
+        item_role_keys = roles.canonical_roles(item.responsible)
         all_roles.update(item_role_keys)
         row = item_row(item, by_item.get(item.id, []), people, today)
         row.history = histories.get(item.id, [])
