@@ -17,7 +17,7 @@ from service.calendar import Calendars
 from service.deadlines import Deadline, DeadlineKind
 from service.directory import Directory
 from service.models import AuditEntry, Item, Occurrence, Plan, State
-from service.schedule import DoneParent, ScheduleItem, Slot, expand
+from service.schedule import DoneParent, ScheduleItem, Slot, expand, meetings_of
 
 OPEN, DONE, NOT_APPLICABLE, OVERDUE = "open", "done", "not_applicable", "overdue"
 _DATA_VERSION = "data_version"
@@ -27,6 +27,7 @@ _RELATIVE = "efter "
 # A committee meeting moved by at most this much is the same meeting: its occurrence follows.
 _MEETING_MOVE = timedelta(days=62)
 RETIRED_REASON = "Aktiviteten finns inte längre i planen."
+CANCELLED_REASON = "Mötet finns inte längre i kalendern."
 
 
 def schedule_items(session: Session) -> list[ScheduleItem]:
@@ -85,23 +86,27 @@ def sync_occurrences(
     """Bring the stored occurrences in line with the schedule; returns how many were added.
 
     Missing occurrences are inserted; open ones follow a changed deadline, term end or moved
-    meeting; open ones of items retired from their plan are closed. Done and not-applicable
+    meeting; open ones of items retired from their plan, or of meetings taken out of the
+    calendar, are closed. Done and not-applicable
     records are never touched, and nothing is deleted. Expanding is skipped when neither the
     day nor the data changed since the last run, which keeps a tick cheap on a large store.
     """
     if not force and is_expanded(session, today, horizon_days, checkin_every):
         return 0
+    items = schedule_items(session)
+    until = today + timedelta(days=horizon_days)
     slots = expand(
-        schedule_items(session),
+        items,
         directory,
         calendars,
-        today + timedelta(days=horizon_days),
+        until,
         done_parents=done_parents(session),
         checkin_every=checkin_every,
     )
     stored = _stored(session, slots)
     taken = _follow_schedule(session, slots, stored, now)
     added = insert_missing(session, [s for s in slots if s.key not in taken], now, stored=stored)
+    close_cancelled_meetings(session, items, directory, calendars, until, now)
     retire_closed_items(session, now)
     mark_expanded(session, today, horizon_days, checkin_every)
     return added
@@ -264,6 +269,55 @@ def _when(key: str, o: _Stored | Slot) -> dict[str, str | None]:
 
 def _is(column: Any, value: date | None) -> Any:
     return column.is_(None) if value is None else column == value
+
+
+def close_cancelled_meetings(
+    session: Session,
+    items: Sequence[ScheduleItem],
+    directory: Directory,
+    calendars: Calendars,
+    until: date,
+    now: datetime,
+) -> int:
+    """Open occurrences for a meeting the calendar no longer has (an APT or committee meeting
+    taken out, and no nearby one that took its occurrence along as a move) are closed: nobody
+    is reminded of a meeting that will not be held. Returns how many closed.
+
+    A person no longer in the directory keeps theirs (see retire_closed_items).
+    """
+    per_meeting = {i.id: i for i in items if i.deadline.kind is DeadlineKind.PER_MEETING}
+    if not per_meeting:
+        return 0
+    rows = session.execute(
+        select(Occurrence.id, Occurrence.item_id, Occurrence.person_id, Occurrence.due).where(
+            Occurrence.status == OPEN,
+            Occurrence.item_id.in_(per_meeting),
+            Occurrence.window_key.startswith(_MEETING),
+        )
+    ).tuples()
+    cancelled = []
+    for occ_id, item_id, person_id, due in rows:
+        person = directory.by_id(person_id)
+        calendar = per_meeting[item_id].deadline.calendar
+        if due is None or due > until or person is None or calendar is None:
+            continue
+        if not meetings_of(calendars, calendar, person, due, due):
+            cancelled.append(occ_id)
+    if not cancelled:
+        return 0
+    session.execute(
+        update(Occurrence)
+        .where(Occurrence.id.in_(cancelled), Occurrence.status == OPEN)
+        .values(status=NOT_APPLICABLE, deferral_reason=CANCELLED_REASON, deferred_at=now)
+    )
+    session.add_all(
+        AuditEntry(
+            at=now, actor="schedule", action="occurrence.meeting_cancelled", occurrence_id=occ_id
+        )
+        for occ_id in cancelled
+    )
+    session.flush()
+    return len(cancelled)
 
 
 def retire_closed_items(session: Session, now: datetime) -> int:

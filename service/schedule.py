@@ -122,10 +122,9 @@ def _windows(
         assert d.calendar
         lo = max(lo, d.start or lo)
         hi = min(hi, d.end or hi)
-        unit = person.unit if d.calendar == APT else None
         return [
             (f"möte {day.isoformat()}", day, None, day)
-            for day in calendars.meetings_between(d.calendar, lo, hi, unit)
+            for day in meetings_of(calendars, d.calendar, person, lo, hi)
         ]
     if kind is DeadlineKind.CONTINUOUS:
         if checkin_every == "never":
@@ -137,6 +136,14 @@ def _windows(
             if w.end >= lo
         ]
     return []  # as needed: no deadline, never reminded
+
+
+def meetings_of(
+    calendars: Calendars, calendar: str, person: PersonRecord, lo: date, hi: date
+) -> list[date]:
+    """The meetings from `lo` to `hi` that `person` goes to: their own unit's APT, or the
+    committee's meetings."""
+    return calendars.meetings_between(calendar, lo, hi, person.unit if calendar == APT else None)
 
 
 def _relative(

@@ -17,7 +17,7 @@ from service.completion import mark_done
 from service.db import transaction
 from service.mail.transports.memory import MemoryTransport
 from service.models import AuditEntry, Occurrence, Person, Plan, State
-from service.occurrences import DONE, NOT_APPLICABLE, OPEN, RETIRED_REASON
+from service.occurrences import CANCELLED_REASON, DONE, NOT_APPLICABLE, OPEN, RETIRED_REASON
 from service.pipeline import tick
 from tests.reliability.plans import PlanItem, import_plan, occurrence_ids, write_plan
 from tests.support import ROOT, at, d, make_config
@@ -197,6 +197,31 @@ def test_a_moved_committee_meeting_moves_its_occurrence(
     (entry,) = audit(app, february, "occurrence.rescheduled")
     assert entry.detail["from"]["window"] == "möte 2025-02-26"
     assert entry.detail["to"]["window"] == "möte 2025-02-19"
+
+
+def test_a_meeting_taken_out_of_the_calendar_closes_its_occurrence(
+    own_calendars: tuple[App, Path], tmp_path: Path
+) -> None:
+    app, path = own_calendars
+    series = "en verksamhet per nämnd, start i januari 2025 och färdigt mars 2025"
+    plan = write_plan(
+        tmp_path / "plans", "test-installt", [PlanItem("1", "Besök", series, "Förvaltningschef")]
+    )
+    import_plan(app, plan, at("2024-11-04"))
+    before = meetings(app, "test-installt")
+    february = before["möte 2025-02-26"][0]
+
+    move_meeting(path, "2025-02-26, ", "")  # cancelled, and no meeting near it instead
+    app.reload(at("2025-01-23"))
+
+    after = meetings(app, "test-installt")
+    assert after["möte 2025-02-26"] == (february, NOT_APPLICABLE)
+    assert occurrence(app, february).deferral_reason == CANCELLED_REASON
+    assert len(audit(app, february, "occurrence.meeting_cancelled")) == 1
+    assert after["möte 2025-01-22"] == before["möte 2025-01-22"]  # the others stand
+    assert after["möte 2025-03-26"] == before["möte 2025-03-26"]
+    result = tick(app, at("2025-02-25", "07:30"), transport=MemoryTransport())
+    assert february not in {i for m in result.mails for i in m["items"]}
 
 
 def run_together(*calls: Callable[[], object]) -> list[object]:
