@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from filelock import FileLock
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,6 +91,19 @@ class App:
     def init(self, now: datetime) -> list[ImportResult]:
         """Create the schema and, into an empty store, load the bundled directory, calendars and
         plans. Running it again changes nothing."""
+        with self._init_lock():
+            return self._init(now)
+
+    def _init_lock(self) -> AbstractContextManager[object]:
+        """Instances starting together on a fresh SQLite file take turns: otherwise both would
+        create the tables, and the slower one would fail on a snapshot the faster one made
+        stale. (On PostgreSQL an advisory lock does it, see _init.)"""
+        url = self.config.database_url
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            return FileLock(url.removeprefix("sqlite:///") + ".init-lock", timeout=600)
+        return nullcontext()
+
+    def _init(self, now: datetime) -> list[ImportResult]:
         postgres = self.engine.dialect.name == "postgresql"
         if not postgres:
             create_schema(self.engine)

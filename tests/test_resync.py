@@ -291,10 +291,13 @@ def test_two_instances_expanding_at_once_both_succeed(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_two_instances_initialising_a_fresh_database_at_once_both_succeed(
-    postgres_url: str, tmp_path: Path
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    first, second = (App(make_config(postgres_url, tmp_path)) for _ in range(2))
+    url = f"sqlite:///{tmp_path / 'fresh.db'}" if kind == "sqlite" else None
+    url = url or str(request.getfixturevalue("postgres_url"))
+    first, second = (App(make_config(url, tmp_path)) for _ in range(2))
     try:
         results = run_together(lambda: first.init(START), lambda: second.init(START))
 
