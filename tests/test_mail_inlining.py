@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.mail.inlining import INLINER, inline_template
+from service.mail.inlining import INLINER, InliningLoader, inline_template
 from service.mail.render import make_environment, render
 from tests.test_mail_render import TODAY, digest, escalation, item, reminder
 
@@ -128,3 +128,20 @@ def test_a_template_whose_tags_would_not_survive_is_inlined_per_mail(tmp_path: P
     html = render("reminder", reminder(), template_dir=tmp_path).html
 
     assert '<p title="t" style="color: red;">Hej</p>' in html
+
+
+def test_every_mail_template_of_ours_is_inlined_once() -> None:
+    env = make_environment()
+    for kind in ("reminder", "escalation", "digest"):
+        env.get_template(f"{kind}.html.j2")
+    for name in ("_layout.html.j2", "_macros.html.j2"):
+        env.get_template(name)
+    assert isinstance(env.loader, InliningLoader) and env.loader.fallback is False
+
+
+def test_a_computed_class_is_left_to_inlining_per_mail() -> None:
+    stylesheet = "h2.overdue { color: red } h2 { margin: 0 }"
+    assert inline_template('<h2 class="{{ tone }}">Försenat</h2>', stylesheet) is None
+    assert inline_template("<h2 id='{{ tone }}'>Försenat</h2>", stylesheet) is None
+    kept = inline_template('<h2 class="overdue" title="{{ tone }}">Försenat</h2>', stylesheet)
+    assert kept is not None and "color: red" in kept and 'title="{{ tone }}"' in kept

@@ -253,8 +253,10 @@ def test_work_beyond_the_server_turns_is_done_after_the_mail(
     with make_transport("smtp", smtp_server.settings()) as transport:
         transport.send_overlapping(make_mail(1), pieces)
 
-    # MAIL, RCPT, DATA and the final "." give four turns; the rest follows the mail.
-    assert seen == ["0:0", "1:0", "2:0", "3:0", "4:1", "5:1"]
+    # MAIL, RCPT, DATA and the final "." give four turns; the rest follows the mail. In the
+    # last turn the server may already have stored the message (it works in its own thread).
+    assert seen[:3] == ["0:0", "1:0", "2:0"] and seen[3] in ("3:0", "3:1")
+    assert seen[4:] == ["4:1", "5:1"]
 
 
 def test_work_is_done_at_most_once_when_the_mail_fails(smtp_server: FakeSMTPServer) -> None:

@@ -6,7 +6,8 @@ the templates, it is done once: the Jinja tags are hidden in HTML comments while
 works on the template's HTML, then put back. The layout is inlined as a document with its own
 <style>; the other templates (blocks, macros) as fragments with the layout's stylesheet.
 
-A template whose tags do not come back unchanged and in order is left as it was, and
+A template whose tags do not come back unchanged and in order, or that computes a class or an
+id (its styles are known only when rendering), is left as it was, and
 `InliningLoader.fallback` says that its mails must be inlined one by one as before.
 """
 
@@ -26,6 +27,9 @@ LAYOUT = "_layout.html.j2"
 _TAG = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
 # A comment where HTML allows one; in <title> (text only) it comes back escaped.
 _MARK = re.compile(r"(?:<!--|&lt;!--)bevakning-jinja-(\d+)(?:-->|--&gt;)")
+_COMPUTED_SELECTOR = re.compile(
+    r"""\b(?:class|id)\s*=\s*(?:"[^"]*|'[^']*)<!--bevakning-jinja-""", re.IGNORECASE
+)
 _STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
 
 # The @media rule for narrow screens cannot be inlined; it stays in the layout's <style>,
@@ -46,6 +50,8 @@ def inline_template(source: str, stylesheet: str) -> str | None:
         return f"<!--bevakning-jinja-{len(tags) - 1}-->"
 
     hidden = _TAG.sub(hide, source)
+    if _COMPUTED_SELECTOR.search(hidden):
+        return None  # a class or id known only when rendering: inlining now would miss it
     try:
         inlined = _inline(hidden, stylesheet)
     except css_inline.InlineError:

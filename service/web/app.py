@@ -27,7 +27,7 @@ from service.app import App
 from service.db import make_engine
 from service.links import signing_keys
 from service.web import admin, feeds, items, ops
-from service.web.context import Clock, Web, page
+from service.web.context import Clock, GeneralPath, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.security import (
     BadTokenLimiter,
@@ -153,14 +153,16 @@ class QuickStore:
         except Exception as exc:
             # Its statements may have written half: nobody's writes in this group stand.
             group.failed = True
-            if isinstance(exc, SQLAlchemyError):
+            if isinstance(exc, SQLAlchemyError | GeneralPath):
                 log.info("quick write failed (%s); the general path takes it", type(exc).__name__)
                 return None
             raise
         if result is None:
             return None
         group.writes += 1
-        return result if await group.committed else None
+        # Shielded: the group's clicks share this future, and one request cancelled (a client
+        # gone, a shutdown) must not cancel the answer of the others.
+        return result if await asyncio.shield(group.committed) else None
 
     def _open(self) -> _Group | None:
         loop = asyncio.get_running_loop()
@@ -188,7 +190,8 @@ class QuickStore:
             log.warning("quick writes not committed; the general path takes them", exc_info=True)
         finally:
             group.connection.close()
-        group.committed.set_result(committed)
+        if not group.committed.done():
+            group.committed.set_result(committed)
         if committed:
             self.wrote(group.writes)
 

@@ -50,6 +50,12 @@ LINK_PROBLEMS["kind"] = LINK_PROBLEMS["forged"]
 GUESSES = frozenset({"forged", "kind"})
 
 
+class GeneralPath(Exception):
+    """Raised by a click's work that must not stand as it is (see items._record_done): its
+    transaction, or the quick path's whole group, is rolled back, and the general path, which
+    does everything, answers it."""
+
+
 @dataclass
 class Web:
     app: App

@@ -21,11 +21,10 @@ async def form_fields(request: Request) -> dict[str, str]:
     """
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        form = await request.form(max_fields=MAX_FIELDS)
+        # Streamed by Starlette, each part bounded (400 beyond); no files: no form of ours has one.
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BYTES)
         return {name: value for name, value in form.items() if isinstance(value, str)}
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(413)
+    body = await _body(request)
     try:
         pairs = parse_qsl(
             body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
@@ -33,3 +32,19 @@ async def form_fields(request: Request) -> dict[str, str]:
     except ValueError as exc:  # more fields than any of our forms has
         raise HTTPException(400) from exc
     return dict(pairs)
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused with 413 once it is larger than any form of ours: read as it comes,
+    so that a huge upload is never held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise HTTPException(413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise HTTPException(413)
+        chunks.append(chunk)
+    return b"".join(chunks)

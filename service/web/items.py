@@ -19,7 +19,7 @@ from service.links import DONE as DONE_LINK
 from service.links import Claim
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, OPEN, status_at
-from service.web.context import Web, page, web_of
+from service.web.context import GeneralPath, Web, page, web_of
 from service.web.forms import form_fields
 from service.web.present import Status, history
 from service.web.security import CSRF_FIELD, form_path
@@ -173,7 +173,7 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
         try:
             with web.app.engine.begin() as connection:
                 done = _record_done(connection, claim, fields, now, today)
-        except _Undo:
+        except GeneralPath:
             done = None
         if done is not None:
             return _done_receipt(web, done)
@@ -245,10 +245,6 @@ class _DoneRecord:
     done_via: str = "link"
 
 
-class _Undo(Exception):
-    """Rolls the transaction back: the general path must answer."""
-
-
 @dataclass(frozen=True)
 class _Done:
     """A click recorded by _record_done, with what its receipt shows."""
@@ -296,7 +292,7 @@ def _record_done(
     if not recorded.changed:
         return None  # taken by another click meanwhile; the UPDATE wrote nothing
     if recorded.needs_sync:
-        raise _Undo  # children added since the check above: undo, the general path syncs
+        raise GeneralPath  # children added since the check above: undo, the general path syncs
     # A plain record, not an ORM object: building one of those cost as much as a statement.
     done = _DoneRecord(
         done_on=on,

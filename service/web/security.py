@@ -96,7 +96,9 @@ class Csrf:
         cookie = request.cookies.get(CSRF_COOKIE, "")
         if not cookie or not submitted or not same_origin(request):
             return False
-        return hmac.compare_digest(self.field_value(cookie, form_path(request)), submitted)
+        # As bytes: compare_digest refuses a str that is not ASCII, and a form may send any.
+        expected = self.field_value(cookie, form_path(request)).encode()
+        return hmac.compare_digest(expected, submitted.encode("utf-8", "replace"))
 
 
 def form_path(request: Request) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -21,12 +22,15 @@ def test_a_post_without_a_csrf_value_is_refused(started: App, client: TestClient
     assert snapshot(started) == before
 
 
-def test_a_post_with_a_wrong_csrf_value_is_refused(started: App, client: TestClient) -> None:
+@pytest.mark.parametrize("wrong", ["0" * 64, "å", "\x00"])
+def test_a_post_with_a_wrong_csrf_value_is_refused(
+    started: App, client: TestClient, wrong: str
+) -> None:
     occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
     path = done_path(started, occ)
     client.get(path)
     before = snapshot(started)
-    response = client.post(path, data={"csrf": "0" * 64, "action": "done", "done_on": "2024-12-02"})
+    response = client.post(path, data={"csrf": wrong, "action": "done", "done_on": "2024-12-02"})
     assert response.status_code == 403
     assert snapshot(started) == before
 

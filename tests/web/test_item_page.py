@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from service import completion
 from service.app import App
 from service.db import transaction
 from service.models import AuditEntry, Item, Occurrence, Person
@@ -285,4 +289,41 @@ def test_an_oversized_form_gets_a_swedish_page_and_changes_nothing(
     assert too_long.status_code == 413 and "För mycket text" in too_long.text
     assert too_many.status_code == 400 and "Formuläret kunde inte läsas" in too_many.text
     assert '<html lang="sv">' in too_long.text
+    assert snapshot(started) == before
+
+
+def test_a_click_the_quick_path_must_not_keep_is_answered_by_the_general_path(
+    started: App, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Relative children added by another process between the click's SELECT and its UPDATE:
+    # the UPDATE says they are there, so the click must be synced, which only the general
+    # path does.
+    real = completion.record_done
+
+    def children_appeared(*args: Any, **kwargs: Any) -> completion.Recorded:
+        return completion.Recorded(real(*args, **kwargs).changed, needs_sync=True)
+
+    monkeypatch.setattr(completion, "record_done", children_appeared)
+    occ, path, csrf = opened_item(started, client)
+
+    response = client.post(path, data={"csrf": csrf, "action": "done", "done_on": "2024-11-28"})
+
+    assert response.status_code == 200 and "Tack! Aktiviteten är klarmarkerad" in response.text
+    assert reload(started, occ.id).status == "done"
+
+
+def test_a_huge_form_is_refused_as_it_arrives(started: App, client: TestClient) -> None:
+    _, path, csrf = opened_item(started, client)
+    before = snapshot(started)
+
+    def body() -> Iterator[bytes]:  # sent chunked: no Content-Length to refuse it by
+        yield f"csrf={csrf}&action=done&comment=".encode()
+        for _ in range(1_000):
+            yield b"x" * 10_000
+
+    response = client.post(
+        path, content=body(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+    assert response.status_code == 413 and "För mycket text" in response.text
     assert snapshot(started) == before

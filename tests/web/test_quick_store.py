@@ -131,3 +131,30 @@ def test_a_bug_in_the_work_is_raised_and_undoes_the_group(tmp_path: Path) -> Non
     first, second = asyncio.run(group())
     assert first is None and isinstance(second, KeyError)
     assert keys(app) == set()
+
+
+def test_a_cancelled_request_does_not_cancel_the_others_in_its_group(tmp_path: Path) -> None:
+    app, store = quick_app(tmp_path)
+    loop_errors: list[dict[str, object]] = []
+
+    def click(n: int) -> Callable[[Connection], int]:
+        def work(connection: Connection) -> int:
+            connection.execute(insert(State).values(key=f"click-{n}", value="1"))
+            return n
+
+        return work
+
+    async def one_gone() -> list[object]:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: loop_errors.append(ctx))
+        gone = asyncio.ensure_future(store.write(click(0)))
+        stays = asyncio.ensure_future(store.write(click(1)))
+        await asyncio.sleep(0)  # both have written and wait for the group's commit
+        gone.cancel()  # a client that hung up, a shutdown
+        return await asyncio.gather(gone, stays, return_exceptions=True)
+
+    gone, stays = asyncio.run(one_gone())
+
+    assert isinstance(gone, asyncio.CancelledError)
+    assert stays == 1  # answered: its click is committed
+    assert keys(app) == {"click-0", "click-1"}
+    assert loop_errors == []
