@@ -305,19 +305,13 @@ def close_cancelled_meetings(
             cancelled.append(occ_id)
     if not cancelled:
         return 0
-    session.execute(
-        update(Occurrence)
-        .where(Occurrence.id.in_(cancelled), Occurrence.status == OPEN)
-        .values(status=NOT_APPLICABLE, deferral_reason=CANCELLED_REASON, deferred_at=now)
+    return _change_audited(
+        session,
+        (Occurrence.id.in_(cancelled), Occurrence.status == OPEN),
+        {"status": NOT_APPLICABLE, "deferral_reason": CANCELLED_REASON, "deferred_at": now},
+        "occurrence.meeting_cancelled",
+        now,
     )
-    session.add_all(
-        AuditEntry(
-            at=now, actor="schedule", action="occurrence.meeting_cancelled", occurrence_id=occ_id
-        )
-        for occ_id in cancelled
-    )
-    session.flush()
-    return len(cancelled)
 
 
 def retire_closed_items(session: Session, now: datetime) -> int:
@@ -327,15 +321,25 @@ def retire_closed_items(session: Session, now: datetime) -> int:
     person who left keeps theirs until somebody takes the role over (service/reassignment.py).
     """
     retired = select(Item.id).where(Item.active.is_(False))
+    return _change_audited(
+        session,
+        (Occurrence.status == OPEN, Occurrence.item_id.in_(retired)),
+        {"status": NOT_APPLICABLE, "deferral_reason": RETIRED_REASON, "deferred_at": now},
+        "occurrence.retired",
+        now,
+    )
+
+
+def _change_audited(
+    session: Session, where: Sequence[Any], values: dict[str, Any], action: str, now: datetime
+) -> int:
+    """The schedule's own change to the occurrences `where` selects, each audited as `action`;
+    returns how many it changed."""
     ids = session.scalars(
-        update(Occurrence)
-        .where(Occurrence.status == OPEN, Occurrence.item_id.in_(retired))
-        .values(status=NOT_APPLICABLE, deferral_reason=RETIRED_REASON, deferred_at=now)
-        .returning(Occurrence.id)
+        update(Occurrence).where(*where).values(values).returning(Occurrence.id)
     ).all()
     session.add_all(
-        AuditEntry(at=now, actor="schedule", action="occurrence.retired", occurrence_id=occ_id)
-        for occ_id in ids
+        AuditEntry(at=now, actor="schedule", action=action, occurrence_id=occ_id) for occ_id in ids
     )
     session.flush()
     return len(ids)
@@ -351,24 +355,19 @@ def reopen_retired(session: Session, item_id: int, now: datetime, today: date) -
         and_(Occurrence.due.is_(None), Occurrence.window_end >= today),
         and_(Occurrence.due.is_(None), Occurrence.window_end.is_(None)),
     )
-    ids = session.scalars(
-        update(Occurrence)
-        .where(
+    return _change_audited(
+        session,
+        (
             Occurrence.item_id == item_id,
             Occurrence.status == NOT_APPLICABLE,
             Occurrence.deferral_reason == RETIRED_REASON,
             Occurrence.deferred_by_id.is_(None),  # closed by the schedule, not by a person
             ahead,
-        )
-        .values(status=OPEN, deferral_reason="", deferred_at=None)
-        .returning(Occurrence.id)
-    ).all()
-    session.add_all(
-        AuditEntry(at=now, actor="schedule", action="occurrence.reopened", occurrence_id=occ_id)
-        for occ_id in ids
+        ),
+        {"status": OPEN, "deferral_reason": "", "deferred_at": None},
+        "occurrence.reopened",
+        now,
     )
-    session.flush()
-    return len(ids)
 
 
 def insert_missing(

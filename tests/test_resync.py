@@ -18,7 +18,7 @@ from service.db import transaction
 from service.mail.transports.memory import MemoryTransport
 from service.models import AuditEntry, Occurrence, Person, Plan, State
 from service.occurrences import CANCELLED_REASON, DONE, NOT_APPLICABLE, OPEN, RETIRED_REASON
-from service.pipeline import tick
+from service.pipeline import TickResult, tick
 from tests.reliability.plans import PlanItem, import_plan, occurrence_ids, write_plan
 from tests.support import ROOT, at, d, make_config
 
@@ -56,6 +56,11 @@ def done(app: App, occ_id: int, email: str, now: Any) -> None:
         by = session.scalar(select(Person).where(Person.email == email))
         assert by is not None
         mark_done(session, occ_id, by=by, on=app.local_date(now), via="web", now=now)
+
+
+def items_mailed(result: TickResult, to: str | None = None) -> set[int]:
+    """The occurrences in a tick's mails (to one address, or to anyone)."""
+    return {i for m in result.mails if to is None or to in m["to"] for i in m["items"]}
 
 
 def test_a_reimport_that_moves_a_deadline_moves_the_open_occurrence_only(
@@ -107,8 +112,7 @@ def test_a_retired_item_is_closed_and_not_reminded(ready: App, tmp_path: Path) -
     assert occurrence(ready, finished).status == DONE
     assert audit(ready, finished, "occurrence.retired") == []
 
-    result = tick(ready, at("2024-12-03", "07:30"), transport=MemoryTransport())
-    reminded = {i for m in result.mails if HR in m["to"] for i in m["items"]}
+    reminded = items_mailed(tick(ready, at("2024-12-03", "07:30"), transport=MemoryTransport()), HR)
     assert kept in reminded
     assert retired not in reminded and finished not in reminded
 
@@ -135,8 +139,8 @@ def test_an_item_put_back_in_its_plan_is_reminded_again(ready: App, tmp_path: Pa
     # Its date passed while it was out of the plan: it stays closed, no pile of overdue mail.
     assert occurrence(ready, passed).status == NOT_APPLICABLE
     assert audit(ready, passed, "occurrence.reopened") == []
-    result = tick(ready, at("2025-01-29", "07:30"), transport=MemoryTransport())  # 30 days before
-    assert back in {i for m in result.mails if HR in m["to"] for i in m["items"]}
+    thirty_days_before = tick(ready, at("2025-01-29", "07:30"), transport=MemoryTransport())
+    assert back in items_mailed(thirty_days_before, HR)
 
 
 @pytest.fixture
@@ -220,8 +224,8 @@ def test_a_meeting_taken_out_of_the_calendar_closes_its_occurrence(
     assert len(audit(app, february, "occurrence.meeting_cancelled")) == 1
     assert after["möte 2025-01-22"] == before["möte 2025-01-22"]  # the others stand
     assert after["möte 2025-03-26"] == before["möte 2025-03-26"]
-    result = tick(app, at("2025-02-25", "07:30"), transport=MemoryTransport())
-    assert february not in {i for m in result.mails for i in m["items"]}
+    day_before = tick(app, at("2025-02-25", "07:30"), transport=MemoryTransport())
+    assert february not in items_mailed(day_before)
 
 
 def run_together(*calls: Callable[[], object]) -> list[object]:
