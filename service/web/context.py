@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,11 +16,9 @@ from starlette.responses import HTMLResponse
 from service.app import App
 from service.links import BadLink, Claim
 from service.web.metrics import WebMetrics
+from service.web.quick import QuickStore
 from service.web.security import BadTokenLimiter, Csrf, client_address
 from service.web.templating import render
-
-if TYPE_CHECKING:
-    from service.web.app import QuickStore
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -48,12 +46,6 @@ LINK_PROBLEMS: dict[str, tuple[int, str, str]] = {
 }
 LINK_PROBLEMS["kind"] = LINK_PROBLEMS["forged"]
 GUESSES = frozenset({"forged", "kind"})
-
-
-class GeneralPath(Exception):
-    """Raised by a click's work that must not stand as it is (see items._record_done): its
-    transaction, or the quick path's whole group, is rolled back, and the general path, which
-    does everything, answers it."""
 
 
 @dataclass

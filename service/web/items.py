@@ -19,9 +19,10 @@ from service.links import DONE as DONE_LINK
 from service.links import Claim
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, OPEN, status_at
-from service.web.context import GeneralPath, Web, page, web_of
+from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.present import Status, history
+from service.web.quick import GeneralPath
 from service.web.security import CSRF_FIELD, form_path
 
 ACTIONS = ("done", "postpone", "not_applicable")

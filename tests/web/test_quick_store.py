@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from service.app import App
 from service.db import create_schema
 from service.models import State
-from service.web.app import QuickStore
+from service.web.quick import QuickStore
 from tests.support import make_config
 
 
