@@ -4,6 +4,7 @@ copy into the database file and a sync) happens in a thread, not on the loop."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,3 +159,25 @@ def test_a_cancelled_request_does_not_cancel_the_others_in_its_group(tmp_path: P
     assert stays == 1  # answered: its click is committed
     assert keys(app) == {"click-0", "click-1"}
     assert loop_errors == []
+
+
+def test_a_store_busy_with_another_writer_sends_the_click_on_at_once(tmp_path: Path) -> None:
+    app, store = quick_app(tmp_path)
+    other = sqlite3.connect(tmp_path / "quick.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the writer thread, a tick: holding the write lock
+
+    def click(connection: Connection) -> str:
+        connection.execute(insert(State).values(key="click", value="1"))
+        return "written"
+
+    async def while_busy() -> str | None:
+        return await store.write(click)
+
+    try:
+        assert asyncio.run(while_busy()) is None  # no waiting on the loop: the general path
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert keys(app) == set()
+    assert asyncio.run(while_busy()) == "written"  # and the next one, with the lock free
+    assert keys(app) == {"click"}
