@@ -210,8 +210,9 @@ def deliver(
 ) -> list[Delivery]:
     """Send the claimed rows over one transport connection, recording each result at once.
 
-    The batch is composed first (its data loaded in a few queries), then sent mail by mail;
-    each result is committed right after its send, so a crash can repeat at most one mail.
+    The batch's data is loaded first (a few queries), then the mails are sent one by one, each
+    rendered while the server is busy with the one before; each result is committed before the
+    next message goes out (see _Sender), so a crash can repeat at most one mail.
     `clock` gives the time now; the lease is renewed before it can run out mid-batch, and a row
     whose lease was lost (the process stalled) is left to whoever took it.
     """

@@ -132,7 +132,7 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
 
 
 def compose(app: App, session: Session, row: OutboxMessage, now: datetime) -> OutgoingMail | None:
-    """The mail for one row (see compose_batch)."""
+    """The mail for one row (see ComposedBatch)."""
     result = ComposedBatch(app, session, [row], now)[row.id]
     if isinstance(result, Exception):
         raise result
