@@ -68,12 +68,11 @@ def test_ten_gets_and_heads_like_a_mail_scanner_change_nothing(
 def test_post_done_records_who_when_how_comment_and_result(
     started: App, client: TestClient
 ) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    occ, path, csrf = opened_item(started, client)
     response = client.post(
         path,
         data={
-            "csrf": open_form(client, path),
+            "csrf": csrf,
             "action": "done",
             "done_on": "2024-11-28",
             "comment": "Genomfört på ledningsgruppen.",
@@ -115,12 +114,11 @@ def test_a_second_done_post_answers_already_done_with_the_first_record(
 def test_a_done_date_in_the_future_is_refused_with_a_swedish_message(
     started: App, client: TestClient
 ) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    _, path, csrf = opened_item(started, client)
     before = snapshot(started)
     response = client.post(
         path,
-        data={"csrf": open_form(client, path), "action": "done", "done_on": "2024-12-03"},
+        data={"csrf": csrf, "action": "done", "done_on": "2024-12-03"},
     )
     assert response.status_code == 400
     assert "Datumet kan inte vara i framtiden" in response.text
@@ -129,23 +127,19 @@ def test_a_done_date_in_the_future_is_refused_with_a_swedish_message(
 
 
 def test_a_malformed_done_date_is_refused(started: App, client: TestClient) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
-    response = client.post(
-        path, data={"csrf": open_form(client, path), "action": "done", "done_on": "igår"}
-    )
+    occ, path, csrf = opened_item(started, client)
+    response = client.post(path, data={"csrf": csrf, "action": "done", "done_on": "igår"})
     assert response.status_code == 400
     assert "Ange datumet då aktiviteten blev klar" in response.text
     assert reload(started, occ.id).status == "open"
 
 
 def test_postpone_records_the_new_date_and_reason(started: App, client: TestClient) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    occ, path, csrf = opened_item(started, client)
     response = client.post(
         path,
         data={
-            "csrf": open_form(client, path),
+            "csrf": csrf,
             "action": "postpone",
             "postpone_to": "2025-01-31",
             "postpone_reason": "Väntar på HR.",
@@ -161,13 +155,12 @@ def test_postpone_records_the_new_date_and_reason(started: App, client: TestClie
 
 
 def test_postpone_needs_a_later_date_and_a_reason(started: App, client: TestClient) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    _, path, csrf = opened_item(started, client)
     before = snapshot(started)
     response = client.post(
         path,
         data={
-            "csrf": open_form(client, path),
+            "csrf": csrf,
             "action": "postpone",
             "postpone_to": "2024-12-01",
             "postpone_reason": " ",
@@ -180,12 +173,11 @@ def test_postpone_needs_a_later_date_and_a_reason(started: App, client: TestClie
 
 
 def test_not_applicable_records_the_reason(started: App, client: TestClient) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    occ, path, csrf = opened_item(started, client)
     response = client.post(
         path,
         data={
-            "csrf": open_form(client, path),
+            "csrf": csrf,
             "action": "not_applicable",
             "na_reason": "Inga nya chefer i år.",
         },
@@ -197,10 +189,9 @@ def test_not_applicable_records_the_reason(started: App, client: TestClient) -> 
 
 
 def test_an_unknown_action_changes_nothing(started: App, client: TestClient) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    _, path, csrf = opened_item(started, client)
     before = snapshot(started)
-    response = client.post(path, data={"csrf": open_form(client, path), "action": "delete"})
+    response = client.post(path, data={"csrf": csrf, "action": "delete"})
     assert response.status_code == 400
     assert snapshot(started) == before
 
@@ -221,13 +212,12 @@ def test_an_item_title_with_html_is_shown_as_text(started: App, client: TestClie
 def test_a_comment_with_html_is_stored_as_written_and_shown_as_text(
     started: App, client: TestClient
 ) -> None:
-    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
-    path = done_path(started, occ)
+    occ, path, csrf = opened_item(started, client)
     comment = '<img src=x onerror="alert(1)">'
     response = client.post(
         path,
         data={
-            "csrf": open_form(client, path),
+            "csrf": csrf,
             "action": "done",
             "done_on": "2024-12-02",
             "comment": comment,
