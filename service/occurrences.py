@@ -28,6 +28,7 @@ _RELATIVE = "efter "
 _MEETING_MOVE = timedelta(days=62)
 RETIRED_REASON = "Aktiviteten finns inte längre i planen."
 CANCELLED_REASON = "Mötet finns inte längre i kalendern."
+OUTSIDE_REASON = "Mötet ingår inte längre i aktivitetens period."
 
 
 def schedule_items(session: Session) -> list[ScheduleItem]:
@@ -87,7 +88,7 @@ def sync_occurrences(
 
     Missing occurrences are inserted; open ones follow a changed deadline, term end or moved
     meeting; open ones of items retired from their plan, or of meetings taken out of the
-    calendar, are closed. Done and not-applicable
+    calendar or of the item's period, are closed. Done and not-applicable
     records are never touched, and nothing is deleted. Expanding is skipped when neither the
     day nor the data changed since the last run, which keeps a tick cheap on a large store.
     """
@@ -106,7 +107,7 @@ def sync_occurrences(
     stored = _stored(session, slots)
     taken = _follow_schedule(session, slots, stored, now)
     added = insert_missing(session, [s for s in slots if s.key not in taken], now, stored=stored)
-    close_cancelled_meetings(session, items, directory, calendars, until, now)
+    close_dropped_meetings(session, items, directory, calendars, until, now)
     retire_closed_items(session, now)
     mark_expanded(session, today, horizon_days, checkin_every)
     return added
@@ -271,7 +272,7 @@ def _is(column: Any, value: date | None) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-def close_cancelled_meetings(
+def close_dropped_meetings(
     session: Session,
     items: Sequence[ScheduleItem],
     directory: Directory,
@@ -279,9 +280,11 @@ def close_cancelled_meetings(
     until: date,
     now: datetime,
 ) -> int:
-    """Open occurrences for a meeting the calendar no longer has (an APT or committee meeting
-    taken out, and no nearby one that took its occurrence along as a move) are closed: nobody
-    is reminded of a meeting that will not be held. Returns how many closed.
+    """Open occurrences for a meeting that is no longer wanted are closed: one the calendar no
+    longer has (an APT or committee meeting taken out, and no nearby one that took its
+    occurrence along as a move), or one outside the item's period after a re-import narrowed it
+    ("färdigt februari" where it said "mars"). Nobody is reminded of a meeting that will not be
+    held, or that the plan no longer asks for. Returns how many closed.
 
     A person no longer in the directory keeps theirs (see retire_closed_items).
     """
@@ -295,23 +298,32 @@ def close_cancelled_meetings(
             Occurrence.window_key.startswith(_MEETING),
         )
     ).tuples()
-    cancelled = []
+    cancelled, outside = [], []
     for occ_id, item_id, person_id, due in rows:
+        item = per_meeting[item_id]
         person = directory.by_id(person_id)
-        calendar = per_meeting[item_id].deadline.calendar
+        calendar = item.deadline.calendar
         if due is None or due > until or person is None or calendar is None:
             continue
-        if not meetings_of(calendars, calendar, person, due, due):
+        lo, hi = item.series_range(until)
+        if not lo <= due <= hi:
+            outside.append(occ_id)
+        elif not meetings_of(calendars, calendar, person, due, due):
             cancelled.append(occ_id)
-    if not cancelled:
-        return 0
-    return _change_audited(
-        session,
-        (Occurrence.id.in_(cancelled), Occurrence.status == OPEN),
-        {"status": NOT_APPLICABLE, "deferral_reason": CANCELLED_REASON, "deferred_at": now},
-        "occurrence.meeting_cancelled",
-        now,
-    )
+    closed = 0
+    for ids, reason, action in (
+        (cancelled, CANCELLED_REASON, "occurrence.meeting_cancelled"),
+        (outside, OUTSIDE_REASON, "occurrence.meeting_dropped"),
+    ):
+        if ids:
+            closed += _change_audited(
+                session,
+                (Occurrence.id.in_(ids), Occurrence.status == OPEN),
+                {"status": NOT_APPLICABLE, "deferral_reason": reason, "deferred_at": now},
+                action,
+                now,
+            )
+    return closed
 
 
 def retire_closed_items(session: Session, now: datetime) -> int:

@@ -26,6 +26,14 @@ class ScheduleItem:
     follow_from: date
     parent_id: int | None = None
 
+    def series_range(self, until: date) -> tuple[date, date]:
+        """The days a series (recurring, per meeting, check-ins) runs on, up to `until`: the
+        plan's period from the day it is followed, narrowed by the phrase's own start and end."""
+        d = self.deadline
+        lo = max(self.plan_start, self.follow_from, d.start or self.plan_start)
+        hi = min(self.plan_end, until, d.end or self.plan_end)
+        return lo, hi
+
 
 @dataclass(frozen=True)
 class DoneParent:
@@ -107,12 +115,9 @@ def _windows(
         assert d.term is not None
         end = calendars.term(d.term).end
         return [("frist", end, None, end)]
-    lo = max(item.plan_start, item.follow_from)
-    hi = min(item.plan_end, until)
+    lo, hi = item.series_range(until)
     if kind is DeadlineKind.RECURRING:
         assert d.times and d.period
-        lo = max(lo, d.start or lo)
-        hi = min(hi, d.end or hi)
         return [
             (w.key, w.end, w.start, w.end)
             for w in series_windows(d.period, d.times, lo, hi, calendars)
@@ -120,8 +125,6 @@ def _windows(
         ]
     if kind is DeadlineKind.PER_MEETING:
         assert d.calendar
-        lo = max(lo, d.start or lo)
-        hi = min(hi, d.end or hi)
         return [
             (f"möte {day.isoformat()}", day, None, day)
             for day in meetings_of(calendars, d.calendar, person, lo, hi)

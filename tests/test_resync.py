@@ -17,7 +17,14 @@ from service.completion import mark_done
 from service.db import transaction
 from service.mail.transports.memory import MemoryTransport
 from service.models import AuditEntry, Occurrence, Person, Plan, State
-from service.occurrences import CANCELLED_REASON, DONE, NOT_APPLICABLE, OPEN, RETIRED_REASON
+from service.occurrences import (
+    CANCELLED_REASON,
+    DONE,
+    NOT_APPLICABLE,
+    OPEN,
+    OUTSIDE_REASON,
+    RETIRED_REASON,
+)
 from service.pipeline import TickResult, tick
 from tests.reliability.plans import PlanItem, import_plan, occurrence_ids, write_plan
 from tests.support import ROOT, at, d, make_config
@@ -226,6 +233,34 @@ def test_a_meeting_taken_out_of_the_calendar_closes_its_occurrence(
     assert after["möte 2025-03-26"] == before["möte 2025-03-26"]
     day_before = tick(app, at("2025-02-25", "07:30"), transport=MemoryTransport())
     assert february not in items_mailed(day_before)
+
+
+def test_a_reimport_that_ends_a_meeting_series_earlier_closes_the_later_ones(
+    ready: App, tmp_path: Path
+) -> None:
+    folder = tmp_path / "plans"
+    series = "en verksamhet per nämnd, start i januari 2025 och färdigt mars 2025"
+    import_plan(
+        ready,
+        write_plan(folder, "test-kortare", [PlanItem("1", "Besök", series, "Förvaltningschef")]),
+        at("2024-11-04"),
+    )
+    before = meetings(ready, "test-kortare")
+    march = before["möte 2025-03-26"][0]
+
+    shorter = series.replace("mars 2025", "februari 2025")
+    import_plan(
+        ready,
+        write_plan(folder, "test-kortare", [PlanItem("1", "Besök", shorter, "Förvaltningschef")]),
+        at("2024-11-15"),
+    )
+
+    after = meetings(ready, "test-kortare")
+    assert after["möte 2025-03-26"] == (march, NOT_APPLICABLE)
+    assert occurrence(ready, march).deferral_reason == OUTSIDE_REASON
+    assert len(audit(ready, march, "occurrence.meeting_dropped")) == 1
+    assert after["möte 2025-01-22"] == before["möte 2025-01-22"]
+    assert after["möte 2025-02-26"] == before["möte 2025-02-26"]
 
 
 def run_together(*calls: Callable[[], object]) -> list[object]:
