@@ -30,6 +30,13 @@ class Cli:
         assert code == 0, err
         return json.loads(out)
 
+    def dry_run(self, path: Path) -> Any:
+        """`import --dry-run --json` of `path`; asserts it changed nothing in the store."""
+        before = self.counts()
+        result = self.json("import", str(path), "--dry-run")
+        assert self.counts() == before
+        return result
+
     def counts(self) -> dict[str, int]:
         engine = create_engine(f"sqlite:///{self.db}")
         try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from service.mail.message import OutgoingMail
 from service.mail.transports.base import TransportError, make_transport
 from tests.fakes.mails import SENDER, make_mail, parts
 from tests.fakes.smtp_server import FakeSMTPServer
@@ -21,6 +22,16 @@ def smtp_server() -> Iterator[FakeSMTPServer]:
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     return make_certificates(tmp_path_factory.mktemp("smtp-tls"))
+
+
+def refused(server: FakeSMTPServer, mail: OutgoingMail) -> TransportError:
+    """The error sending `mail` through `server` ends in; fails the test if it is sent."""
+    with (
+        make_transport("smtp", server.settings()) as transport,
+        pytest.raises(TransportError) as caught,
+    ):
+        transport.send(mail)
+    return caught.value
 
 
 def test_it_sends_a_batch_over_one_connection(smtp_server: FakeSMTPServer) -> None:
@@ -62,14 +73,10 @@ def test_it_sends_without_open_and_close_too(smtp_server: FakeSMTPServer) -> Non
 def test_a_4xx_reply_is_a_temporary_error(smtp_server: FakeSMTPServer, command: str) -> None:
     smtp_server.reply(command, "451 4.3.0 try later")
 
-    with (
-        make_transport("smtp", smtp_server.settings()) as transport,
-        pytest.raises(TransportError) as caught,
-    ):
-        transport.send(make_mail())
+    error = refused(smtp_server, make_mail())
 
-    assert caught.value.permanent is False
-    assert "451" in str(caught.value)
+    assert error.permanent is False
+    assert "451" in str(error)
     assert smtp_server.messages == []
 
 
@@ -77,14 +84,10 @@ def test_a_4xx_reply_is_a_temporary_error(smtp_server: FakeSMTPServer, command: 
 def test_a_5xx_reply_is_a_permanent_error(smtp_server: FakeSMTPServer, command: str) -> None:
     smtp_server.reply(command, "550 5.1.1 unknown user")
 
-    with (
-        make_transport("smtp", smtp_server.settings()) as transport,
-        pytest.raises(TransportError) as caught,
-    ):
-        transport.send(make_mail())
+    error = refused(smtp_server, make_mail())
 
-    assert caught.value.permanent is True
-    assert "550 5.1.1 unknown user" in str(caught.value)
+    assert error.permanent is True
+    assert "550 5.1.1 unknown user" in str(error)
 
 
 def test_the_connection_stays_usable_after_a_refused_mail(smtp_server: FakeSMTPServer) -> None:
@@ -137,13 +140,7 @@ def test_an_address_with_a_line_break_is_refused_before_any_smtp_command(
 ) -> None:
     mail = make_mail(to="chef@example.se>\r\nRCPT TO:<x@evil.example")
 
-    with (
-        make_transport("smtp", smtp_server.settings()) as transport,
-        pytest.raises(TransportError) as caught,
-    ):
-        transport.send(mail)
-
-    assert caught.value.permanent is True
+    assert refused(smtp_server, mail).permanent is True
     assert smtp_server.commands == []
 
 
