@@ -1,13 +1,10 @@
-"""The `bevakning` command. Machine-readable output (--json) is part of the interface."""
+"""Plans and their state: init, import, reload, items, occurrences."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,67 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.app import App
-from service.config import ConfigError, load_config
+from service.cli.common import STATUS_SV, now_utc, print_table, ready, short
 from service.deadlines import Deadline
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import count_statuses, schedule_items, status_at
 from service.plans.importer import read_plan_file
-from service.problems import InputError
 from service.schedule import expand
 
-STATUS_SV = {
-    "open": "öppen",
-    "done": "klar",
-    "overdue": "försenad",
-    "not_applicable": "inte aktuell",
-}
-KIND_SV = {
-    "date": "datum", "month": "månad", "week": "vecka", "term": "termin", "quarter": "kvartal",
-    "recurring": "återkommande", "per_meeting": "per möte", "relative": "efter annan aktivitet",
-    "continuous": "fortlöpande", "as_needed": "vid behov",
-}  # fmt: skip
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
-    try:
-        app = App(load_config(args.config))
-        return int(args.handler(app, args) or 0)
-    except ConfigError as exc:
-        print(f"Fel i konfigurationen: {exc}", file=sys.stderr)
-        return 2
-    except InputError as exc:
-        if getattr(args, "json", False):
-            print(
-                json.dumps(
-                    {"ok": False, "problems": [p.as_dict() for p in exc.problems]},
-                    ensure_ascii=False,
-                    indent=2,
-                )
-            )
-        else:
-            print("Inget ändrades, eftersom filen har fel:", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-        return 1
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bevakning", description="Bevakning av handlingsplaner.")
-    parser.add_argument(
-        "--config", help="konfigurationsfil (standard ./config.toml eller $BEVAKNING_CONFIG)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="visa logg")
-    sub = parser.add_subparsers(title="kommandon")
-
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="skapa databasen och läs in de medföljande planerna")
     p.set_defaults(handler=cmd_init)
 
@@ -100,44 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=date.fromisoformat, help="datum (standard i dag)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_occurrences)
-
-    p = sub.add_parser("run", help="kör tjänsten: schemaläggare och webbsida")
-    p.add_argument("--no-web", action="store_true", help="utan webbsida")
-    p.set_defaults(handler=cmd_run, verbose=True)
-
-    p = sub.add_parser("tick", help="en körning: planera och skicka det som är dags")
-    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_tick)
-
-    p = sub.add_parser("digest", help="veckosammanfattningen till förvaltningschefen")
-    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
-    p.add_argument("--dry-run", action="store_true", help="visa bara, skicka inget")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_digest)
-
-    p = sub.add_parser("simulate", help="simulera utskicken dag för dag på en kopia")
-    p.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
-    p.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
-    p.add_argument("--done-rate", type=float, default=0.7, help="andel som klarmarkeras i tid")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_simulate)
-    return parser
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO moment; without a zone it is local (Europe/Stockholm) time."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        moment = moment.replace(tzinfo=ZoneInfo("Europe/Stockholm"))
-    return moment.astimezone(UTC)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def cmd_init(app: App, args: argparse.Namespace) -> int:
@@ -230,20 +137,9 @@ def cmd_reload(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ready(app: App) -> Session:
-    """A session on an initialised store with its occurrences expanded up to today."""
-    now = now_utc()
-    app.init(now)
-    from service.db import transaction
-
-    with transaction(app.sessions) as session:
-        app.sync(session, now)
-    return app.sessions()
-
-
 def cmd_items(app: App, args: argparse.Namespace) -> int:
     at: date = args.at or app.local_date(now_utc())
-    with _ready(app) as session:
+    with ready(app) as session:
         rows = item_rows(app, session, at)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -266,7 +162,7 @@ def cmd_items(app: App, args: argparse.Namespace) -> int:
                 r["plan"],
                 str(r["area_number"]),
                 r["number"],
-                _short(r["title"], 48),
+                short(r["title"], 48),
                 ", ".join(r["responsible"]),
                 r["deadline_phrase"],
                 r["due"] or "–",
@@ -339,7 +235,7 @@ def item_rows(app: App, session: Session, at: date) -> list[dict[str, Any]]:
 
 def cmd_occurrences(app: App, args: argparse.Namespace) -> int:
     at: date = args.at or app.local_date(now_utc())
-    with _ready(app) as session:
+    with ready(app) as session:
         query = (
             select(Occurrence, Item, Plan, Person)
             .join(Item, Occurrence.item_id == Item.id)
@@ -372,7 +268,7 @@ def cmd_occurrences(app: App, args: argparse.Namespace) -> int:
                 str(r["id"]),
                 r["plan"],
                 r["number"],
-                _short(r["title"], 40),
+                short(r["title"], 40),
                 r["person"],
                 r["due"] or "–",
                 STATUS_SV.get(r["status"], r["status"]),
@@ -381,109 +277,3 @@ def cmd_occurrences(app: App, args: argparse.Namespace) -> int:
         ],
     )
     return 0
-
-
-def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from service.scheduler import run
-
-    return run(app, with_web=not args.no_web)
-
-
-def cmd_tick(app: App, args: argparse.Namespace) -> int:
-    from service.pipeline import tick
-
-    now = args.now or now_utc()
-    app.init(now)
-    result = tick(app, now)
-    if args.json:
-        print(json.dumps({"mails": result.mails}, ensure_ascii=False, indent=2))
-    else:
-        print_mails(result.mails)
-    return 0
-
-
-def cmd_digest(app: App, args: argparse.Namespace) -> int:
-    from service.db import transaction
-    from service.digest import digest_context, digest_recipients
-    from service.mail.render import render
-    from service.pipeline import dispatch_outbox, plan_digests
-
-    now = args.now or now_utc()
-    app.init(now)
-    if args.dry_run:
-        with transaction(app.sessions) as session:
-            mails = []
-            for person, address in digest_recipients(app, session):
-                context = digest_context(app, session, person, now=now, today=app.local_date(now))
-                rendered = render("digest", context)
-                mails.append(
-                    {
-                        "to": [address],
-                        "kind": "digest",
-                        "subject": rendered.subject,
-                        "text": rendered.text,
-                    }
-                )
-        if args.json:
-            print(json.dumps({"mails": mails}, ensure_ascii=False, indent=2))
-        else:
-            for mail in mails:
-                print(f"Till: {', '.join(mail['to'])}\nÄmne: {mail['subject']}\n\n{mail['text']}")
-        return 0
-    plan_digests(app, now, force=True)
-    sent = [m for m in dispatch_outbox(app, now) if m["kind"] == "digest"]
-    if args.json:
-        print(json.dumps({"mails": sent}, ensure_ascii=False, indent=2))
-    else:
-        print_mails(sent) if sent else print("Veckans sammanfattning är redan skickad.")
-    return 0
-
-
-def cmd_simulate(app: App, args: argparse.Namespace) -> int:
-    from service.simulation import simulate
-
-    if not 0 <= args.done_rate <= 1:
-        print("--done-rate ska vara mellan 0 och 1.", file=sys.stderr)
-        return 2
-    if args.end < args.start:
-        print("--to ska vara samma dag som --from eller senare.", file=sys.stderr)
-        return 2
-    result = simulate(app, args.start, args.end, done_rate=args.done_rate, seed=args.seed)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-        return 0
-    print_mails(result["mails"])
-    print()
-    for key, value in result["summary"].items():
-        print(f"{key}: {value}")
-    return 0
-
-
-def print_mails(mails: list[dict[str, Any]]) -> None:
-    print_table(
-        ["Tid", "Till", "Typ", "Ämne", "Status"],
-        [
-            [m["at"], ", ".join(m["to"]), m["kind"], _short(m["subject"] or "", 60), m["status"]]
-            for m in mails
-        ],
-    )
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    if not rows:
-        print("(inga rader)")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The mail cycle: tick, digest, simulate, and the long-running service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from service.app import App
+from service.cli.common import now_utc, parse_moment, print_mails
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="kör tjänsten: schemaläggare och webbsida")
+    p.add_argument("--no-web", action="store_true", help="utan webbsida")
+    p.set_defaults(handler=cmd_run, verbose=True)
+
+    p = sub.add_parser("tick", help="en körning: planera och skicka det som är dags")
+    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_tick)
+
+    p = sub.add_parser("digest", help="veckosammanfattningen till förvaltningschefen")
+    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
+    p.add_argument("--dry-run", action="store_true", help="visa bara, skicka inget")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_digest)
+
+    p = sub.add_parser("simulate", help="simulera utskicken dag för dag på en kopia")
+    p.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    p.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    p.add_argument("--done-rate", type=float, default=0.7, help="andel som klarmarkeras i tid")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_simulate)
+
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    from service.scheduler import run
+
+    return run(app, with_web=not args.no_web)
+
+
+def cmd_tick(app: App, args: argparse.Namespace) -> int:
+    from service.pipeline import tick
+
+    now = args.now or now_utc()
+    app.init(now)
+    result = tick(app, now)
+    if args.json:
+        print(json.dumps({"mails": result.mails}, ensure_ascii=False, indent=2))
+    else:
+        print_mails(result.mails)
+    return 0
+
+
+def cmd_digest(app: App, args: argparse.Namespace) -> int:
+    from service.db import transaction
+    from service.digest import digest_context, digest_recipients
+    from service.mail.render import render
+    from service.pipeline import dispatch_outbox, plan_digests
+
+    now = args.now or now_utc()
+    app.init(now)
+    if args.dry_run:
+        with transaction(app.sessions) as session:
+            mails = []
+            for person, address in digest_recipients(app, session):
+                context = digest_context(app, session, person, now=now, today=app.local_date(now))
+                rendered = render("digest", context)
+                mails.append(
+                    {
+                        "to": [address],
+                        "kind": "digest",
+                        "subject": rendered.subject,
+                        "text": rendered.text,
+                    }
+                )
+        if args.json:
+            print(json.dumps({"mails": mails}, ensure_ascii=False, indent=2))
+        else:
+            for mail in mails:
+                print(f"Till: {', '.join(mail['to'])}\nÄmne: {mail['subject']}\n\n{mail['text']}")
+        return 0
+    plan_digests(app, now, force=True)
+    sent = [m for m in dispatch_outbox(app, now) if m["kind"] == "digest"]
+    if args.json:
+        print(json.dumps({"mails": sent}, ensure_ascii=False, indent=2))
+    else:
+        print_mails(sent) if sent else print("Veckans sammanfattning är redan skickad.")
+    return 0
+
+
+def cmd_simulate(app: App, args: argparse.Namespace) -> int:
+    from service.simulation import simulate
+
+    if not 0 <= args.done_rate <= 1:
+        print("--done-rate ska vara mellan 0 och 1.", file=sys.stderr)
+        return 2
+    if args.end < args.start:
+        print("--to ska vara samma dag som --from eller senare.", file=sys.stderr)
+        return 2
+    result = simulate(app, args.start, args.end, done_rate=args.done_rate, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print_mails(result["mails"])
+    print()
+    for key, value in result["summary"].items():
+        print(f"{key}: {value}")
+    return 0
