@@ -58,9 +58,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    from service import models  # noqa: F401  (registers the tables)
+    """A new store, built through the schema revisions like every other."""
+    from service import schema
 
-    Base.metadata.create_all(engine)
+    schema.upgrade(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
