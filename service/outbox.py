@@ -16,11 +16,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db import UTCDateTime
+from service.db import UTCDateTime, dialect_insert
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, TransportError
 from service.models import Notice as NoticeRow
@@ -104,12 +103,11 @@ def _insert(
         }
         for p in planned
     ]
-    dialect = session.get_bind().dialect.name
+    new_rows = dialect_insert(session, OutboxMessage).on_conflict_do_nothing()
     ids = {
         key: outbox_id
         for outbox_id, key in session.execute(
-            _insert_new(dialect, OutboxMessage).returning(OutboxMessage.id, OutboxMessage.key),
-            rows,
+            new_rows.returning(OutboxMessage.id, OutboxMessage.key), rows
         )
     }
     notices = [
@@ -124,17 +122,10 @@ def _insert(
         for n in p.mail.notices
     ]
     if notices:
-        session.execute(_insert_new(dialect, NoticeRow), notices)
+        session.execute(dialect_insert(session, NoticeRow).on_conflict_do_nothing(), notices)
     if len(ids) < len(planned):
         log.info("%d outbox keys were planned elsewhere", len(planned) - len(ids))
     return [ids[p.row_key] for p in planned if p.row_key in ids]
-
-
-def _insert_new(dialect: str, table: Any) -> Any:
-    """INSERT that skips rows whose unique key exists (both dialects speak ON CONFLICT)."""
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def keys_for_day(session: Session, day: date) -> frozenset[str]:
