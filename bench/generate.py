@@ -6,12 +6,15 @@ rows quick to build there."""
 
 from __future__ import annotations
 
+import os
 import random
+import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, create_engine, insert, text
 
 from service.app import App
 from service.config import Config, load_config
@@ -20,6 +23,25 @@ from service.deadlines import Deadline, DeadlineKind
 from service.models import Area, Division, Item, Occurrence, Person, Plan, State, Unit
 
 ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get(
+    "BEVAKNING_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """An empty schema of its own on the PostgreSQL server, dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        sep = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
 
 
 def bench_config(db: Path | str, outbox: Path) -> Config:

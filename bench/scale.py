@@ -9,19 +9,15 @@ Run: scripts/bench scale (or python -m bench.scale [--sizes 1000000,5000000] [--
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from bench.generate import generate
+from bench.generate import generate, pg_schema
 from service.app import App
 from service.db import transaction
 from service.occurrences import mark_expanded
@@ -29,26 +25,7 @@ from service.pipeline import candidates, policy_of, tick
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2025, 3, 4, 7, 30, tzinfo=STOCKHOLM)  # a Tuesday at the send time
-PG_URL = os.environ.get(
-    "BEVAKNING_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PEOPLE = 50_000
-
-
-@contextmanager
-def pg_schema() -> Iterator[str]:
-    """An empty schema of its own on the PostgreSQL server, dropped afterwards."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def measure(app: App, size: int, backend: str, explain: bool) -> None:
