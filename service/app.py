@@ -24,6 +24,7 @@ from service.models import Person, Plan, Term, Unit
 from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
 from service.reassignment import reassign_orphans
+from service.roles import RoleVocabulary, default_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,14 @@ class App:
 
     def directory(self, session: Session) -> Directory:
         return load_directory(session)
+
+    def plan_vocabulary(self) -> RoleVocabulary:
+        """The roles a plan is checked against without a store (a dry run): those of the
+        configured directory file, or the bundled ones when there is no such file."""
+        path = self.config.path("plans", "directory")
+        if not path.exists():
+            return default_vocabulary()
+        return load_directory_file(path, self.display_path(path)).vocabulary
 
     # -- set-up ----------------------------------------------------------------------------
     def init(self, now: datetime) -> list[ImportResult]:
@@ -200,7 +209,8 @@ class App:
     def import_plan(
         self, session: Session, path: Path, now: datetime, *, actor: str = "import"
     ) -> ImportResult:
-        spec, digest = read_plan_file(path, self.display_path(path))
+        vocabulary = self.directory(session).vocabulary
+        spec, digest = read_plan_file(path, self.display_path(path), vocabulary)
         result = store_plan(
             session,
             spec,

@@ -10,10 +10,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import i18n, roles
+from service import i18n
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
+from service.directory import load_directory, stored_roles
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -179,6 +180,7 @@ def _progress(
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
+    vocabulary = load_directory(session).vocabulary
     rows = session.execute(
         select(Occurrence, Item, Area, Plan)
         .join(Item, Occurrence.item_id == Item.id)
@@ -217,14 +219,14 @@ def _progress(
         current = _current_window(occs, today)
         if len({o.person_id for o in current}) < 2:
             continue
-        role = roles.canonical_role(item.responsible[0]) if item.responsible else None
+        role = vocabulary.canonical_role(item.responsible[0]) if item.responsible else None
         progress.append(
             ProgressRow(
                 plan_title=plan.title,
                 area_title=area.title,
                 number=item.number,
                 title=item.title,
-                role=roles.role_title_sv(role or "", 1) if role else "ansvarig",
+                role=vocabulary.title(role, 1) if role else "ansvarig",
                 done=sum(1 for o in current if o.status == DONE),
                 total=len(current),
             )
@@ -270,8 +272,9 @@ def digest_due(app: App, calendars: Calendars, now_local: datetime) -> date | No
 
 
 def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, str]]:
+    head_role = stored_roles(session).head_role
     heads = session.scalars(
-        select(Person).where(Person.role == roles.FORVALTNINGSCHEF, Person.active.is_(True))
+        select(Person).where(Person.role == head_role, Person.active.is_(True))
     ).all()
     out: list[tuple[Person | None, str]] = [(p, p.email) for p in heads]
     extra = str(app.config.get("digest", "extra_recipients", ""))

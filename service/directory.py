@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import roles
-from service.models import Division, Person, Unit
+from service.models import Division, Person, State, Unit
 from service.problems import InputError, Problem
+from service.roles import RoleMatch, RoleSpec, RoleVocabulary, default_vocabulary
+
+# The directory's role declarations are kept in the store as one JSON document: they change
+# together with the directory file and are read together with it.
+_VOCABULARY_STATE = "directory_roles"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,24 @@ class Directory:
     people: tuple[PersonRecord, ...]
     units: Mapping[str, UnitRecord] = field(default_factory=dict)
     divisions: Mapping[str, str] = field(default_factory=dict)
+    roles: RoleVocabulary = field(default_factory=default_vocabulary)
+    # Names people write for an area besides its code and name, and titles that mean the manager
+    # of one area ("Äldreomsorgschef" -> ÄO).
+    area_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    area_heads: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def vocabulary(self) -> RoleVocabulary:
+        """The roles, with this directory's areas and units as the places a party can name."""
+        return self.roles.with_places(
+            {c: (n, *self.area_aliases.get(c, ())) for c, n in self.divisions.items()},
+            {c: (u.name,) for c, u in self.units.items()},
+            self.area_heads,
+        )
+
+    def match_role(self, text: str) -> RoleMatch | None:
+        """One responsible party as written ("Verksamhetschef LSS"), or None if unknown."""
+        return self.vocabulary.match_role(text)
 
     def by_email(self, email: str) -> PersonRecord | None:
         wanted = email.lower()
@@ -53,51 +77,86 @@ class Directory:
         return [p for p in self.people if p.role == role]
 
     def holders(self, role: str) -> list[tuple[PersonRecord, bool]]:
-        """Everyone who answers for `role`, each with True when it is to be raised at APT.
+        """Everyone who answers for `role` (a key as RoleMatch.key gives it), each with True when
+        it is to be raised at APT.
 
-        "Medarbetare" are reached through their enhetschef, never one by one; "Chefer" are all
-        managers.
+        "Medarbetare" are reached through their unit's manager, never one by one; "Chefer" are
+        all holders of manager roles; "Nämnden" all committee roles; a narrowed role only its
+        holders in that area or unit.
         """
-        if role == roles.MEDARBETARE:
-            return [(p, True) for p in self.with_role(roles.ENHETSCHEF)]
-        if role == roles.CHEFER:
-            managers = (roles.FORVALTNINGSCHEF, roles.VERKSAMHETSCHEF, roles.ENHETSCHEF)
-            return [(p, False) for p in self.people if p.role in managers]
-        return [(p, False) for p in self.with_role(role)]
+        match = RoleMatch.from_key(role)
+        vocabulary = self.roles
+        if match.external is not None:
+            return []
+        if match.role == roles.MEDARBETARE:
+            unit_managers = [
+                r for r in vocabulary.roles_at(roles.UNIT) if r in vocabulary.manager_roles
+            ]
+            found = [(p, True) for p in self.people if p.role in unit_managers]
+        elif match.role == roles.CHEFER:
+            found = [(p, False) for p in self.people if p.role in vocabulary.manager_roles]
+        elif match.role == roles.NAMNDEN:
+            committee = vocabulary.roles_at(roles.COMMITTEE)
+            found = [(p, False) for p in self.people if p.role in committee]
+        else:
+            found = [(p, False) for p in self.with_role(match.role)]
+        if match.area is not None:
+            found = [(p, apt) for p, apt in found if self.area_of(p) == match.area]
+        if match.unit is not None:
+            found = [(p, apt) for p, apt in found if p.unit == match.unit]
+        return found
+
+    def area_of(self, person: PersonRecord) -> str | None:
+        if person.division:
+            return person.division
+        unit = self.units.get(person.unit or "")
+        return unit.division if unit else None
 
     def manager_of(self, person: PersonRecord) -> PersonRecord | None:
-        """The next level of escalation: enhetschef → verksamhetschef → förvaltningschef."""
+        """The next level of escalation, as the roles declare it (in the bundled directory:
+        enhetschef → verksamhetschef → förvaltningschef; ledamot → ordförande)."""
         if person.reports_to:
             return self.by_email(person.reports_to)
-        if person.role == roles.ENHETSCHEF:
-            unit = self.units.get(person.unit or "")
-            division = unit.division if unit else None
-            heads = [p for p in self.with_role(roles.VERKSAMHETSCHEF) if p.division == division]
-            if heads:
-                return heads[0]
-        if person.role == roles.LEDAMOT:
-            chairs = self.with_role(roles.ORDFORANDE)
-            return chairs[0] if chairs else None
-        if person.role in (roles.FORVALTNINGSCHEF, roles.ORDFORANDE):
+        spec = self.roles.spec(person.role)
+        if spec is None or spec.head:
             return None
-        heads = self.with_role(roles.FORVALTNINGSCHEF)
-        return heads[0] if heads and heads[0].email != person.email else None
+        if spec.reports_to == "":
+            return None
+        if spec.reports_to is not None:
+            above = self.roles.spec(spec.reports_to)
+            candidates = self.with_role(spec.reports_to)
+            if above is not None and above.level == roles.AREA:
+                candidates = [p for p in candidates if p.division == self.area_of(person)]
+            elif above is not None and above.level == roles.UNIT:
+                candidates = [p for p in candidates if p.unit == person.unit]
+            if candidates:
+                return candidates[0]
+        head = self.head()
+        return head if head and head.email != person.email else None
 
     def head(self) -> PersonRecord | None:
-        heads = self.with_role(roles.FORVALTNINGSCHEF)
+        head_role = self.roles.head_role
+        heads = self.with_role(head_role) if head_role else []
         return heads[0] if heads else None
 
 
 def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
     """Validate a directory document; raises InputError listing every problem."""
     problems: list[Problem] = []
+    role_problems: list[tuple[str, str]] = []
+    vocabulary = roles.parse_roles(data, role_problems) or default_vocabulary()
+    problems += [Problem(file, where, what) for where, what in role_problems]
     divisions: dict[str, str] = {}
+    area_aliases: dict[str, tuple[str, ...]] = {}
+    area_heads: dict[str, str] = {}
     for n, area in enumerate(_tables(data, "area", file, problems), start=1):
         code, name = str(area.get("code", "")).strip(), str(area.get("name", "")).strip()
         if not code or not name:
             problems.append(Problem(file, f"område {n}", "code och name måste anges."))
             continue
         divisions[code] = name
+        area_aliases[code] = roles.strings(area.get("aliases"))
+        area_heads.update(dict.fromkeys(roles.strings(area.get("head_aliases")), code))
     units: dict[str, UnitRecord] = {}
     for n, unit in enumerate(_tables(data, "unit", file, problems), start=1):
         code = str(unit.get("code", "")).strip()
@@ -117,7 +176,7 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
         email = str(raw.get("email", "")).strip()
         where = f"person {n} ({name or email or 'utan namn'})"
         title = str(raw.get("role", "")).strip()
-        role = roles.canonical_role(title)
+        role = vocabulary.canonical_role(title)
         if not name or "@" not in email:
             problems.append(Problem(file, where, "name och en giltig email måste anges."))
             continue
@@ -125,22 +184,28 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
             problems.append(Problem(file, where, f"e-postadressen {email} finns redan."))
             continue
         seen.add(email.lower())
-        if role is None or role not in roles.PERSON_ROLES:
-            problems.append(Problem(file, where, f"okänd roll {title!r}."))
+        spec = vocabulary.spec(role or "")
+        if spec is None:
+            problems.append(Problem(file, where, vocabulary.explain_unknown(title)))
             continue
         unit_code = str(raw["unit"]) if raw.get("unit") else None
         division_code = str(raw["area"]) if raw.get("area") else None
-        if role == roles.ENHETSCHEF and unit_code not in units:
-            problems.append(
-                Problem(file, where, f"en enhetschef behöver en känd enhet, inte {unit_code!r}.")
-            )
-            continue
-        if role == roles.VERKSAMHETSCHEF and division_code not in divisions:
+        if spec.level == roles.UNIT and unit_code not in units:
             problems.append(
                 Problem(
                     file,
                     where,
-                    f"en verksamhetschef behöver ett känt område, inte {division_code!r}.",
+                    f"en {vocabulary.title(spec.key)} behöver en känd enhet, inte {unit_code!r}.",
+                )
+            )
+            continue
+        if spec.level == roles.AREA and division_code not in divisions:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    f"en {vocabulary.title(spec.key)} behöver ett känt område, "
+                    f"inte {division_code!r}.",
                 )
             )
             continue
@@ -150,7 +215,7 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
             PersonRecord(
                 email=email,
                 name=name,
-                role=role,
+                role=spec.key,
                 role_title=title,
                 unit=unit_code,
                 division=division_code,
@@ -167,7 +232,7 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
             )
     if problems:
         raise InputError(problems)
-    return Directory(tuple(people), units, divisions)
+    return Directory(tuple(people), units, divisions, vocabulary, area_aliases, area_heads)
 
 
 def _tables(
@@ -199,6 +264,7 @@ def store_directory(session: Session, directory: Directory) -> None:
     """
     for code, name in directory.divisions.items():
         session.merge(Division(code=code, name=name))
+    session.merge(State(key=_VOCABULARY_STATE, value=_vocabulary_json(directory)))
     session.flush()
     for unit in directory.units.values():
         session.merge(
@@ -241,6 +307,8 @@ def load_directory(session: Session) -> Directory:
         for u in session.scalars(select(Unit))
     }
     divisions = {d.code: d.name for d in session.scalars(select(Division))}
+    stored = session.get(State, _VOCABULARY_STATE)
+    vocabulary, area_aliases, area_heads = _vocabulary_from_json(stored.value if stored else None)
     people = tuple(
         PersonRecord(
             email=p.email,
@@ -254,4 +322,48 @@ def load_directory(session: Session) -> Directory:
         )
         for p in people_rows
     )
-    return Directory(people, units, divisions)
+    return Directory(people, units, divisions, vocabulary, area_aliases, area_heads)
+
+
+def stored_roles(session: Session) -> RoleVocabulary:
+    """The declared roles alone (without places), cheaper than the whole directory."""
+    stored = session.get(State, _VOCABULARY_STATE)
+    return _vocabulary_from_json(stored.value if stored else None)[0]
+
+
+def _vocabulary_json(directory: Directory) -> str:
+    v = directory.roles
+    return json.dumps(
+        {
+            "roles": [asdict(r) for r in v.roles],
+            "groups": {k: list(w) for k, w in v.groups.items()},
+            "external_names": list(v.external_names),
+            "external_prefixes": list(v.external_prefixes),
+            "area_aliases": {k: list(a) for k, a in directory.area_aliases.items()},
+            "area_heads": dict(directory.area_heads),
+        },
+        ensure_ascii=False,
+    )
+
+
+def _vocabulary_from_json(
+    text: str | None,
+) -> tuple[RoleVocabulary, dict[str, tuple[str, ...]], dict[str, str]]:
+    """What store_directory kept; a store from before roles were data reads the bundled roles."""
+    if not text:
+        return default_vocabulary(), {}, {}
+    data = json.loads(text)
+    specs = tuple(
+        RoleSpec(
+            **{**r, "aliases": tuple(r["aliases"]), "abbreviations": tuple(r["abbreviations"])}
+        )
+        for r in data["roles"]
+    )
+    vocabulary = RoleVocabulary(
+        roles=specs,
+        groups={k: tuple(w) for k, w in data["groups"].items()},
+        external_names=tuple(data["external_names"]),
+        external_prefixes=tuple(data["external_prefixes"]),
+    )
+    aliases = {k: tuple(a) for k, a in data["area_aliases"].items()}
+    return vocabulary, aliases, dict(data["area_heads"])

@@ -37,6 +37,8 @@ class Plan(Base):
     source_file: Mapped[str] = mapped_column(Text, default="")
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who follows up items naming only external parties (a role as written); "" = the head.
+    coordinator: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     areas: Mapped[list[Area]] = relationship(
         back_populates="plan", order_by="Area.position", cascade="all, delete-orphan"

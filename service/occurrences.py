@@ -17,6 +17,7 @@ from service.db import dialect_insert
 from service.deadlines import Deadline, DeadlineKind
 from service.directory import Directory
 from service.models import AuditEntry, Item, Occurrence, Plan, State
+from service.roles import RoleVocabulary
 from service.schedule import DoneParent, ScheduleItem, Slot, expand, meetings_of
 
 OPEN, DONE, NOT_APPLICABLE, OVERDUE = "open", "done", "not_applicable", "overdue"
@@ -31,14 +32,14 @@ CANCELLED_REASON = "Mötet finns inte längre i kalendern."
 OUTSIDE_REASON = "Mötet ingår inte längre i aktivitetens period."
 
 
-def schedule_items(session: Session) -> list[ScheduleItem]:
+def schedule_items(session: Session, vocabulary: RoleVocabulary) -> list[ScheduleItem]:
     rows = session.execute(
         select(Item, Plan).join(Plan, Item.plan_id == Plan.id).where(Item.active.is_(True))
     ).all()
     return [
         ScheduleItem(
             id=item.id,
-            roles=tuple(roles.canonical_roles(item.responsible)),
+            roles=item_targets(item.responsible, plan.coordinator, vocabulary),
             deadline=Deadline.from_json(item.deadline_json),
             plan_start=plan.start,
             plan_end=plan.end,
@@ -47,6 +48,20 @@ def schedule_items(session: Session) -> list[ScheduleItem]:
         )
         for item, plan in rows
     ]
+
+
+def item_targets(
+    responsible: Sequence[str], coordinator: str, vocabulary: RoleVocabulary
+) -> tuple[str, ...]:
+    """Whom an item is reminded to (Directory.holders keys). An item naming only parties outside
+    the organisation is followed up by the plan's coordinator, by default the head."""
+    targets = roles.canonical_roles(responsible, vocabulary)
+    if targets or not roles.external_parties(responsible, vocabulary):
+        return tuple(targets)
+    if coordinator:
+        return tuple(roles.canonical_roles([coordinator], vocabulary))
+    head = vocabulary.head_role
+    return (head,) if head else ()
 
 
 def done_parents(session: Session) -> list[DoneParent]:
@@ -94,7 +109,7 @@ def sync_occurrences(
     """
     if not force and is_expanded(session, today, horizon_days, checkin_every):
         return 0
-    items = schedule_items(session)
+    items = schedule_items(session, directory.vocabulary)
     until = today + timedelta(days=horizon_days)
     slots = expand(
         items,

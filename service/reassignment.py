@@ -36,7 +36,7 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
     taken = {(o.item_id, o.person_id, o.window_key) for o, _item, _person in rows}
     out: list[Reassigned] = []
     for occ, item, person in rows:
-        wanted = roles.canonical_roles(item.responsible)
+        wanted = roles.canonical_roles(item.responsible, directory.vocabulary)
         holders = {p.email.lower() for role in wanted for p, _apt in directory.holders(role)}
         if person.active and person.email.lower() in holders:
             continue
@@ -74,9 +74,11 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
 def _successor(directory: Directory, gone: Person, wanted: list[str]) -> PersonRecord | None:
     candidates = [p for role in wanted for p, _apt in directory.holders(role)]
     same_role = [p for p in candidates if p.role == gone.role] or candidates
-    if gone.role == roles.ENHETSCHEF:
+    spec = directory.roles.spec(gone.role)
+    level = spec.level if spec is not None else roles.ADMINISTRATION
+    if level == roles.UNIT:
         match = [p for p in same_role if p.unit and p.unit == gone.unit_code]
-    elif gone.role == roles.VERKSAMHETSCHEF:
+    elif level == roles.AREA:
         match = [p for p in same_role if p.division and p.division == gone.division_code]
     else:
         # One-person roles (förvaltningschef, utvecklingschef, …): whoever holds it now. Roles

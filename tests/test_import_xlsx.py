@@ -227,10 +227,12 @@ def test_an_unknown_phrase_names_sheet_row_and_cell(tmp_path: Path) -> None:
 
 def test_an_unknown_role_names_sheet_row_and_cell(tmp_path: Path) -> None:
     rows = [list(r) for r in ROWS]
-    rows[3][2] = "Rektor"
+    rows[3][2] = "Enhetchef"
     path = seed_workbook(tmp_path / NAME, rows=rows)
-    problem = only_problem(path, "plan.xlsx")
-    assert problem == ("plan.xlsx", "blad Plan, rad 7, cell C7", "okänd roll 'Rektor'.")
+    file, where, message = only_problem(path, "plan.xlsx")
+    assert (file, where) == ("plan.xlsx", "blad Plan, rad 7, cell C7")
+    assert message.startswith("okänd roll 'Enhetchef'. Menade du 'Enhetschef'?")
+    assert "[[role]]" in message  # how to declare it
 
 
 def test_a_missing_header_column_names_the_header_row(tmp_path: Path) -> None:

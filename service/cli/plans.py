@@ -63,7 +63,7 @@ def cmd_init(app: App, args: argparse.Namespace) -> int:
 
 def cmd_import(app: App, args: argparse.Namespace) -> int:
     path: Path = args.file
-    spec, _digest = read_plan_file(path, str(path))
+    spec, _digest = read_plan_file(path, str(path), app.plan_vocabulary())
     if args.dry_run:
         result: dict[str, Any] = {
             "ok": True,
@@ -189,7 +189,7 @@ def item_rows(app: App, session: Session, at: date) -> list[dict[str, Any]]:
         occurrences.setdefault(occ.item_id, []).append(occ)
     horizon = int(app.config.get("schedule", "horizon_days", 400))
     slots = expand(
-        schedule_items(session),
+        schedule_items(session, app.directory(session).vocabulary),
         app.directory(session),
         app.calendars(session),
         at + timedelta(days=horizon),

@@ -7,16 +7,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from service import roles
 from service.app import App
+from service.directory import stored_roles
 from service.mail.context import EscalationContext, MailItem, ReminderContext
 from service.mail.message import Address, OutgoingMail
 from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
 from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
+from service.roles import default_vocabulary
 from service.web.urls import calendar_url, dashboard_url, done_url
 
 log = logging.getLogger(__name__)
@@ -199,9 +201,13 @@ def _compose(
 
 
 def _plans_link(app: App, recipient: Person, now: datetime) -> str:
-    """ "Se alla handlingsplaner": the förvaltningschef and the verksamhetschefer follow the
-    plans on their personal (read-only, expiring) dashboard; others get the start page."""
-    if recipient.role in (roles.FORVALTNINGSCHEF, roles.VERKSAMHETSCHEF):
+    """ "Se alla handlingsplaner": managers over an administration or an area (the
+    förvaltningschef, the verksamhetschefer) follow the plans on their personal (read-only,
+    expiring) dashboard; others get the start page."""
+    session = object_session(recipient)
+    vocabulary = stored_roles(session) if session is not None else default_vocabulary()
+    spec = vocabulary.spec(recipient.role)
+    if spec is not None and spec.manager and spec.level in (roles.ADMINISTRATION, roles.AREA):
         return dashboard_url(app, recipient.id, now)
     return app.public_url
 

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import roles
 from service.deadlines import Deadline, PhraseError
 from service.models import Area, AuditEntry, Item, Plan
 from service.occurrences import reopen_retired
@@ -29,6 +28,7 @@ from service.plans.docx import read_docx
 from service.plans.phrases import parse_phrase
 from service.plans.xlsx import read_xlsx
 from service.problems import InputError, Problem
+from service.roles import RoleVocabulary, default_vocabulary
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class ItemSpec:
     number: str
     title: str
     responsible: tuple[str, ...]  # as written
-    roles: tuple[str, ...]  # canonical
+    roles: tuple[str, ...]  # RoleMatch keys: role or group, maybe narrowed to an area or unit
     deadline_phrase: str
     cadence_phrase: str
     deadline: Deadline
@@ -66,14 +66,19 @@ class PlanSpec:
     end: date
     follow_from: date | None
     areas: tuple[AreaSpec, ...]
+    coordinator: str = ""  # as written; who follows up items naming only external parties
 
     @property
     def item_count(self) -> int:
         return sum(len(a.items) for a in self.areas)
 
 
-def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
-    """Validate a plan document; raises InputError naming the file, area, item and field."""
+def parse_plan(
+    data: Mapping[str, Any], file: str, vocabulary: RoleVocabulary | None = None
+) -> PlanSpec:
+    """Validate a plan document against the directory's roles (the bundled ones when none are
+    given); raises InputError naming the file, area, item and field."""
+    vocabulary = vocabulary or default_vocabulary()
     problems: list[Problem] = list(data.get("_problems", ()))
     head = data.get("plan")
     if not isinstance(head, Mapping):
@@ -118,7 +123,7 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
         items = []
         numbers: set[str] = set()
         for raw in raw_area.get("item", []):
-            spec = _parse_item(raw, file, a_no, problems)
+            spec = _parse_item(raw, file, a_no, problems, vocabulary)
             if spec is None:
                 # Reported already; its sub-steps should not be reported as orphans too.
                 numbers.add(str(raw.get("number", "")).strip())
@@ -146,6 +151,16 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
                 tuple(items),
             )
         )
+    coordinator = " ".join(str(head.get("coordinator", "")).split())
+    found = vocabulary.match_role(coordinator) if coordinator else None
+    if coordinator and (found is None or found.external is not None):
+        problems.append(
+            Problem(
+                file,
+                _where(head, "coordinator", "[plan] coordinator"),
+                vocabulary.explain_unknown(coordinator),
+            )
+        )
     if problems:
         raise InputError(problems)
     assert isinstance(start, date) and isinstance(end, date)
@@ -159,6 +174,7 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
         end=end,
         follow_from=follow,
         areas=tuple(areas),
+        coordinator=coordinator,
     )
 
 
@@ -170,7 +186,11 @@ def _where(raw: Mapping[str, Any], field: str, default: str) -> str:
 
 
 def _parse_item(
-    raw: Mapping[str, Any], file: str, area_no: int, problems: list[Problem]
+    raw: Mapping[str, Any],
+    file: str,
+    area_no: int,
+    problems: list[Problem],
+    vocabulary: RoleVocabulary,
 ) -> ItemSpec | None:
     number = str(raw.get("number", "")).strip()
     item = _where(raw, "item", f"område {area_no}, aktivitet {number or '?'}")
@@ -197,12 +217,13 @@ def _parse_item(
     column_ansvarig = _where(raw, "responsible", f"{item}, kolumn Ansvarig")
     if not responsible:
         problems.append(Problem(file, column_ansvarig, "ansvarig saknas."))
+    responsible = vocabulary.rejoin([str(w) for w in responsible])
     for written in responsible:
-        role = roles.canonical_role(str(written))
-        if role is None:
-            problems.append(Problem(file, column_ansvarig, f"okänd roll {written!r}."))
-        else:
-            canonical.append(role)
+        match = vocabulary.match_role(written)
+        if match is None:
+            problems.append(Problem(file, column_ansvarig, vocabulary.explain_unknown(written)))
+        elif match.external is None:
+            canonical.append(match.key)
     phrase = str(raw.get("deadline", "")).strip()
     cadence = " ".join(str(raw.get("cadence", "")).split())
     deadline: Deadline | None = None
@@ -243,7 +264,9 @@ def _parse_item(
     )
 
 
-def read_plan_file(path: Path, display: str | None = None) -> tuple[PlanSpec, str]:
+def read_plan_file(
+    path: Path, display: str | None = None, vocabulary: RoleVocabulary | None = None
+) -> tuple[PlanSpec, str]:
     """The parsed plan (TOML, Excel or Word, by the file's suffix) and the hash of its bytes."""
     file = display or str(path)
     reader = _readers().get(path.suffix.lower())
@@ -262,7 +285,8 @@ def read_plan_file(path: Path, display: str | None = None) -> tuple[PlanSpec, st
         content = path.read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(file, "", "filen finns inte.")]) from None
-    return parse_plan(reader(content, file), file), hashlib.sha256(content).hexdigest()
+    plan = parse_plan(reader(content, file), file, vocabulary)
+    return plan, hashlib.sha256(content).hexdigest()
 
 
 def _read_toml(content: bytes, file: str) -> dict[str, Any]:
@@ -313,6 +337,7 @@ def store_plan(
         session.add(plan)
     plan.title, plan.organisation, plan.source = spec.title, spec.organisation, spec.source
     plan.background, plan.start, plan.end = spec.background, spec.start, spec.end
+    plan.coordinator = spec.coordinator
     if spec.follow_from:
         plan.follow_from = spec.follow_from
     plan.source_file, plan.source_hash, plan.imported_at = source_file, source_hash, now

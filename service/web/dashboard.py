@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from service import i18n, roles
 from service.deadlines import DeadlineKind
+from service.directory import load_directory
 from service.models import Area, AuditEntry, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
-from service.roles import role_title_sv
+from service.roles import RoleMatch
 from service.web.present import STATUS_FILTERS, HistoryLine, Status, describe, people_by_email
 
 WAITING = "waiting"
@@ -125,11 +126,15 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
         by_item[occ.item_id].append(occ)
     histories = _histories(session, occurrences)
 
+    vocabulary = load_directory(session).vocabulary
     all_roles: set[str] = set()
     counts = {key: 0 for key in (OPEN, OVERDUE, DONE, NOT_APPLICABLE, WAITING)}
     rows_by_area: dict[int, list[ItemRow]] = defaultdict(list)
     for item in items:
-        item_role_keys = roles.canonical_roles(item.responsible)
+        # Filtered by the role itself: "Verksamhetschef LSS" is among the verksamhetschefer.
+        item_role_keys = [
+            RoleMatch.from_key(k).role for k in roles.canonical_roles(item.responsible, vocabulary)
+        ]
         all_roles.update(item_role_keys)
         row = item_row(item, by_item.get(item.id, []), people, today)
         row.history = histories.get(item.id, [])
@@ -156,7 +161,7 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
         filters=filters,
         plans=plans,
         areas=areas if filters.plan else [],
-        roles=sorted(((r, role_title_sv(r, 2)) for r in all_roles), key=lambda pair: pair[1]),
+        roles=sorted(((r, vocabulary.title(r, 2)) for r in all_roles), key=lambda pair: pair[1]),
         statuses=[*STATUS_FILTERS.items(), (WAITING, "Ej påbörjad")],
         counts=counts,
     )

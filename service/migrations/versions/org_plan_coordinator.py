@@ -1,0 +1,30 @@
+"""A plan's coordinator: who follows up items that name only external parties
+
+Revision ID: org_plan_coordinator
+Revises: 0001_initial
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "org_plan_coordinator"
+down_revision: str | None = "0001_initial"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Existing plans get "" = the head of the administration, which is who followed them up.
+    with op.batch_alter_table("plans") as batch:
+        batch.add_column(
+            sa.Column("coordinator", sa.String(length=200), nullable=False, server_default="")
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_column("coordinator")
