@@ -226,7 +226,7 @@ class RoleVocabulary:
         return [names[c] for c in close]
 
     def _written_names(self) -> list[str]:
-        out = [n for r in self.roles for n in (r.name, *r.aliases, *r.abbreviations)]
+        out = [n for r in self.roles for n in (r.name, *r.aliases)]
         out += [w for words in self.groups.values() for w in words]
         return out
 
