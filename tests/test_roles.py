@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from service import roles
+from service import roles, schema
 from service.app import App
-from service.db import transaction
+from service.db import make_engine, transaction
 from service.directory import Directory, load_directory, load_directory_file
 from service.mail.transports.memory import MemoryTransport
 from service.models import Item, Occurrence, Person
@@ -20,6 +20,7 @@ from service.pipeline import tick
 from service.plans.importer import parse_plan
 from service.problems import InputError
 from tests.support import ROOT, at, make_config
+from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -340,3 +341,23 @@ def test_the_stored_roles_survive_a_reload_from_the_store(school: App) -> None:
     match = stored.match_role("Förskolechefen på Solrosen")
     assert match is not None and match.key == "förskolechef@unit:solrosen"
     assert stored.match_role("Rek") is not None
+
+
+def test_an_upgrade_gives_stored_plans_the_head_as_coordinator_and_keeps_their_rows(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    try:
+        load_release_0_1(engine)
+        legacy = columns_of(engine)
+        before = snapshot(engine, legacy)
+        assert before["plans"] and before["items"]
+
+        schema.upgrade(engine, now=at("2026-11-27"))
+
+        assert snapshot(engine, legacy) == before
+        with engine.connect() as connection:
+            coordinators = connection.execute(text("SELECT DISTINCT coordinator FROM plans"))
+            assert [c for (c,) in coordinators] == [""]
+    finally:
+        engine.dispose()
