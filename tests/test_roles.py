@@ -19,7 +19,7 @@ from service.occurrences import item_targets
 from service.pipeline import tick
 from service.plans.importer import parse_plan
 from service.problems import InputError
-from tests.support import ROOT, at, make_config
+from tests.support import ROOT, at, d, make_config
 from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 
@@ -361,3 +361,25 @@ def test_an_upgrade_gives_stored_plans_the_head_as_coordinator_and_keeps_their_r
             assert [c for (c,) in coordinators] == [""]
     finally:
         engine.dispose()
+
+
+def test_a_cell_written_as_one_string_names_each_party(social: Directory) -> None:
+    data = {
+        "plan": {"id": "p", "title": "P", "start": d("2024-08-01"), "end": d("2025-12-31")},
+        "area": [
+            {
+                "title": "A",
+                "item": [
+                    {
+                        "number": "1",
+                        "title": "T",
+                        "responsible": "Verksamhetschef LSS samt HR-chef / Försäkringskassan",
+                        "deadline": "December 2024",
+                    }
+                ],
+            }
+        ],
+    }
+    [item] = parse_plan(data, "plan.toml", social.vocabulary).areas[0].items
+    assert item.responsible == ("Verksamhetschef LSS", "HR-chef", "Försäkringskassan")
+    assert item.roles == ("verksamhetschef@area:LSS", "hr-chef")

@@ -26,6 +26,7 @@ from service.models import Area, AuditEntry, Item, Plan
 from service.occurrences import reopen_retired
 from service.plans.docx import read_docx
 from service.plans.phrases import parse_phrase
+from service.plans.tables import split_roles
 from service.plans.xlsx import read_xlsx
 from service.problems import InputError, Problem
 from service.roles import RoleVocabulary, default_vocabulary
@@ -212,7 +213,8 @@ def _parse_item(
         )
     responsible = raw.get("responsible", [])
     if isinstance(responsible, str):
-        responsible = [responsible]
+        # One cell as written: "Rektor samt HR-konsult" names two parties.
+        responsible = split_roles(responsible)
     canonical = []
     column_ansvarig = _where(raw, "responsible", f"{item}, kolumn Ansvarig")
     if not responsible:

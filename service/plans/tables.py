@@ -61,7 +61,7 @@ def header_problem(file: str, where: str, found: Mapping[str, int]) -> Problem:
     )
 
 
-_ROLE_SEPARATORS = re.compile(r"\s*(?:[,;/]|\boch/eller\b|\boch\b|\beller\b)\s*")
+_ROLE_SEPARATORS = re.compile(r"\s*(?:[,;/]|\boch/eller\b|\boch\b|\bsamt\b|\beller\b)\s*")
 
 
 def split_roles(text: str) -> list[str]:
