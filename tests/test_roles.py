@@ -18,6 +18,7 @@ from service.models import Item, Occurrence, Person
 from service.occurrences import item_targets
 from service.pipeline import tick
 from service.plans.importer import parse_plan
+from service.plans.tables import split_roles
 from service.problems import InputError
 from tests.support import ROOT, at, d, make_config
 from tests.upgrades import columns_of, load_release_0_1, snapshot
@@ -383,3 +384,35 @@ def test_a_cell_written_as_one_string_names_each_party(social: Directory) -> Non
     [item] = parse_plan(data, "plan.toml", social.vocabulary).areas[0].items
     assert item.responsible == ("Verksamhetschef LSS", "HR-chef", "Försäkringskassan")
     assert item.roles == ("verksamhetschef@area:LSS", "hr-chef")
+
+
+def school_vocabulary(tmp_path: Path) -> Directory:
+    path = tmp_path / "skola.toml"
+    path.write_text(SCHOOL_DIRECTORY, encoding="utf-8")
+    return load_directory_file(path, "skola.toml")
+
+
+def test_a_declared_role_broken_over_two_lines_is_joined_again(tmp_path: Path) -> None:
+    vocabulary = school_vocabulary(tmp_path).vocabulary
+    written = split_roles("Förskolechef\ner\nHR-konsult")
+    assert written == ["Förskolechef", "er", "HR-konsult"]  # the reader knows no school roles
+    assert vocabulary.rejoin(written) == ["Förskolechefer", "HR-konsult"]
+
+
+def test_the_groups_reach_the_declared_managers_and_committee(tmp_path: Path) -> None:
+    school = school_vocabulary(tmp_path)
+
+    def reached(written: str) -> set[str]:
+        match = school.match_role(written)
+        assert match is not None
+        return {p.email for p, _apt in school.holders(match.key)}
+
+    managers = {
+        "sven.skolchef@example.se",
+        "rut.rektor@example.se",
+        "bo.bjork@example.se",
+        "fia.forskola@example.se",
+    }
+    assert reached("Samtliga chefer") == managers
+    assert reached("Medarbetare") == managers - {"sven.skolchef@example.se"}
+    assert reached("Nämnden") == set()  # no committee role declared
