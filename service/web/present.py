@@ -28,7 +28,12 @@ STATUS_FILTERS = {
     DONE: "Klar",
     NOT_APPLICABLE: "Inte aktuell",
 }
-VIA_SV = {"link": "via länken i mejlet", "admin": "av administratör", "cli": "via kommandoraden"}
+VIA_SV = {
+    "link": "via länken i mejlet",
+    "list": "via Mina aktiviteter",
+    "admin": "av administratör",
+    "cli": "via kommandoraden",
+}
 
 
 @dataclass(frozen=True)
