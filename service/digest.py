@@ -26,7 +26,7 @@ from service.mail.context import (
 )
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
-from service.web.urls import dashboard_url, item_anchor
+from service.web.urls import activities_url, dashboard_url, item_anchor
 
 DIGEST_KIND = "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -150,6 +150,7 @@ def digest_context(
         failed=failed,
         dashboard_url=dashboard,
         public_url=app.public_url,
+        activities_url=activities_url(app, recipient.id, now) if recipient else "",
     )
 
 
