@@ -224,6 +224,10 @@ def test_it_formats_dates_in_swedish(d: date, long: str, short: str, weekday: st
         (-12, "för 12 dagar sedan"),
         (-21, "för 3 veckor sedan"),
         (-90, "för 3 månader sedan"),
+        (-700, "för 23 månader sedan"),
+        (-720, "för 2 år sedan"),  # never "för 24 månader sedan" beside "för 2 år sedan"
+        (-740, "för 2 år sedan"),
+        (400, "om 13 månader"),
     ],
 )
 def test_it_says_how_far_away_a_date_is(days: int, expected: str) -> None:
