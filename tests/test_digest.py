@@ -43,7 +43,7 @@ def test_it_lists_what_is_due_soon_and_links_each_item_to_the_dashboard(sqlite_a
 def test_a_progress_line_for_two_roles_counts_the_people_not_the_first_role(
     sqlite_app: App,
 ) -> None:
-    """"Koppla aktiviteterna till budgetarbetet" is for the förvaltningschef and the HR-chef."""
+    """ "Koppla aktiviteterna till budgetarbetet" is for the förvaltningschef and the HR-chef."""
     sqlite_app.init(at("2024-11-01"))
     now = at("2024-12-02", "07:00")
     with sqlite_app.sessions() as session:

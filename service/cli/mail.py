@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 
 from service.app import App
-from service.cli.common import now_utc, parse_moment, print_mails
+from service.cli.common import (
+    JSON_HELP,
+    now_utc,
+    parse_date,
+    parse_moment,
+    parse_share,
+    parse_whole_number,
+    print_mails,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,22 +24,42 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_run, verbose=True)
 
     p = sub.add_parser("tick", help="en körning: planera och skicka det som är dags")
-    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--now", type=parse_moment, metavar="TIDPUNKT", help="tidpunkt (lokal tid om zon saknas)"
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_tick)
 
     p = sub.add_parser("digest", help="veckosammanfattningen till förvaltningschefen")
-    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
+    p.add_argument(
+        "--now", type=parse_moment, metavar="TIDPUNKT", help="tidpunkt (lokal tid om zon saknas)"
+    )
     p.add_argument("--dry-run", action="store_true", help="visa bara, skicka inget")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_digest)
 
     p = sub.add_parser("simulate", help="simulera utskicken dag för dag på en kopia")
-    p.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
-    p.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
-    p.add_argument("--done-rate", type=float, default=0.7, help="andel som klarmarkeras i tid")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--from", dest="start", type=parse_date, required=True, metavar="DATUM", help="första dagen"
+    )
+    p.add_argument(
+        "--to", dest="end", type=parse_date, required=True, metavar="DATUM", help="sista dagen"
+    )
+    p.add_argument(
+        "--done-rate",
+        type=parse_share,
+        default=0.7,
+        metavar="ANDEL",
+        help="andel som klarmarkeras i tid, 0–1 (standard 0.7)",
+    )
+    p.add_argument(
+        "--seed",
+        type=parse_whole_number,
+        default=1,
+        metavar="TAL",
+        help="startvärde för slumpen: samma värde ger samma körning (standard 1)",
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_simulate)
 
 
