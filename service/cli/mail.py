@@ -9,6 +9,7 @@ import sys
 from service.app import App
 from service.cli.common import (
     JSON_HELP,
+    MAIL_KIND_SV,
     now_utc,
     parse_date,
     parse_moment,
@@ -16,6 +17,27 @@ from service.cli.common import (
     parse_whole_number,
     print_mails,
 )
+from service.cli.progress import progress
+
+# The summary's figures as the table on the terminal names them (--json keeps the keys).
+SUMMARY_SV = {
+    "from": "Från",
+    "to": "Till",
+    "mails": "Mejl",
+    "by_kind": "Per sort",
+    "people_reached": "Personer som fått mejl",
+    "max_reminder_mails_per_person_per_day": "Flest påminnelser till en person samma dag",
+    "mails_on_weekends_or_holidays": "Mejl på helger och helgdagar",
+    "digests": "Veckosammanfattningar",
+    "marked_done": "Klarmarkerade",
+    "open_at_end": "Öppna vid slutet",
+}
+
+
+def summary_value(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{MAIL_KIND_SV.get(k, k)} {v}" for k, v in value.items()) or "–"
+    return str(value)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,18 +144,19 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
 def cmd_simulate(app: App, args: argparse.Namespace) -> int:
     from service.simulation import simulate
 
-    if not 0 <= args.done_rate <= 1:
-        print("--done-rate ska vara mellan 0 och 1.", file=sys.stderr)
-        return 2
     if args.end < args.start:
         print("--to ska vara samma dag som --from eller senare.", file=sys.stderr)
         return 2
-    result = simulate(app, args.start, args.end, done_rate=args.done_rate, seed=args.seed)
+    days = (args.end - args.start).days + 1
+    with progress("Simulerar dag för dag", days) as advance:
+        result = simulate(
+            app, args.start, args.end, done_rate=args.done_rate, seed=args.seed, on_day=advance
+        )
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     print_mails(result["mails"])
     print()
     for key, value in result["summary"].items():
-        print(f"{key}: {value}")
+        print(f"{SUMMARY_SV.get(key, key)}: {summary_value(value)}")
     return 0
