@@ -194,7 +194,15 @@ class RoleVocabulary:
     def canonical_role(self, text: str) -> str | None:
         """The role or group key of a bare role name, ignoring any narrowing; None if unknown."""
         match = self.match_role(text)
-        return match.role if match is not None and match.role else None
+        if match is not None:
+            return match.role or None
+        # "Verksamhetschef LSS" read without the directory's places is still a verksamhetschef.
+        words = text.split()
+        for n in range(len(words) - 1, 0, -1):
+            found = self._lookup(squash(" ".join(words[:n])))
+            if found is not None:
+                return found[0]
+        return None
 
     def rejoin(self, written: Sequence[str]) -> list[str]:
         """Parties split at a line break inside a word ("Förskolechef" / "er") joined again."""

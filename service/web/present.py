@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from service import i18n
+from service import i18n, roles
+from service.directory import stored_roles
 from service.models import AuditEntry, Occurrence, Person
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE
 
@@ -28,7 +29,12 @@ STATUS_FILTERS = {
     DONE: "Klar",
     NOT_APPLICABLE: "Inte aktuell",
 }
-VIA_SV = {"link": "via länken i mejlet", "admin": "av administratör", "cli": "via kommandoraden"}
+VIA_SV = {
+    "link": "via länken i mejlet",
+    "list": "via Mina aktiviteter",
+    "admin": "av administratör",
+    "cli": "via kommandoraden",
+}
 
 
 @dataclass(frozen=True)
@@ -95,3 +101,21 @@ def record_line(occ: Occurrence, names: dict[int, str]) -> str:
     when = i18n.format_date_sv(occ.done_on) if occ.done_on else "okänt datum"
     via = VIA_SV.get(occ.done_via, "")
     return f"Utförd {when}, markerad av {who}" + (f" {via}" if via else "")
+
+
+def held_roles(person: Person | None, responsible: Sequence[str]) -> list[str]:
+    """The roles in an item's Ansvarig column that make `person` responsible, as written.
+
+    An item for "Förvaltningschef, HR-chef" shown to the HR-chef names only "HR-chef"; a group
+    ("Chefer", "Medarbetare" through their enhetschef) stays as written.
+    """
+    if person is None:
+        return list(responsible)
+    session = object_session(person)
+    vocabulary = stored_roles(session) if session is not None else roles.default_vocabulary()
+    own = [r for r in responsible if vocabulary.canonical_role(r) == person.role]
+    if own:
+        return own
+    return [r for r in responsible if vocabulary.canonical_role(r) in roles.GROUPS] or list(
+        responsible
+    )
