@@ -43,6 +43,15 @@ class UnitRecord:
 
 
 @dataclass(frozen=True)
+class Organisation:
+    """Administrations above the areas. Empty: the directory is one administration."""
+
+    administrations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # code -> names
+    of_area: Mapping[str, str] = field(default_factory=dict)  # area code -> administration
+    of_person: Mapping[str, str] = field(default_factory=dict)  # e-mail (lower) -> administration
+
+
+@dataclass(frozen=True)
 class Directory:
     people: tuple[PersonRecord, ...]
     units: Mapping[str, UnitRecord] = field(default_factory=dict)
@@ -52,6 +61,7 @@ class Directory:
     # of one area ("Äldreomsorgschef" -> ÄO).
     area_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     area_heads: Mapping[str, str] = field(default_factory=dict)
+    organisation: Organisation = field(default_factory=lambda: Organisation())
 
     @property
     def vocabulary(self) -> RoleVocabulary:
@@ -60,6 +70,7 @@ class Directory:
             {c: (n, *self.area_aliases.get(c, ())) for c, n in self.divisions.items()},
             {c: (u.name,) for c, u in self.units.items()},
             self.area_heads,
+            self.organisation.administrations,
         )
 
     def match_role(self, text: str) -> RoleMatch | None:
@@ -104,7 +115,16 @@ class Directory:
             found = [(p, apt) for p, apt in found if self.area_of(p) == match.area]
         if match.unit is not None:
             found = [(p, apt) for p, apt in found if p.unit == match.unit]
+        if match.administration is not None:
+            found = [
+                (p, apt) for p, apt in found if self.administration_of(p) == match.administration
+            ]
         return found
+
+    def administration_of(self, person: PersonRecord) -> str | None:
+        """The administration a person works in: given, or that of their area or unit."""
+        given = self.organisation.of_person.get(person.email.lower())
+        return given or self.organisation.of_area.get(self.area_of(person) or "")
 
     def area_of(self, person: PersonRecord) -> str | None:
         if person.division:
@@ -131,12 +151,16 @@ class Directory:
                 candidates = [p for p in candidates if p.unit == person.unit]
             if candidates:
                 return candidates[0]
-        head = self.head()
+        # Escalation stops at the head of the person's own administration.
+        head = self.head(self.administration_of(person))
         return head if head and head.email != person.email else None
 
-    def head(self) -> PersonRecord | None:
+    def head(self, administration: str | None = None) -> PersonRecord | None:
+        """The head of `administration` (the head role's holder there), or the first head."""
         head_role = self.roles.head_role
         heads = self.with_role(head_role) if head_role else []
+        if administration is not None:
+            heads = [p for p in heads if self.administration_of(p) == administration]
         return heads[0] if heads else None
 
 
@@ -146,6 +170,16 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
     role_problems: list[tuple[str, str]] = []
     vocabulary = roles.parse_roles(data, role_problems) or default_vocabulary()
     problems += [Problem(file, where, what) for where, what in role_problems]
+    administrations: dict[str, tuple[str, ...]] = {}
+    for n, adm in enumerate(_tables(data, "administration", file, problems), start=1):
+        code, name = str(adm.get("code", "")).strip(), str(adm.get("name", "")).strip()
+        if not code or not name:
+            problems.append(Problem(file, f"förvaltning {n}", "code och name måste anges."))
+            continue
+        administrations[code] = (name, *roles.strings(adm.get("aliases")))
+    only = next(iter(administrations)) if len(administrations) == 1 else None
+    of_area: dict[str, str] = {}
+    of_person: dict[str, str] = {}
     divisions: dict[str, str] = {}
     area_aliases: dict[str, tuple[str, ...]] = {}
     area_heads: dict[str, str] = {}
@@ -155,6 +189,17 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
             problems.append(Problem(file, f"område {n}", "code och name måste anges."))
             continue
         divisions[code] = name
+        adm_code = str(area.get("administration", "")).strip() or only
+        if administrations and adm_code not in administrations:
+            problems.append(
+                Problem(
+                    file,
+                    f"område {n} ({code})",
+                    f"ange administration = en av {', '.join(administrations)}.",
+                )
+            )
+        elif adm_code:
+            of_area[code] = adm_code
         area_aliases[code] = roles.strings(area.get("aliases"))
         area_heads.update(dict.fromkeys(roles.strings(area.get("head_aliases")), code))
     units: dict[str, UnitRecord] = {}
@@ -211,6 +256,16 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
             continue
         if unit_code and not division_code and unit_code in units:
             division_code = units[unit_code].division
+        adm_code = str(raw.get("administration", "")).strip()
+        if adm_code and adm_code not in administrations:
+            problems.append(
+                Problem(file, where, f"förvaltningen {adm_code!r} finns inte i katalogen.")
+            )
+            continue
+        if adm_code:
+            of_person[email.lower()] = adm_code
+        elif only and not division_code:
+            of_person[email.lower()] = only
         people.append(
             PersonRecord(
                 email=email,
@@ -232,7 +287,10 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
             )
     if problems:
         raise InputError(problems)
-    return Directory(tuple(people), units, divisions, vocabulary, area_aliases, area_heads)
+    organisation = Organisation(administrations, of_area, of_person)
+    return Directory(
+        tuple(people), units, divisions, vocabulary, area_aliases, area_heads, organisation
+    )
 
 
 def _tables(
@@ -308,7 +366,9 @@ def load_directory(session: Session) -> Directory:
     }
     divisions = {d.code: d.name for d in session.scalars(select(Division))}
     stored = session.get(State, _VOCABULARY_STATE)
-    vocabulary, area_aliases, area_heads = _vocabulary_from_json(stored.value if stored else None)
+    vocabulary, area_aliases, area_heads, organisation = _vocabulary_from_json(
+        stored.value if stored else None
+    )
     people = tuple(
         PersonRecord(
             email=p.email,
@@ -322,7 +382,7 @@ def load_directory(session: Session) -> Directory:
         )
         for p in people_rows
     )
-    return Directory(people, units, divisions, vocabulary, area_aliases, area_heads)
+    return Directory(people, units, divisions, vocabulary, area_aliases, area_heads, organisation)
 
 
 def stored_roles(session: Session) -> RoleVocabulary:
@@ -331,8 +391,11 @@ def stored_roles(session: Session) -> RoleVocabulary:
     return _vocabulary_from_json(stored.value if stored else None)[0]
 
 
+_Stored = tuple[RoleVocabulary, dict[str, tuple[str, ...]], dict[str, str], Organisation]
+
+
 def _vocabulary_json(directory: Directory) -> str:
-    v = directory.roles
+    v, o = directory.roles, directory.organisation
     return json.dumps(
         {
             "roles": [asdict(r) for r in v.roles],
@@ -341,17 +404,18 @@ def _vocabulary_json(directory: Directory) -> str:
             "external_prefixes": list(v.external_prefixes),
             "area_aliases": {k: list(a) for k, a in directory.area_aliases.items()},
             "area_heads": dict(directory.area_heads),
+            "administrations": {k: list(n) for k, n in o.administrations.items()},
+            "administration_of_area": dict(o.of_area),
+            "administration_of_person": dict(o.of_person),
         },
         ensure_ascii=False,
     )
 
 
-def _vocabulary_from_json(
-    text: str | None,
-) -> tuple[RoleVocabulary, dict[str, tuple[str, ...]], dict[str, str]]:
+def _vocabulary_from_json(text: str | None) -> _Stored:
     """What store_directory kept; a store from before roles were data reads the bundled roles."""
     if not text:
-        return default_vocabulary(), {}, {}
+        return default_vocabulary(), {}, {}, Organisation()
     data = json.loads(text)
     specs = tuple(
         RoleSpec(
@@ -366,4 +430,9 @@ def _vocabulary_from_json(
         external_prefixes=tuple(data["external_prefixes"]),
     )
     aliases = {k: tuple(a) for k, a in data["area_aliases"].items()}
-    return vocabulary, aliases, dict(data["area_heads"])
+    organisation = Organisation(
+        {k: tuple(n) for k, n in data.get("administrations", {}).items()},
+        dict(data.get("administration_of_area", {})),
+        dict(data.get("administration_of_person", {})),
+    )
+    return vocabulary, aliases, dict(data["area_heads"]), organisation

@@ -31,8 +31,9 @@ CHEFER = "chefer"
 NAMNDEN = "nämnden"
 GROUPS = (MEDARBETARE, CHEFER, NAMNDEN)
 
-ADMINISTRATION, AREA, UNIT, COMMITTEE = "administration", "area", "unit", "committee"
-LEVELS = (ADMINISTRATION, AREA, UNIT, COMMITTEE)
+MUNICIPALITY, ADMINISTRATION = "municipality", "administration"
+AREA, UNIT, COMMITTEE = "area", "unit", "committee"
+LEVELS = (MUNICIPALITY, ADMINISTRATION, AREA, UNIT, COMMITTEE)
 
 # Plural and definite endings, longest first: "Enhetscheferna", "Rektorn", "Ordförandena".
 _ENDINGS = ("erna", "arna", "orna", "ena", "er", "ar", "or", "en", "na", "n")
@@ -85,6 +86,7 @@ class RoleMatch:
     area: str | None = None
     unit: str | None = None
     external: str | None = None
+    administration: str | None = None
 
     @property
     def key(self) -> str:
@@ -95,6 +97,8 @@ class RoleMatch:
             return f"{self.role}@unit:{self.unit}"
         if self.area is not None:
             return f"{self.role}@area:{self.area}"
+        if self.administration is not None:
+            return f"{self.role}@adm:{self.administration}"
         return self.role
 
     @classmethod
@@ -104,7 +108,10 @@ class RoleMatch:
         role, _, where = key.partition("@")
         kind, _, code = where.partition(":")
         return cls(
-            role, area=code if kind == "area" else None, unit=code if kind == "unit" else None
+            role,
+            area=code if kind == "area" else None,
+            unit=code if kind == "unit" else None,
+            administration=code if kind == "adm" else None,
         )
 
 
@@ -119,6 +126,7 @@ class RoleVocabulary:
     units: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # "Äldreomsorgschef" -> the area ÄO: a title that means the manager of one area.
     area_heads: Mapping[str, str] = field(default_factory=dict)
+    administrations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     # -- what is declared ------------------------------------------------------------------
     def spec(self, key: str) -> RoleSpec | None:
@@ -157,12 +165,14 @@ class RoleVocabulary:
         areas: Mapping[str, Iterable[str]],
         units: Mapping[str, Iterable[str]],
         area_heads: Mapping[str, str] | None = None,
+        administrations: Mapping[str, Iterable[str]] | None = None,
     ) -> RoleVocabulary:
         return replace(
             self,
             areas={c: tuple(n) for c, n in areas.items()},
             units={c: tuple(n) for c, n in units.items()},
             area_heads=dict(area_heads or {}),
+            administrations={c: tuple(n) for c, n in (administrations or {}).items()},
         )
 
     # -- reading what people wrote ---------------------------------------------------------
@@ -271,6 +281,9 @@ class RoleVocabulary:
         wanted = squash(" ".join(rest))
         if not wanted:
             return None
+        administrations = _place(wanted, self.administrations)
+        if len(administrations) == 1:
+            return RoleMatch(role, administration=administrations[0])
         areas = _place(wanted, self.areas)
         if len(areas) == 1:
             return RoleMatch(role, area=areas[0])

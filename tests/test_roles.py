@@ -416,3 +416,17 @@ def test_the_groups_reach_the_declared_managers_and_committee(tmp_path: Path) ->
     assert reached("Samtliga chefer") == managers
     assert reached("Medarbetare") == managers - {"sven.skolchef@example.se"}
     assert reached("Nämnden") == set()  # no committee role declared
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "enhetschef",
+        "verksamhetschef@area:LSS",
+        "enhetschef@unit:ao-solgarden",
+        "förvaltningschef@adm:KFF",
+        "extern:Försäkringskassan",
+    ],
+)
+def test_a_stored_party_key_reads_back_as_the_same_party(key: str) -> None:
+    assert roles.RoleMatch.from_key(key).key == key

@@ -64,11 +64,16 @@ def header_problem(file: str, where: str, found: Mapping[str, int]) -> Problem:
 _ROLE_SEPARATORS = re.compile(r"\s*(?:[,;/]|\boch/eller\b|\boch\b|\bsamt\b|\beller\b)\s*")
 
 
+_HYPHEN_OCH = re.compile(r"-\s+och\s+")
+
+
 def split_roles(text: str) -> list[str]:
     """The roles of one Ansvarig entry, separated by "," "/" "och" or line breaks; a word broken
     over two lines ("Verksamhetschef" / "er") is joined again."""
     written: list[str] = []
-    for part in _ROLE_SEPARATORS.split(text):
+    # "Kultur- och fritidsförvaltningen" is one name: an "och" after a hyphen does not separate.
+    text = _HYPHEN_OCH.sub("-\x00", text)
+    for part in (p.replace("-\x00", "- och ") for p in _ROLE_SEPARATORS.split(text)):
         lines: list[str] = []
         for line in (" ".join(raw.split()) for raw in part.splitlines()):
             if line and lines and _broken_word(lines[-1], line):
