@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import i18n
+from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
@@ -44,11 +44,16 @@ def digest_context(
     def item_url(item_id: int) -> str:
         return f"{dashboard}#{item_anchor(item_id)}"
 
-    open_rows = session.execute(
-        select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to).where(
-            Occurrence.status == OPEN
-        )
-    ).all()
+    scope = _scope(session, recipient)
+    open_rows = [
+        r
+        for r in session.execute(
+            select(
+                Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to
+            ).where(Occurrence.status == OPEN)
+        ).all()
+        if scope is None or r.item_id in scope
+    ]
     overdue_ids = [
         r.id for r in open_rows if (r.postponed_to or r.due) and (r.postponed_to or r.due) < today
     ]
@@ -69,11 +74,17 @@ def digest_context(
     overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
     due_soon = sorted(linked(soon_ids), key=lambda i: (i.due or today, i.person_name))
 
-    done_rows = session.scalars(
-        select(Occurrence).where(
-            Occurrence.status == DONE, Occurrence.done_on >= week_start, Occurrence.done_on < today
+    done_rows = [
+        o
+        for o in session.scalars(
+            select(Occurrence).where(
+                Occurrence.status == DONE,
+                Occurrence.done_on >= week_start,
+                Occurrence.done_on < today,
+            )
         )
-    ).all()
+        if scope is None or o.item_id in scope
+    ]
 
     def described(rows: Sequence[Occurrence]) -> dict[int, MailItem]:
         """The rows as linked MailItems, whatever their status."""
@@ -101,13 +112,17 @@ def digest_context(
         for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
         if o.id in done_items and o.done_on is not None
     )
-    deferred_rows = session.scalars(
-        select(Occurrence).where(
-            Occurrence.deferred_at.is_not(None),
-            Occurrence.deferred_at >= now - timedelta(days=7),
-            or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
+    deferred_rows = [
+        o
+        for o in session.scalars(
+            select(Occurrence).where(
+                Occurrence.deferred_at.is_not(None),
+                Occurrence.deferred_at >= now - timedelta(days=7),
+                or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
+            )
         )
-    ).all()
+        if scope is None or o.item_id in scope
+    ]
     deferred_items = described(deferred_rows)
     deferred = tuple(
         DeferredRow(
@@ -136,7 +151,7 @@ def digest_context(
             .order_by(OutboxMessage.created_at)
         )
     )
-    continuous, progress = _progress(session, today, people, item_url)
+    continuous, progress = _progress(session, today, people, item_url, scope)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
         today=today,
@@ -177,8 +192,34 @@ def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
 
 
+def _scope(session: Session, recipient: Person | None) -> set[int] | None:
+    """The items a digest covers: the head of one administration gets its plans; the
+    kommundirektör, extra recipients and a directory of one administration get all (None)."""
+    if recipient is None:
+        return None
+    directory = load_directory(session)
+    record = directory.by_email(recipient.email)
+    spec = directory.roles.spec(recipient.role)
+    if record is None or spec is None or not spec.head:
+        return None
+    administration = directory.administration_of(record)
+    if not directory.organisation.administrations or administration is None:
+        return None
+    return set(
+        session.scalars(
+            select(Item.id)
+            .join(Plan, Item.plan_id == Plan.id)
+            .where(Plan.administration == administration)
+        )
+    )
+
+
 def _progress(
-    session: Session, today: date, people: dict[int, Person], item_url: Callable[[int], str]
+    session: Session,
+    today: date,
+    people: dict[int, Person],
+    item_url: Callable[[int], str],
+    scope: set[int] | None = None,
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
@@ -194,6 +235,8 @@ def _progress(
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     meta: dict[int, tuple[Item, Area, Plan]] = {}
     for occ, item, area, plan in rows:
+        if scope is not None and item.id not in scope:
+            continue
         by_item[item.id].append(occ)
         meta[item.id] = (item, area, plan)
     progress = []
@@ -287,9 +330,13 @@ def digest_due(app: App, calendars: Calendars, now_local: datetime) -> date | No
 
 
 def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, str]]:
-    head_role = stored_roles(session).head_role
+    # Each administration's head, and whoever heads the whole municipality (a kommundirektör).
+    vocabulary = stored_roles(session)
+    wanted = [vocabulary.head_role, *vocabulary.roles_at(roles.MUNICIPALITY)]
     heads = session.scalars(
-        select(Person).where(Person.role == head_role, Person.active.is_(True))
+        select(Person)
+        .where(Person.role.in_([r for r in wanted if r]), Person.active.is_(True))
+        .order_by(Person.id)
     ).all()
     out: list[tuple[Person | None, str]] = [(p, p.email) for p in heads]
     extra = str(app.config.get("digest", "extra_recipients", ""))

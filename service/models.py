@@ -39,6 +39,9 @@ class Plan(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Who follows up items naming only external parties (a role as written); "" = the head.
     coordinator: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The administration (directory code) the plan belongs to; "" = the whole municipality, or
+    # the one administration of a directory that declares none.
+    administration: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     areas: Mapped[list[Area]] = relationship(
         back_populates="plan", order_by="Area.position", cascade="all, delete-orphan"

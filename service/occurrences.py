@@ -17,7 +17,7 @@ from service.db import dialect_insert
 from service.deadlines import Deadline, DeadlineKind
 from service.directory import Directory
 from service.models import AuditEntry, Item, Occurrence, Plan, State
-from service.roles import RoleVocabulary
+from service.roles import RoleMatch, RoleVocabulary
 from service.schedule import DoneParent, ScheduleItem, Slot, expand, meetings_of
 
 OPEN, DONE, NOT_APPLICABLE, OVERDUE = "open", "done", "not_applicable", "overdue"
@@ -39,7 +39,7 @@ def schedule_items(session: Session, vocabulary: RoleVocabulary) -> list[Schedul
     return [
         ScheduleItem(
             id=item.id,
-            roles=item_targets(item.responsible, plan.coordinator, vocabulary),
+            roles=item_targets(item.responsible, plan.coordinator, vocabulary, plan.administration),
             deadline=Deadline.from_json(item.deadline_json),
             plan_start=plan.start,
             plan_end=plan.end,
@@ -51,17 +51,38 @@ def schedule_items(session: Session, vocabulary: RoleVocabulary) -> list[Schedul
 
 
 def item_targets(
-    responsible: Sequence[str], coordinator: str, vocabulary: RoleVocabulary
+    responsible: Sequence[str],
+    coordinator: str,
+    vocabulary: RoleVocabulary,
+    administration: str = "",
 ) -> tuple[str, ...]:
     """Whom an item is reminded to (Directory.holders keys). An item naming only parties outside
-    the organisation is followed up by the plan's coordinator, by default the head."""
-    targets = roles.canonical_roles(responsible, vocabulary)
+    the organisation is followed up by the plan's coordinator, by default the head of the plan's
+    administration."""
+    targets = [
+        _within(k, administration, vocabulary)
+        for k in roles.canonical_roles(responsible, vocabulary)
+    ]
     if targets or not roles.external_parties(responsible, vocabulary):
         return tuple(targets)
     if coordinator:
         return tuple(roles.canonical_roles([coordinator], vocabulary))
     head = vocabulary.head_role
-    return (head,) if head else ()
+    if head is None:
+        return ()
+    return (RoleMatch(head, administration=administration or None).key,)
+
+
+def _within(key: str, administration: str, vocabulary: RoleVocabulary) -> str:
+    """A plan of one administration means its own holders by a bare "Enhetschef"; a plan of
+    the whole municipality, or a party already narrowed, stays as it is."""
+    match = RoleMatch.from_key(key)
+    spec = vocabulary.spec(match.role)
+    if not administration or match.area or match.unit or match.administration:
+        return key
+    if spec is not None and spec.level == roles.MUNICIPALITY:
+        return key
+    return RoleMatch(match.role, administration=administration).key
 
 
 def done_parents(session: Session) -> list[DoneParent]:

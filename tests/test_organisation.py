@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from service.app import App
 from service.db import transaction
+from service.digest import digest_context, digest_recipients
 from service.directory import Directory, load_directory, load_directory_file, store_directory
+from service.models import Item, Occurrence, Person, Plan
+from service.plans.importer import read_plan_file
 from service.problems import InputError
-from tests.support import at
+from tests.support import ROOT, at, make_config
 
 MUNICIPALITY = """
 [[role]]
@@ -177,3 +183,102 @@ def test_the_organisation_is_kept_in_the_store(app: App, tmp_path: Path) -> None
     ]
     hugo = stored.by_email("hugo@example.se")
     assert hugo is not None and stored.administration_of(hugo) == "KFF"
+
+
+def plan_text(slug: str, administration: str, responsible: str) -> str:
+    owner = f'administration = "{administration}"\n' if administration else ""
+    return f"""
+[plan]
+id = "{slug}"
+title = "Plan {slug}"
+{owner}start = 2024-08-01
+end = 2025-12-31
+
+[[area]]
+title = "Område"
+
+[[area.item]]
+number = "1"
+title = "Aktivitet i {slug}"
+responsible = {responsible}
+deadline = "December 2024"
+"""
+
+
+@pytest.fixture
+def town(db_url: str, tmp_path: Path) -> Iterator[App]:
+    folder = tmp_path / "kommun"
+    folder.mkdir()
+    (folder / "directory.toml").write_text(MUNICIPALITY, encoding="utf-8")
+    terms = (ROOT / "plans" / "calendars.toml").read_text(encoding="utf-8").split("[apt]")[0]
+    (folder / "calendars.toml").write_text(terms, encoding="utf-8")
+    plans = {
+        "soc": plan_text("soc", "SOC", '["Enhetschef"]'),
+        "kff": plan_text("kff", "KFF", '["Enhetschefer"]'),
+        "kff-extern": plan_text("kff-extern", "KFF", '["Försäkringskassan"]'),
+        "kommun": plan_text("kommun", "", '["Samtliga förvaltningschefer"]'),
+    }
+    for slug, text in plans.items():
+        (folder / f"{slug}.toml").write_text(text, encoding="utf-8")
+    config = make_config(
+        db_url,
+        tmp_path,
+        plans={
+            "folder": str(folder),
+            "directory": str(folder / "directory.toml"),
+            "calendars": str(folder / "calendars.toml"),
+        },
+    )
+    instance = App(config)
+    yield instance
+    instance.engine.dispose()
+
+
+def test_each_plan_reaches_its_own_administration_and_each_head_gets_its_own_digest(
+    town: App,
+) -> None:
+    town.init(at("2024-11-25", "06:00"))
+    with town.sessions() as session:
+        rows = session.execute(
+            select(Plan.slug, Person.email)
+            .join(Item, Item.plan_id == Plan.id)
+            .join(Occurrence, Occurrence.item_id == Item.id)
+            .join(Person, Occurrence.person_id == Person.id)
+        ).all()
+        reached: dict[str, set[str]] = defaultdict(set)
+        for slug, email in rows:
+            reached[slug].add(email)
+        assert reached == {
+            "soc": {"helena@example.se"},  # a bare "Enhetschef" means the plan's own
+            "kff": {"hugo@example.se"},
+            "kff-extern": {"karl@example.se"},  # only external: the head of its administration
+            "kommun": {"eva@example.se", "karl@example.se"},
+        }
+        recipients = [address for _person, address in digest_recipients(town, session)]
+        assert recipients == ["klas@example.se", "eva@example.se", "karl@example.se"]
+        today = at("2024-12-20").date()  # December's deadline is within the fortnight
+
+        def plans_in_digest(email: str) -> set[str]:
+            person = session.scalar(select(Person).where(Person.email == email))
+            context = digest_context(town, session, person, now=at("2024-12-20"), today=today)
+            return {i.plan_title for i in (*context.overdue, *context.due_soon)}
+
+        assert plans_in_digest("eva@example.se") == {"Plan soc"}
+        assert plans_in_digest("karl@example.se") == {"Plan kff", "Plan kff-extern"}
+        assert plans_in_digest("klas@example.se") == {
+            "Plan soc",
+            "Plan kff",
+            "Plan kff-extern",
+            "Plan kommun",
+        }
+
+
+def test_a_plan_naming_an_unknown_administration_is_refused(town: App) -> None:
+    path = town.config.path("plans", "folder") / "kff.toml"
+    path.write_text(plan_text("kff", "KUL", '["Enhetschef"]'), encoding="utf-8")
+    vocabulary = town.plan_vocabulary()
+    with pytest.raises(InputError) as refused:
+        read_plan_file(path, "kff.toml", vocabulary)
+    [problem] = refused.value.problems
+    assert problem.where == "[plan] administration"
+    assert problem.message.startswith("förvaltningen 'KUL' finns inte i katalogen")

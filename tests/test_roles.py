@@ -329,7 +329,8 @@ def test_a_directory_role_declaration_error_names_the_role_and_what_to_do(tmp_pa
     assert [(p.where, p.message) for p in refused.value.problems] == [
         (
             "roll 1 (Rektor)",
-            "level ska vara en av administration, area, unit, committee, inte 'skola'.",
+            "level ska vara en av municipality, administration, area, unit, committee, "
+            "inte 'skola'.",
         ),
         ("role", "exakt en roll ska ha head = true (förvaltningens chef)."),
     ]
@@ -344,7 +345,7 @@ def test_the_stored_roles_survive_a_reload_from_the_store(school: App) -> None:
     assert stored.match_role("Rek") is not None
 
 
-def test_an_upgrade_gives_stored_plans_the_head_as_coordinator_and_keeps_their_rows(
+def test_an_upgrade_gives_stored_plans_the_default_owner_and_keeps_their_rows(
     db_url: str,
 ) -> None:
     engine = make_engine(db_url)
@@ -358,7 +359,9 @@ def test_an_upgrade_gives_stored_plans_the_head_as_coordinator_and_keeps_their_r
 
         assert snapshot(engine, legacy) == before
         with engine.connect() as connection:
-            coordinators = connection.execute(text("SELECT DISTINCT coordinator FROM plans"))
+            coordinators = connection.execute(
+                text("SELECT DISTINCT coordinator || administration FROM plans")
+            )
             assert [c for (c,) in coordinators] == [""]
     finally:
         engine.dispose()

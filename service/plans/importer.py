@@ -68,6 +68,7 @@ class PlanSpec:
     follow_from: date | None
     areas: tuple[AreaSpec, ...]
     coordinator: str = ""  # as written; who follows up items naming only external parties
+    administration: str = ""  # a directory code; "" = the whole municipality
 
     @property
     def item_count(self) -> int:
@@ -162,6 +163,17 @@ def parse_plan(
                 vocabulary.explain_unknown(coordinator),
             )
         )
+    administration = str(head.get("administration", "")).strip()
+    if administration and administration not in vocabulary.administrations:
+        known = ", ".join(vocabulary.administrations) or "inga"
+        problems.append(
+            Problem(
+                file,
+                _where(head, "administration", "[plan] administration"),
+                f"förvaltningen {administration!r} finns inte i katalogen (förvaltningar: "
+                f"{known}); ange en förvaltnings code, eller ta bort raden för hela kommunen.",
+            )
+        )
     if problems:
         raise InputError(problems)
     assert isinstance(start, date) and isinstance(end, date)
@@ -176,6 +188,7 @@ def parse_plan(
         follow_from=follow,
         areas=tuple(areas),
         coordinator=coordinator,
+        administration=administration,
     )
 
 
@@ -340,6 +353,7 @@ def store_plan(
     plan.title, plan.organisation, plan.source = spec.title, spec.organisation, spec.source
     plan.background, plan.start, plan.end = spec.background, spec.start, spec.end
     plan.coordinator = spec.coordinator
+    plan.administration = spec.administration
     if spec.follow_from:
         plan.follow_from = spec.follow_from
     plan.source_file, plan.source_hash, plan.imported_at = source_file, source_hash, now

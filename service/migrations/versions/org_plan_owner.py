@@ -1,6 +1,7 @@
-"""A plan's coordinator: who follows up items that name only external parties
+"""A plan's owner: its administration, and the coordinator who follows up items that name
+only external parties
 
-Revision ID: org_plan_coordinator
+Revision ID: org_plan_owner
 Revises: 0001_initial
 """
 
@@ -11,20 +12,25 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "org_plan_coordinator"
+revision: str = "org_plan_owner"
 down_revision: str | None = "0001_initial"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Existing plans get "" = the head of the administration, which is who followed them up.
+    # Existing plans get "" = the head of the administration, which is who followed them up,
+    # and the administration "" = the one (default) administration a store held until now.
     with op.batch_alter_table("plans") as batch:
         batch.add_column(
             sa.Column("coordinator", sa.String(length=200), nullable=False, server_default="")
+        )
+        batch.add_column(
+            sa.Column("administration", sa.String(length=40), nullable=False, server_default="")
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("plans") as batch:
+        batch.drop_column("administration")
         batch.drop_column("coordinator")
