@@ -176,6 +176,7 @@ class _TableReader:
             ]
             if mismatched:
                 self.problems += mismatched
+                self.area["_partial"] = True  # its activities are missing for this reason
                 continue
             extras = {
                 name: _column_values(cells[p], len(activities))

@@ -243,7 +243,7 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
         area_title = " ".join(fields.text(raw_area, "title", at_area).split())
         if not area_title:
             problems.append(Problem(file, at_area, "området saknar title."))
-        elif not numbers:
+        elif not numbers and not raw_area.get("_partial"):
             problems.append(
                 Problem(
                     file,
