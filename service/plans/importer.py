@@ -199,28 +199,34 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
                 "id måste anges med bokstäverna a–z, siffror och bindestreck.",
             )
         )
-    if not title:
+    if not title and isinstance(head.get("title", ""), str) and not problems:
         problems.append(Problem(file, _where(head, "title", "[plan] title"), "title måste anges."))
     period = _where(head, "start/end", "[plan] start/end")
+    mark = len(problems)
     start, end = fields.date(head, "start", period), fields.date(head, "end", period)
     follow = fields.date(head, "follow_from", _where(head, "follow_from", "[plan] follow_from"))
     if start is None or end is None or end < start:
-        problems.append(Problem(file, period, "start och end måste vara datum, start först."))
+        if len(problems) == mark:  # else the wrong value is named already
+            problems.append(Problem(file, period, "start och end måste vara datum, start först."))
         start = end = date.min
     organisation = fields.text(
         head, "organisation", "[plan] organisation", max_length=_MAX_LENGTH["organisation"]
     )
     source = fields.text(head, "source", "[plan] source")
     background = fields.text(head, "background", "[plan] background").strip()
+    mark = len(problems)
     raw_areas = fields.tables(data, "area", _where(head, "area", "[[area]]"))
-    if not raw_areas and isinstance(data.get("area", []), list):
+    if not raw_areas and len(problems) == mark:
         problems.append(Problem(file, _where(head, "area", "[[area]]"), "planen har inga områden."))
     areas = []
     for a_no, raw_area in enumerate(raw_areas, start=1):
         items = []
         numbers: set[str] = set()
         at_area = _where(raw_area, "title", f"område {a_no}")
-        for raw in fields.tables(raw_area, "item", f"område {a_no}, [[area.item]]"):
+        mark = len(problems)
+        raw_items = fields.tables(raw_area, "item", f"område {a_no}, [[area.item]]")
+        partial = bool(raw_area.get("_partial")) or len(problems) > mark
+        for raw in raw_items:
             spec = _parse_item(raw, fields, a_no, warnings, options)
             if spec is None:
                 # Reported already; its sub-steps should not be reported as orphans too.
@@ -243,7 +249,7 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
         area_title = " ".join(fields.text(raw_area, "title", at_area).split())
         if not area_title:
             problems.append(Problem(file, at_area, "området saknar title."))
-        elif not numbers and not raw_area.get("_partial"):
+        elif not numbers and not partial:
             problems.append(
                 Problem(
                     file,
