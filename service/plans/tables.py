@@ -227,7 +227,7 @@ def table_plan_head(
     """The [plan] head of an Excel or Word plan. What the file states (`given`) wins; otherwise
     the id is the file name as a slug, the title is the file's own title (else the file name),
     and the period runs from 1 January of the first year to 31 December of the last year named
-    in the deadline phrases."""
+    in the deadline phrases (else in the title)."""
     stem = Path(file).stem
     head: dict[str, Any] = {
         "id": slugify(stem),
@@ -239,7 +239,7 @@ def table_plan_head(
     head["_where"] = {"id": "filnamnet", **where}
     problems: list[Problem] = []
     if "start" not in head or "end" not in head:
-        years = sorted(int(y) for p in phrases for y in re.findall(r"\b(?:19|20)\d\d\b", p))
+        years = _years(phrases) or _years([head["title"]])  # "Handlingsplan 2025–2026"
         if years:
             head.setdefault("start", date(years[0], 1, 1))
             head.setdefault("end", date(years[-1], 12, 31))
@@ -256,6 +256,10 @@ def table_plan_head(
             head.setdefault("start", date.min)
             head.setdefault("end", date.min)
     return head, problems
+
+
+def _years(texts: Iterable[str]) -> list[int]:
+    return sorted(int(y) for t in texts for y in re.findall(r"\b(?:19|20)\d\d\b", str(t)))
 
 
 def slugify(name: str) -> str:
