@@ -161,11 +161,15 @@ def test_word_full_width_rows_and_a_first_row_naming_the_area(tmp_path: Path) ->
         first[0].merge(first[2]).text = "Trygg vård"
         for cell, text in zip(table.rows[1].cells, HEADER[1:], strict=True):
             cell.text = text
-        for cell, text in zip(table.rows[2].cells, ["1. Första.", "Enhetschef", "Maj 2026"]):
+        for cell, text in zip(
+            table.rows[2].cells, ["1. Första.", "Enhetschef", "Maj 2026"], strict=True
+        ):
             cell.text = text
         middle = table.rows[3].cells
         middle[0].merge(middle[2]).text = "Delaktighet"
-        for cell, text in zip(table.rows[4].cells, ["1. Andra.", "Enhetschef", "HT 2025"]):
+        for cell, text in zip(
+            table.rows[4].cells, ["1. Andra.", "Enhetschef", "HT 2025"], strict=True
+        ):
             cell.text = text
 
     spec = read(tmp_path, "p.docx", _docx(build))
