@@ -19,6 +19,7 @@ from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml.ns import qn
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
@@ -131,7 +132,8 @@ class _TableReader:
         heading = _heading_before(self.document, table)
         above = [r for r in table.rows[:header] if _full_width(r)]
         if above:
-            self.start_area(_entries(above[-1].cells[0]), f"tabell {t_no}, rad {header}")
+            lines = _entries(_paragraphs(above[-1].cells[0]))
+            self.start_area(lines, f"tabell {t_no}, rad {header}")
             self.area_text = ""
         elif "area" not in columns and heading:
             self.start_area([heading], f"före tabell {t_no}")
@@ -141,18 +143,22 @@ class _TableReader:
             at_row = f"tabell {t_no}, rad {index}"
             cells = row.cells
             if _full_width(row):
-                lines = _entries(cells[0])
+                lines = _entries(_paragraphs(cells[0]))
                 if lines:
                     self.start_area(lines, at_row)
                     self.area_text = ""
                 continue
-            cell = {c: cells[p] for c, p in columns.items() if p < len(cells)}
-            long = next((c for c in cells if len(c.text) > limit), None)
-            if long is not None:
-                self.problems.append(
-                    text_too_long(self.file, at_row, len(long.text), self.options.limits)
-                )
+            # Each cell's paragraph texts once: python-docx computes a text anew on each call.
+            paras = {
+                p: _paragraphs(cells[p])
+                for p in {*columns.values(), *extra.values()}
+                if p < len(cells)
+            }
+            long = max((sum(len(t) for _, t in found) for found in paras.values()), default=0)
+            if long > limit:
+                self.problems.append(text_too_long(self.file, at_row, long, self.options.limits))
                 continue
+            cell = {c: paras[p] for c, p in columns.items() if p in paras}
             area_lines = _entries(cell["area"]) if "area" in cell else []
             activities = _activities(cell["title"], self.lists) if "title" in cell else []
             entries = {c: _entries(cell[c]) for c in _NOUNS if c in cell}
@@ -179,9 +185,9 @@ class _TableReader:
                 self.area["_partial"] = True  # its activities are missing for this reason
                 continue
             extras = {
-                name: _column_values(cells[p], len(activities))
+                name: _column_values(paras[p], len(activities))
                 for name, p in extra.items()
-                if p < len(cells)
+                if p in paras
             }
             for n, ((_sub, _written, title, _first), number) in enumerate(
                 zip(activities, numbers, strict=True)
@@ -211,13 +217,13 @@ class _TableReader:
         found: list[str],
         activities: list[tuple[bool, str | None, str, int]],
         numbers: list[str],
-        cell: dict[str, _Cell],
+        cell: dict[str, Paragraphs],
     ) -> Problem:
         """The problem of a column whose paragraphs do not line up with the activities, naming
         the activities that lack theirs where the cell's paragraphs show it."""
         lacking: list[str] = []
-        raw = [p.text.strip() for p in cell[column].paragraphs]
-        if len(raw) == len(cell["title"].paragraphs):
+        raw = [text for _, text in cell[column]]
+        if len(raw) == len(cell["title"]):
             # Same paragraph count: an empty paragraph beside an activity is its gap.
             lacking = [numbers[n] for n, a in enumerate(activities) if not raw[a[3]]]
         elif len(found) < len(activities):
@@ -228,7 +234,7 @@ class _TableReader:
         )
         if lacking and len(found) < len(activities):
             which = ", ".join(lacking)
-            first = "den första som saknas är " if len(raw) != len(cell["title"].paragraphs) else ""
+            first = "den första som saknas är " if len(raw) != len(cell["title"]) else ""
             noun = "aktivitet" if len(lacking) == 1 else "aktiviteterna"
             counts += f" ({first}{noun} {which})"
         return Problem(
@@ -292,7 +298,7 @@ def _heading_before(document: DocumentObject, table: Table) -> str:
     return " ".join(last.text.split())
 
 
-def _column_values(cell: _Cell, count: int) -> list[str]:
+def _column_values(cell: Paragraphs, count: int) -> list[str]:
     """An extra column's value per activity: its paragraphs if there is one per activity, else
     the whole cell for each."""
     found = _entries(cell)
@@ -302,17 +308,25 @@ def _column_values(cell: _Cell, count: int) -> list[str]:
     return [whole] * count
 
 
-def _entries(cell: _Cell) -> list[str]:
+# A cell's paragraphs, each with its text stripped.
+Paragraphs = list[tuple[Paragraph, str]]
+
+
+def _paragraphs(cell: _Cell) -> Paragraphs:
+    return [(p, p.text.strip()) for p in cell.paragraphs]
+
+
+def _entries(cell: Paragraphs) -> list[str]:
     """The cell's non-empty paragraphs; a line break inside one stays ("Verksamhetschef\\ner")."""
-    return [p.text.strip() for p in cell.paragraphs if p.text.strip()]
+    return [text for _, text in cell if text]
 
 
-def _activities(cell: _Cell, lists: _ListFormats) -> list[tuple[bool, str | None, str, int]]:
+def _activities(cell: Paragraphs, lists: _ListFormats) -> list[tuple[bool, str | None, str, int]]:
     """(is a sub-step, written number, text, index of its first paragraph) of each activity in
     the cell, in order."""
     found: list[tuple[bool, str | None, str, int]] = []
-    for index, paragraph in enumerate(cell.paragraphs):
-        text = " ".join(paragraph.text.split())
+    for index, (paragraph, stripped) in enumerate(cell):
+        text = " ".join(stripped.split())
         if not text:
             continue
         kind, written, rest = activity_marker(text)
@@ -334,6 +348,8 @@ class _ListFormats:
     bulleted paragraph is a sub-step like "- …"."""
 
     def __init__(self, document: DocumentObject) -> None:
+        self.styles = document.styles
+        self._styles: dict[str | None, list[Any]] = {}
         try:
             self.numbering: Any = document.part.numbering_part.element
         except (KeyError, NotImplementedError):
@@ -347,16 +363,23 @@ class _ListFormats:
             return max(ilvl, 1)
         return ilvl
 
-    @staticmethod
-    def _num_pr(paragraph: Paragraph) -> tuple[int | None, int]:
+    def _style_p_prs(self, style_id: str | None) -> list[Any]:
+        """The w:pPr of a paragraph style and its base styles, looked up once per style (python-
+        docx searches every style for the default on each call, which is slow on long plans)."""
+        if style_id not in self._styles:
+            style: Any = self.styles.get_by_id(style_id, WD_STYLE_TYPE.PARAGRAPH)
+            chain: list[Any] = []
+            while style is not None and len(chain) < 20:  # a cycle of base styles ends too
+                chain.append(style.element.pPr)
+                style = style.base_style
+            self._styles[style_id] = chain
+        return self._styles[style_id]
+
+    def _num_pr(self, paragraph: Paragraph) -> tuple[int | None, int]:
         # The paragraph's own w:numPr, else its style's (and that style's base styles').
         num_id: int | None = None
         ilvl: int | None = None
-        p_prs: list[Any] = [paragraph._p.pPr]
-        style: Any = paragraph.style
-        while style is not None:
-            p_prs.append(style.element.pPr)
-            style = style.base_style
+        p_prs: list[Any] = [paragraph._p.pPr, *self._style_p_prs(paragraph._p.style)]
         for p_pr in p_prs:
             num_pr = p_pr.numPr if p_pr is not None else None
             if num_pr is None:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 import tomllib
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -113,8 +112,9 @@ class _Fields:
         return self.clean(str(value), where, max_length=max_length)
 
     def clean(self, value: str, where: str, *, max_length: int | None = None) -> str:
-        bad = next((c for c in value if _is_control(c)), None)
-        if bad is not None:
+        found = _CONTROL.search(value)
+        if found is not None:
+            bad = found[0]
             self.add(
                 where,
                 f"texten innehåller styrtecknet U+{ord(bad):04X}, som inte kan sparas; ta bort "
@@ -155,10 +155,9 @@ class _Fields:
         return value
 
 
-def _is_control(char: str) -> bool:
-    """A character no text of a plan has: C0/C1 controls (NUL included, but not tab and line
-    breaks), and lone surrogates, which PostgreSQL refuses."""
-    return char not in "\t\n\r" and unicodedata.category(char) in ("Cc", "Cs")
+# What no text of a plan has: C0/C1 controls (NUL included, but not tab and line breaks), and
+# lone surrogates, which PostgreSQL refuses.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _type_sv(value: Any) -> str:
