@@ -306,3 +306,24 @@ def test_headings_from_the_configured_file_are_used_by_the_command(
     code, out, err = cli_ready("import", str(path), "--dry-run")
     assert code == 0, err
     assert "kolumnen ”Ansvarsperson” läses som Ansvarig" in out
+
+
+def test_word_nr_column_gives_the_numbers_and_the_count_goes_on(tmp_path: Path) -> None:
+    def build(document: Any) -> None:
+        table = _table(
+            document,
+            ["Område", "Nr", "Åtgärd", "Ansvarig", "Klart när?"],
+            [["Trygg vård", "3", "Första.", "Enhetschef", "Maj 2026"]],
+        )
+        cells = table.rows[1].cells
+        for position, text in [(1, "3.1"), (2, "Delsteget."), (3, "Enhetschef"), (4, "HT 2025")]:
+            cells[position].add_paragraph(text)
+        for position, text in [(1, "-"), (2, "Nästa."), (3, "Enhetschef"), (4, "HT 2025")]:
+            cells[position].add_paragraph(text)
+
+    spec = read(tmp_path, "p.docx", _docx(build))
+    assert [(i.number, i.title) for i in spec.areas[0].items] == [
+        ("3", "Första."),
+        ("3.1", "Delsteget."),
+        ("4", "Nästa."),
+    ]

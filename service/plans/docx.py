@@ -12,6 +12,7 @@ the table; the rest of the head comes from table_plan_head.
 
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,6 +163,9 @@ class _TableReader:
             area_lines = _entries(cell["area"]) if "area" in cell else []
             activities = _activities(cell["title"], self.lists) if "title" in cell else []
             entries = {c: _entries(cell[c]) for c in _NOUNS if c in cell}
+            if "number" in entries and len(entries["number"]) == len(_entries(cell["title"])):
+                # A number beside every paragraph: each paragraph is an activity of its own.
+                activities = _activities(cell["title"], self.lists, each_paragraph=True)
             if not area_lines and not activities and not any(entries.values()):
                 continue
             text = "\n".join(area_lines)
@@ -171,8 +175,11 @@ class _TableReader:
                 where = f"{at_row}, kolumn Område" if area_lines else f"före tabell {t_no}"
                 self.start_area(lines, where)
             assert self.area is not None
+            # Provisional numbers name the activities in a problem; the real ones follow the
+            # Nr column when it lines up.
+            provisional = copy.copy(self.numbering)
             numbers = [
-                self.numbering.next(sub=sub, written=written) for sub, written, _, _ in activities
+                provisional.next(sub=sub, written=written) for sub, written, _, _ in activities
             ]
             mismatched = [
                 self._mismatch(at_row, column, found, activities, numbers, cell)
@@ -183,18 +190,16 @@ class _TableReader:
             if mismatched:
                 self.problems += mismatched
                 self.area["_partial"] = True  # its activities are missing for this reason
+                self.numbering = provisional
                 continue
             extras = {
                 name: _column_values(paras[p], len(activities))
                 for name, p in extra.items()
                 if p in paras
             }
-            for n, ((_sub, _written, title, _first), number) in enumerate(
-                zip(activities, numbers, strict=True)
-            ):
+            for n, (sub, written, title, _first) in enumerate(activities):
                 value = {c: _entry(found, n) for c, found in entries.items()}
-                if value.get("number"):
-                    number = value["number"]
+                number = self.numbering.next(sub=sub, written=value.get("number") or written)
                 at_item = f"{at_row}, aktivitet {number}"
                 self.phrases += [value.get("deadline", ""), value.get("cadence", "")]
                 self.area["item"].append(
@@ -321,9 +326,11 @@ def _entries(cell: Paragraphs) -> list[str]:
     return [text for _, text in cell if text]
 
 
-def _activities(cell: Paragraphs, lists: _ListFormats) -> list[tuple[bool, str | None, str, int]]:
+def _activities(
+    cell: Paragraphs, lists: _ListFormats, *, each_paragraph: bool = False
+) -> list[tuple[bool, str | None, str, int]]:
     """(is a sub-step, written number, text, index of its first paragraph) of each activity in
-    the cell, in order."""
+    the cell, in order; with `each_paragraph`, no paragraph continues the one before."""
     found: list[tuple[bool, str | None, str, int]] = []
     for index, (paragraph, stripped) in enumerate(cell):
         text = " ".join(stripped.split())
@@ -335,7 +342,7 @@ def _activities(cell: Paragraphs, lists: _ListFormats) -> list[tuple[bool, str |
             found.append((level > 0 or kind == "sub", None, rest if kind == "sub" else text, index))
         elif kind:
             found.append((kind == "sub", written, rest, index))
-        elif found:
+        elif found and not each_paragraph:
             sub, number, before, first = found[-1]
             found[-1] = (sub, number, f"{before} {text}", first)
         else:
