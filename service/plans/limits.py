@@ -86,6 +86,8 @@ _CELL = {"xlsx": _tag("c"), "docx": _tag("tc")}
 _MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?ref=\"([A-Za-z0-9:$]{1,40})\"")
 _SPAN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?gridSpan\s[^>]*?val=\"(\d{1,12})\"")
 _OVERLAP = 256
+# A real workbook or document has tens of parts, a few hundred with many images.
+_MAX_PARTS = 5_000
 
 
 def check_package(content: bytes, file: str, kind: str, limits: Limits) -> None:
@@ -113,6 +115,17 @@ def check_package(content: bytes, file: str, kind: str, limits: Limits) -> None:
         raise InputError(
             [Problem(file, "", f"filen går inte att öppna som {what}; {resave}.")]
         ) from None
+    if len(infos) > _MAX_PARTS:
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"filen har {len(infos)} delar, fler än en {what} har ({_MAX_PARTS}); "
+                    f"{resave}.",
+                )
+            ]
+        )
     problems: list[Problem] = []
     seen: set[str] = set()
     for info in infos:

@@ -313,3 +313,17 @@ def test_the_command_exits_1_with_problems_and_changes_nothing(
     code, out, err = cli_ready("import", str(path))
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.startswith("Inget ändrades")
+
+
+def test_a_zip_of_thousands_of_parts_is_refused_at_once(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        for n in range(6000):
+            package.writestr(f"x/{n}.xml", b"")
+    started = time.monotonic()
+    problem = only(write(tmp_path, "p.docx", out.getvalue()))
+    assert time.monotonic() - started < 2
+    assert "6000 delar" in problem.message
