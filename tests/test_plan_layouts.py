@@ -327,3 +327,27 @@ def test_word_nr_column_gives_the_numbers_and_the_count_goes_on(tmp_path: Path) 
         ("3.1", "Delsteget."),
         ("4", "Nästa."),
     ]
+
+
+def test_excel_one_sheet_per_area_named_by_the_sheet(tmp_path: Path) -> None:
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "Trygg vård"
+    first.append(["Handlingsplan för prov"])
+    first.append(HEADER[1:])
+    first.append(["1. Första.", "Enhetschef", "Maj 2026"])
+    second = book.create_sheet("Delaktighet")
+    second.append(HEADER[1:])
+    second.append(["1. Andra.", "Förvaltningschef", "HT 2025"])
+    notes = book.create_sheet("Anteckningar")
+    notes.append(["Bladet har ingen tabell och hör inte till planen."])
+    out = io.BytesIO()
+    book.save(out)
+    spec = read(tmp_path, "p.xlsx", out.getvalue())
+    assert spec.title == "Handlingsplan för prov"
+    assert [(a.title, [i.title for i in a.items]) for a in spec.areas] == [
+        ("Trygg vård", ["Första."]),
+        ("Delaktighet", ["Andra."]),
+    ]
+    assert (spec.start.year, spec.end.year) == (2025, 2026)

@@ -1,8 +1,9 @@
 """Plans from an Excel workbook laid out like the municipality's table.
 
-The sheet "Plan" (else the first sheet that is not "Info") has, within its first ten rows, a
-header row with Område, Åtgärd/aktivitet, Ansvarig and Klart när? (optionally Nr, Kadens and
-Kontroll utfört. Datum.) in any order. Every row below it is one activity or sub-step; an empty
+The sheet "Plan" (else every sheet but "Info" that has a plan table, one sheet per area) has,
+within its first ten rows, a header row with at least Åtgärd/aktivitet and Ansvarig (and
+Område, Klart när?, Nr, Kadens, Kontroll utfört. Datum. or other columns, under any heading of
+service/plans/headers.toml) in any order. Every row below it is one activity or sub-step; an empty
 Område cell continues the area above (a merged cell is empty below its top cell). The plan head
 comes from the sheet "Info" (name in column A, value in column B); what it leaves out comes from
 table_plan_head, with the title and background from the text above the header row.
@@ -83,19 +84,33 @@ def read_xlsx(
             ]
         ) from None
     sheets = {ws.title.strip().lower(): ws for ws in book.worksheets}
-    sheet = sheets.get("plan") or next(
-        (ws for ws in book.worksheets if ws.title.strip().lower() != "info"), None
+    candidates = (
+        [sheets["plan"]]
+        if "plan" in sheets
+        else [ws for ws in book.worksheets if ws.title.strip().lower() != "info"]
     )
-    if sheet is None:
+    if not candidates:
         raise InputError([Problem(file, "", "arbetsboken har inget blad med planens tabell.")])
     problems: list[Problem] = []
     given: dict[str, Any] = {}
     given_where: dict[str, str] = {}
-    if "info" in sheets and sheets["info"] is not sheet:
+    if "info" in sheets and sheets["info"] is not candidates[0]:
         given, given_where = _read_info(sheets["info"], file, problems, options)
-    data = _SheetReader(sheet, file, options).read(problems, given, given_where)
-    data["_problems"] = [*problems, *data.get("_problems", [])]
-    return data
+    readers = [_SheetReader(ws, file, options) for ws in candidates]
+    # Without a sheet "Plan", every sheet with a plan table is read: one sheet per area,
+    # named by the sheet unless a heading or Område column names it.
+    with_table = [r for r in readers if r.has_header()] or readers[:1]
+    several = len(with_table) > 1
+    for reader in with_table:
+        reader.read_tables(problems, area_name=reader.sheet.title if several else None)
+    first = with_table[0]
+    head, head_problems = first.head(given, given_where, [p for r in with_table for p in r.phrases])
+    return {
+        "plan": head,
+        "area": [a for r in with_table for a in r.areas],
+        "_problems": [*problems, *head_problems],
+        "_columns": [c for r in with_table for c in r.report],
+    }
 
 
 class _SheetReader:
@@ -109,12 +124,22 @@ class _SheetReader:
         self.blad = f"blad {sheet.title}"
         self.grid = _grid(sheet, file, options)
 
+        self.areas: list[dict[str, Any]] = []
+        self.report: list[dict[str, str]] = []
+        self.phrases: list[str] = []
+        self.above: list[str] = []
+        self.header_row = 0
+        self.deadline_column = 0
+
     def texts(self, index: int) -> list[str]:
         return [_text(v) for v in self.grid[index]]
 
-    def read(
-        self, problems: list[Problem], given: dict[str, Any], given_where: dict[str, str]
-    ) -> dict[str, Any]:
+    def has_header(self) -> bool:
+        return is_header(_find_header(self.grid, self.options.headers)[1])
+
+    def read_tables(self, problems: list[Problem], *, area_name: str | None) -> None:
+        """Every table of the sheet into self.areas; `area_name` names the first area when
+        neither an Område column nor a heading does."""
         vocabulary = self.options.headers
         header_row, columns = _find_header(self.grid, vocabulary)
         if not is_header(columns):
@@ -126,16 +151,17 @@ class _SheetReader:
             raise InputError([*problems, header_problem(self.file, where, columns)])
         above = [" ".join(t for t in self.texts(i) if t) for i in range(header_row)]
         above = [line for line in above if line]
+        self.above, self.header_row = above, header_row
         plan_title = above[0] if above else ""
         # With more than one line above the table, the last one heads its first area.
-        heading = above[-1] if len(above) > 1 else plan_title
-        report: list[dict[str, str]] = []
+        heading = above[-1] if len(above) > 1 else area_name or plan_title
+        report = self.report
         extra: dict[str, int] = {}
-        areas: list[dict[str, Any]] = []
+        areas = self.areas
         area: dict[str, Any] | None = None
         area_text = ""
         numbering = Numbering()
-        phrases: list[str] = []
+        phrases = self.phrases
         index = header_row
         while index < len(self.grid):
             row_no = index + 1
@@ -214,22 +240,26 @@ class _SheetReader:
                     },
                 }
             )
-        deadline_column = columns.get("deadline", columns["title"])
-        head, head_problems = table_plan_head(
+        self.deadline_column = columns.get("deadline", columns["title"])
+
+    def head(
+        self, given: dict[str, Any], given_where: dict[str, str], phrases: list[str]
+    ) -> tuple[dict[str, Any], list[Problem]]:
+        """The plan head from this (the first) sheet's text above its table."""
+        return table_plan_head(
             self.file,
-            title=plan_title,
-            background="\n\n".join(above[1:]),
+            title=self.above[0] if self.above else "",
+            background="\n\n".join(self.above[1:]),
             given=given,
             where={
                 "title": f"{self.blad}, rad 1",
-                "area": f"{self.blad}, raderna under rubrikraden (rad {header_row + 1})",
+                "area": f"{self.blad}, raderna under rubrikraden (rad {self.header_row + 1})",
                 **given_where,
             },
             phrases=phrases,
-            deadline_place=f"{self.blad}, kolumn {get_column_letter(deadline_column + 1)}",
+            deadline_place=f"{self.blad}, kolumn {get_column_letter(self.deadline_column + 1)}",
             fix="ange start och slut i ett blad Info.",
         )
-        return {"plan": head, "area": areas, "_problems": head_problems, "_columns": report}
 
     def _place(self, columns: dict[str, int], column: str, row_no: int) -> str:
         if column not in columns:
