@@ -1,13 +1,16 @@
 """Plans from a Word document laid out like the municipality's table.
 
-The first table whose header row (one of its first three rows) has Område, Åtgärd/aktivitet,
-Ansvarig and Klart när? (optionally Nr, Kadens and Kontroll utfört. Datum.) holds the plan.
-Each row below it is one area; a row whose Område is empty or the same continues the area above.
-The activity cell's paragraphs hold the activities: "1. …" or a numbered Word list at level 0
-starts an activity, "- …" or a list at a deeper level (or a bullet list) a sub-step, and any
-other paragraph continues the one before. The other cells hold one non-empty paragraph per
-activity and sub-step, in the same order. The title is the first heading (else paragraph) before
-the table; the rest of the head comes from table_plan_head.
+Every table whose header row (one of its first three rows) has at least Åtgärd/aktivitet and
+Ansvarig (and Område, Klart när?, Nr, Kadens, Kontroll utfört. Datum. or other columns, under any
+heading of service/plans/headers.toml) holds part of the plan. Each row below it is one area; a
+row whose Område is empty or the same continues the area above. Without an Område column, the
+area is named by a row that is one cell across the table (a first row above the header, or one
+between rows) or else by the paragraph just before the table. The activity cell's paragraphs
+hold the activities: "1. …" or a numbered Word list at level 0 starts an activity, "- …" or a
+list at a deeper level (or a bullet list) a sub-step, and any other paragraph continues the one
+before. The other cells hold one non-empty paragraph per activity and sub-step, in the same
+order. The title is the first heading (else paragraph) before the first table; the rest of the
+head comes from table_plan_head.
 """
 
 from __future__ import annotations
