@@ -139,14 +139,16 @@ def check_package(content: bytes, file: str, kind: str, limits: Limits) -> None:
                 )
             )
         seen.add(info.filename)
-        if info.flag_bits & 0x1:
-            problems.append(
-                Problem(
-                    file,
-                    f"del {info.filename}",
-                    f"delen är krypterad; ta bort lösenordet och {resave}.",
-                )
+    encrypted = [info.filename for info in infos if info.flag_bits & 0x1]
+    if encrypted:
+        # One problem for the file: every part of an encrypted package is.
+        problems.append(
+            Problem(
+                file,
+                f"del {encrypted[0]}",
+                f"filen är krypterad ({len(encrypted)} delar); ta bort lösenordet och {resave}.",
             )
+        )
     if problems:
         raise InputError(problems)
     _Counter(package, file, kind, limits, resave).run()

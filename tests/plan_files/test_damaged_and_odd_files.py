@@ -327,3 +327,9 @@ def test_a_zip_of_thousands_of_parts_is_refused_at_once(tmp_path: Path) -> None:
     problem = only(write(tmp_path, "p.docx", out.getvalue()))
     assert time.monotonic() - started < 2
     assert "6000 delar" in problem.message
+
+
+def test_an_encrypted_package_is_one_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.xlsx", DAMAGES["encryption-flag"](xlsx_bytes(), "xlsx"))
+    problem = only(path)
+    assert problem.message.startswith("filen är krypterad") and "lösenordet" in problem.message
