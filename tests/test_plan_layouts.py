@@ -351,3 +351,23 @@ def test_excel_one_sheet_per_area_named_by_the_sheet(tmp_path: Path) -> None:
         ("Delaktighet", ["Andra."]),
     ]
     assert (spec.start.year, spec.end.year) == (2025, 2026)
+
+
+def test_word_column_report_names_the_header_row_below_an_area_row(tmp_path: Path) -> None:
+    def build(document: Any) -> None:
+        table = document.add_table(rows=3, cols=3)
+        first = table.rows[0].cells
+        first[0].merge(first[2]).text = "Trygg vård"
+        for cell, text in zip(table.rows[1].cells, ["Insats", "Vem", "När"], strict=True):
+            cell.text = text
+        for cell, text in zip(
+            table.rows[2].cells, ["1. Första.", "Enhetschef", "Maj 2026"], strict=True
+        ):
+            cell.text = text
+
+    spec = read(tmp_path, "p.docx", _docx(build))
+    assert [(c["where"], c["header"], c["read_as"]) for c in spec.columns] == [
+        ("tabell 1, rad 2", "Insats", "Åtgärd/aktivitet"),
+        ("tabell 1, rad 2", "Vem", "Ansvarig"),
+        ("tabell 1, rad 2", "När", "Klart när?"),
+    ]

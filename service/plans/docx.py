@@ -132,7 +132,9 @@ class _TableReader:
     def read(self, t_no: int, table: Table, header: int, columns: dict[str, int]) -> None:
         header_texts = [cell.text for cell in table.rows[header].cells]
         extra = extra_columns(header_texts, columns)
-        self.report += column_report(header_texts, columns, extra, f"tabell {t_no}, rad 1")
+        self.report += column_report(
+            header_texts, columns, extra, f"tabell {t_no}, rad {header + 1}"
+        )
         heading = _heading_before(self.document, table)
         above = [r for r in table.rows[:header] if _full_width(r)]
         if above:
