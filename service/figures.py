@@ -145,9 +145,10 @@ def days_late(fact: Fact, day: date) -> int:
     return max(0, (end - due).days)
 
 
-def compute(facts: Iterable[Fact], period: Period) -> Figures:
-    """The figures of the occurrences whose plan deadline falls in `period`, at its last day."""
-    day = period.end
+def compute(facts: Iterable[Fact], period: Period, day: date | None = None) -> Figures:
+    """The figures of the occurrences whose plan deadline falls in `period`, as they stood at
+    the end of `day` (default the period's last day)."""
+    day = day or period.end
     seen = [f.at(day) for f in facts]
     due = [f for f in seen if f.kind != CONTINUOUS and period.holds(f.due)]
     counts: dict[str, int] = defaultdict(int)
@@ -220,14 +221,14 @@ def grouped(
 
 
 def monthly_on_time(facts: list[Fact], period: Period) -> list[tuple[date, float | None]]:
-    """Share on time per month of the period, each month seen from its own last day (or the
-    report day): the chart of the plan over time."""
+    """Share on time of the occurrences due in each month of the period, as things stand on
+    the report day: the chart of the plan over time."""
     out = []
     month = period.start.replace(day=1)
     while month <= period.end:
         following = (month + timedelta(days=32)).replace(day=1)
         last = min(following - timedelta(days=1), period.end)
-        figures = compute(facts, Period(max(month, period.start), last))
+        figures = compute(facts, Period(max(month, period.start), last), period.end)
         out.append((month, figures.on_time_share))
         month = following
     return out

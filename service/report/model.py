@@ -304,9 +304,13 @@ def check_lines(
         elif p.status == OVERDUE and p.due:
             out.append(f"{who}Försenad sedan {i18n.format_date_sv(p.due)}.")
         elif p.status == "postponed" and p.due:
-            reason = f" ({p.reason})" if p.reason else ""
-            out.append(f"{who}Uppskjuten till {i18n.format_date_sv(p.due)}{reason}.")
+            reason = f": {p.reason}" if p.reason else ""
+            out.append(_sentence(f"{who}Uppskjuten till {i18n.format_date_sv(p.due)}{reason}"))
         elif p.status == NOT_APPLICABLE:
             reason = f": {p.reason}" if p.reason else ""
-            out.append(f"{who}Inte aktuell{reason}.")
+            out.append(_sentence(f"{who}Inte aktuell{reason}"))
     return tuple(out)
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
