@@ -12,7 +12,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.app import App
-from service.cli.common import STATUS_SV, now_utc, print_table, ready, short
+from service.cli.common import (
+    JSON_HELP,
+    STATUS_SV,
+    antal,
+    borttagen,
+    now_utc,
+    ny,
+    parse_date,
+    print_table,
+    ready,
+    short,
+    uppdaterad,
+)
 from service.deadlines import Deadline
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import count_statuses, schedule_items, status_at
@@ -25,25 +37,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("import", help="läs in en plan (.toml, .xlsx eller .docx)")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, metavar="FIL", help="planfilen")
     p.add_argument("--dry-run", action="store_true", help="kontrollera bara, ändra ingenting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("reload", help="läs om katalogen och kalendrarna")
     p.add_argument("--dry-run", action="store_true", help="kontrollera bara, ändra ingenting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_reload)
 
     p = sub.add_parser("items", help="lista aktiviteter och deras status")
-    p.add_argument("--at", type=date.fromisoformat, help="datum (standard i dag)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--at", type=parse_date, metavar="DATUM", help="datum (standard i dag)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_items)
 
     p = sub.add_parser("occurrences", help="lista förekomster per person och frist")
-    p.add_argument("--person", help="e-postadress")
-    p.add_argument("--at", type=date.fromisoformat, help="datum (standard i dag)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--person", metavar="E-POST", help="bara den här personens")
+    p.add_argument("--at", type=parse_date, metavar="DATUM", help="datum (standard i dag)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_occurrences)
 
 
@@ -52,12 +64,12 @@ def cmd_init(app: App, args: argparse.Namespace) -> int:
     with app.sessions() as session:
         plans = session.scalars(select(Plan).order_by(Plan.slug)).all()
         if results:
-            print(f"Databasen är skapad och {len(results)} planer är inlästa.")
+            print(f"Databasen är skapad och {antal(len(results), 'plan', 'planer')} är inlästa.")
         else:
             print("Databasen fanns redan; ingenting ändrades.")
         for plan in plans:
             count = len([i for i in plan.items if i.active])
-            print(f"  {plan.slug}: {plan.title} ({count} aktiviteter)")
+            print(f"  {plan.slug}: {plan.title} ({antal(count, 'aktivitet', 'aktiviteter')})")
     return 0
 
 
@@ -95,13 +107,15 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.dry_run:
         print(
-            f"Planen {spec.slug} är korrekt: {len(spec.areas)} områden, "
-            f"{spec.item_count} aktiviteter. Inget ändrades (--dry-run)."
+            f"Planen {spec.slug} är korrekt: {antal(len(spec.areas), 'område', 'områden')}, "
+            f"{antal(spec.item_count, 'aktivitet', 'aktiviteter')}. Inget ändrades (--dry-run)."
         )
     else:
         print(
-            f"Planen {result['plan']} är inläst: {result['added']} nya, {result['updated']} "
-            f"uppdaterade och {result['retired']} borttagna aktiviteter."
+            f"Planen {result['plan']} är inläst: {result['added']} {ny(result['added'])}, "
+            f"{result['updated']} {uppdaterad(result['updated'])} och {result['retired']} "
+            f"{borttagen(result['retired'])} "
+            f"{'aktivitet' if result['retired'] == 1 else 'aktiviteter'}."
         )
     return 0
 
@@ -116,15 +130,17 @@ def cmd_reload(app: App, args: argparse.Namespace) -> int:
     assert isinstance(added, list) and isinstance(left, list) and isinstance(moved, list)
     if args.dry_run:
         print(
-            f"Katalogen och kalendrarna är kontrollerade: {summary['people']} personer, "
-            f"{len(added)} nya, {len(left)} som slutat, {len(moved)} förekomster skulle gå "
-            "över till efterträdare."
+            f"Katalogen och kalendrarna är kontrollerade: "
+            f"{antal(int(str(summary['people'])), 'person', 'personer')}, "
+            f"{len(added)} {ny(len(added))}, {len(left)} som slutat, "
+            f"{antal(len(moved), 'förekomst', 'förekomster')} skulle gå över till efterträdare."
         )
     else:
         print(
-            f"Katalogen och kalendrarna är inlästa: {summary['people']} personer, "
-            f"{len(added)} nya, {len(left)} som slutat, {len(moved)} förekomster har gått "
-            "över till efterträdare."
+            f"Katalogen och kalendrarna är inlästa: "
+            f"{antal(int(str(summary['people'])), 'person', 'personer')}, "
+            f"{len(added)} {ny(len(added))}, {len(left)} som slutat, "
+            f"{antal(len(moved), 'förekomst', 'förekomster')} har gått över till efterträdare."
         )
     for email in added:
         print(f"  ny: {email}")
