@@ -121,16 +121,9 @@ def build_report(
         known = ", ".join(session.scalars(select(Plan.slug).order_by(Plan.slug)))
         raise UnknownPlan(f"Planen '{slug}' finns inte; välj en av: {known}.")
     items = [i for i in plan.items if i.active]
-    occurrences = list(
-        session.scalars(
-            select(Occurrence)
-            .where(Occurrence.item_id.in_([i.id for i in items]))
-            .order_by(Occurrence.id)
-        )
-    )
+    occurrences = _occurrences(session, items)
     people = {p.id: p for p in session.scalars(select(Person))}
-    item_by_id = {i.id: i for i in items}
-    facts = [fact_of(o, item_by_id[o.item_id], people, tz) for o in occurrences]
+    facts = facts_of(items, occurrences, people, tz)
     period = Period(start or plan.start, at)
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
@@ -170,6 +163,43 @@ def build_report(
         by_role=grouped(facts, period, "role"),
         by_unit=grouped(facts, period, "unit"),
     )
+
+
+def _occurrences(session: Session, items: Sequence[Item]) -> list[Occurrence]:
+    ids = [i.id for i in items]
+    out: list[Occurrence] = []
+    for start in range(0, len(ids), 500):
+        out.extend(
+            session.scalars(
+                select(Occurrence)
+                .where(Occurrence.item_id.in_(ids[start : start + 500]))
+                .order_by(Occurrence.id)
+            )
+        )
+    return out
+
+
+def facts_of(
+    items: Sequence[Item],
+    occurrences: Sequence[Occurrence],
+    people: dict[int, Person],
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+) -> list[Fact]:
+    item_by_id = {i.id: i for i in items}
+    return [
+        fact_of(o, item_by_id[o.item_id], people, tz)
+        for o in occurrences
+        if o.item_id in item_by_id
+    ]
+
+
+def area_figures(
+    plan: Plan, items: Sequence[Item], occurrences: Sequence[Occurrence], at: date
+) -> dict[int, Figures]:
+    """Per area of `plan`, the figures over the plan's period up to `at` (for the dashboard)."""
+    facts = facts_of(items, occurrences, {})
+    per_area = grouped(facts, Period(plan.start, at), "area")
+    return {area.id: per_area.get(str(area.id), Figures()) for area in plan.areas}
 
 
 def fact_of(occ: Occurrence, item: Item, people: dict[int, Person], tz: ZoneInfo) -> Fact:
