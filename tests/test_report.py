@@ -229,3 +229,39 @@ def test_the_command_writes_the_report_in_the_format_of_the_file(
     assert doc.tables[-1].rows[0].cells[4].text == "Kontroll utfört. Datum."
     code, out, err = cli_ready("report", "finns-inte", "--at", "2024-12-04")
     assert code == 2 and "Planen 'finns-inte' finns inte" in err
+
+
+def test_the_digest_has_one_line_per_plan_with_its_trend(app: App, tmp_path: Path) -> None:
+    from service.digest import digest_context
+
+    build_store(app, tmp_path)
+    now = at("2024-12-02", "07:00")
+    with app.sessions() as session:
+        head = person(session, "eva.ekstrom@example.se")
+        context = digest_context(app, session, head, now=now, today=d("2024-12-02"))
+    line = next(x for x in context.plan_lines if x.startswith("Testplan test-rapport"))
+    # 2 December: all ten occurrences due; on time item 1 and three verksamhetschefer, late
+    # item 2 and Peter Holm (done that day), overdue item 3 and Sofia Wallin -> 4 of 8 = 50 %.
+    # 25 November: items 1, 2, 4, 5 due; item 1 on time, item 2 late -> 1 of 2 = 50 %.
+    assert line == (
+        "Testplan test-rapport: 2 av 6 aktiviteter med frist klara, 50 % i tid "
+        "(oförändrat sedan förra veckan)."
+    )
+
+
+def test_a_trend_line_gives_the_change_in_percentage_points() -> None:
+    from service.figures import Figures
+    from service.report.model import trend_line
+
+    same = Figures(activities_due=3, activities_done=1, on_time_share=0.5)
+    assert trend_line("Plan", same, same) == (
+        "Plan: 1 av 3 aktiviteter med frist klara, 50 % i tid (oförändrat sedan förra veckan)."
+    )
+    better = Figures(activities_due=4, activities_done=3, on_time_share=0.75)
+    assert trend_line("Plan", same, better) == (
+        "Plan: 3 av 4 aktiviteter med frist klara, 75 % i tid "
+        "(+25 procentenheter sedan förra veckan)."
+    )
+    assert trend_line("Plan", Figures(), Figures(activities_due=2)) == (
+        "Plan: 0 av 2 aktiviteter med frist klara."
+    )
