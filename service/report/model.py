@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service import i18n
 from service.figures import Fact, Figures, Period, compute, grouped, monthly_on_time, trend
+from service.indicators import Shown, shown_for
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
 
@@ -74,6 +75,16 @@ class AreaReport:
     description: str
     rows: tuple[Row, ...]
     figures: Figures
+    indicators: tuple[Shown, ...] = ()
+
+    @property
+    def headline(self) -> str:
+        """ "8 av 9 aktiviteter klara, Tillitsindex 61 → 67, mål 70"."""
+        parts = [
+            f"{self.figures.activities_done} av {self.figures.activities_due} aktiviteter klara"
+        ]
+        parts += [i.line for i in self.indicators]
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,7 @@ class PlanReport:
     figures: Figures
     areas: tuple[AreaReport, ...]
     monthly: tuple[tuple[date, float | None], ...]
+    indicators: tuple[Shown, ...] = ()
     by_role: dict[str, Figures] = field(default_factory=dict)
     by_unit: dict[str, Figures] = field(default_factory=dict)
 
@@ -129,6 +141,7 @@ def build_report(
     for occ in occurrences:
         by_item[occ.item_id].append(occ)
     per_area = grouped(facts, period, "area")
+    shown = shown_for(session, plan.id, at)
     areas = []
     for area in plan.areas:
         rows = tuple(
@@ -143,6 +156,7 @@ def build_report(
                 area.description,
                 rows,
                 per_area.get(str(area.id), Figures()),
+                tuple(shown.get(area.id, ())),
             )
         )
     return PlanReport(
@@ -160,6 +174,7 @@ def build_report(
         figures=compute(facts, period),
         areas=tuple(areas),
         monthly=tuple(monthly_on_time(facts, period)),
+        indicators=tuple(shown.get(None, ())),
         by_role=grouped(facts, period, "role"),
         by_unit=grouped(facts, period, "unit"),
     )

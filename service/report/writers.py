@@ -140,6 +140,8 @@ def summary_lines(report: PlanReport) -> list[str]:
             "tillfällen hölls i tid."
         )
     lines.append(chart.describe(f))
+    lines += [f"Hela planen: {i.line}." for i in report.indicators]
+    lines += [f"{area.title} {area.headline}." for area in report.areas if area.indicators]
     return lines
 
 
@@ -220,6 +222,16 @@ def render_xlsx(report: PlanReport) -> bytes:
         ("följ från", report.follow_from),
     ):
         info.append([name, value])
+
+    measured = book.create_sheet("Indikatorer")
+    measured.append(["Område", "Indikator", "Enhet", "Mål", "Datum", "Värde", "Kommentar"])
+    plan_wide = [("Hela planen", i) for i in report.indicators]
+    for area_title, shown in plan_wide + [(a.title, i) for a in report.areas for i in a.indicators]:
+        head: list[object] = [area_title, shown.name, shown.unit, shown.target]
+        if not shown.values:
+            measured.append(head)
+        for on, number, comment in shown.values:
+            measured.append([*head, on, number, comment])
 
     figures = book.create_sheet("Nyckeltal")
     figures.append(["Rapportdatum", report.at])

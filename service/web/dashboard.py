@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from service import i18n, roles
 from service.deadlines import DeadlineKind
 from service.figures import Figures
+from service.indicators import Shown, shown_for
 from service.models import Area, AuditEntry, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
 from service.report import chart
@@ -84,6 +85,7 @@ class PlanTable:
     groups: list[AreaGroup]
     # Effect figures per area id, over the plan's period up to today.
     figures: dict[int, Figures] = field(default_factory=dict)
+    indicators: dict[int | None, list[Shown]] = field(default_factory=dict)
 
     @property
     def row_count(self) -> int:
@@ -158,7 +160,7 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
             plan_items = [i for i in items if i.plan_id == plan.id]
             plan_occs = [o for i in plan_items for o in by_item.get(i.id, [])]
             figures = area_figures(plan, plan_items, plan_occs, today)
-            tables.append(PlanTable(plan, groups, figures))
+            tables.append(PlanTable(plan, groups, figures, shown_for(session, plan.id, today)))
     return Dashboard(
         tables=tables,
         filters=filters,
