@@ -51,6 +51,7 @@ class Shown:
     higher_is_better: bool
     target: float | None
     values: tuple[tuple[date, float, str], ...]
+    id: int = 0
 
     @property
     def line(self) -> str:
@@ -236,6 +237,11 @@ def _date(cell: object) -> date | None:
         return None
 
 
+def parse_number(text: str) -> float | None:
+    """A value as people type it: "67", "67,5", "1 200"."""
+    return _float(text)
+
+
 def _float(cell: object) -> float | None:
     if isinstance(cell, int | float):
         return float(cell)
@@ -300,6 +306,7 @@ def shown_for(session: Session, plan_id: int, at: date) -> dict[int | None, list
                 indicator.higher_is_better,
                 indicator.target,
                 tuple((on, value, comment) for on, value, comment in values),
+                indicator.id,
             )
         )
     return out

@@ -97,6 +97,7 @@ def _dashboard_page(
         csrf=web.csrf.field_value(cookie, "/admin/klarmarkera") if admin else "",
         notice=request.query_params.get("klar", ""),
         report_base="/admin/rapport/" if admin else f"{request.url.path}/rapport/",
+        indicator_csrf=web.csrf.field_value(cookie, "/admin/indikator") if admin else "",
         report_formats=reports.LINKS,
         **dashboard.template_context(board, today),
     )

@@ -11,6 +11,8 @@ from docx import Document
 from starlette.testclient import TestClient
 
 from service.app import App
+from service.db import transaction
+from tests.web.conftest import NOW
 from tests.web.test_dashboard import (  # noqa: F401 (fixtures)
     admin_client,
     board_path,
@@ -69,3 +71,31 @@ def test_the_admin_downloads_the_report_after_signing_in(admin_client: TestClien
     assert pdf.headers["content-type"] == "application/pdf"
     data = json.loads(admin_client.get("/admin/rapport/tillitsfull-dialog.json").content)
     assert data["plan"] == "tillitsfull-dialog"
+
+
+def test_the_admin_records_an_indicator_value_on_the_dashboard(
+    started: App,
+    admin_client: TestClient,  # noqa: F811
+) -> None:
+    from tests.test_indicators import write
+
+    with transaction(started.sessions) as session:
+        started.import_plan(session, write(started.config.base_dir / "ind-plans"), NOW)
+        started.sync(session, NOW)
+    assert sign_in(admin_client, "rätt lösen") == 303
+    html = admin_client.get("/admin/oversikt?plan=tillit-matt").text
+    assert "Tillitsindex i medarbetarenkäten 61 → 67, mål 70" in html
+    form = html.split('action="/admin/indikator"', 1)[1]
+    indicator_id = re.search(r'name="indicator_id" value="(\d+)"', form)
+    assert indicator_id
+    fields = {"indicator_id": indicator_id.group(1), "measured_on": "2024-11-29", "value": "69"}
+    refused = admin_client.post("/admin/indikator", data={**fields, "csrf": "fel"})
+    assert refused.status_code == 403
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token
+    done = admin_client.post(
+        "/admin/indikator", data={**fields, "csrf": token.group(1)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    html = admin_client.get("/admin/oversikt?plan=tillit-matt").text
+    assert "Tillitsindex i medarbetarenkäten 61 → 67 → 69, mål 70" in html
