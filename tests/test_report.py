@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.app import App
 from service.completion import mark_done, mark_not_applicable, postpone
@@ -265,3 +265,37 @@ def test_a_trend_line_gives_the_change_in_percentage_points() -> None:
     assert trend_line("Plan", Figures(), Figures(activities_due=2)) == (
         "Plan: 0 av 2 aktiviteter med frist klara."
     )
+
+
+def test_the_report_for_the_bundled_plans_on_the_son_meeting_after_a_simulated_autumn(
+    sqlite_app: App, tmp_path: Path
+) -> None:
+    from service.report.writers import summary_lines
+    from tests.report_autumn import MEETING, simulate_autumn
+
+    simulate_autumn(sqlite_app)
+    for slug in ("tillitsfull-dialog", "starka-enhetschefer"):
+        with sqlite_app.sessions() as session:
+            report = build_report(session, slug, MEETING, meeting=MEETING, committee="SON")
+            active = session.scalar(
+                select(func.count()).select_from(Item).join(Plan).where(
+                    Plan.slug == slug, Item.active.is_(True)
+                )
+            )  # fmt: skip
+        f = report.figures
+        assert f.due > 0 and f.done_on_time > 0
+        assert f.due == f.done + f.overdue + f.not_applicable + f.postponed + f.open
+        for key in ("due", "done_on_time", "done_late", "overdue", "not_applicable", "postponed"):
+            assert sum(getattr(a.figures, key) for a in report.areas) == getattr(f, key)
+        doc = Document(io.BytesIO(render(report, "docx")))
+        table = doc.tables[-1]
+        assert len(table.rows) == 1 + active
+        filled = [r.cells[4].text for r in table.rows[1:] if r.cells[4].text]
+        assert any("Klart" in t or "klara" in t for t in filled)
+        assert "Underlag till SON 4 december 2024" in doc.sections[0].header.paragraphs[0].text
+        assert all(
+            line in "\n".join(p.text for p in doc.paragraphs) for line in summary_lines(report)
+        )
+        pdf = render(report, "pdf")
+        (tmp_path / f"{slug}.pdf").write_bytes(pdf)
+        assert pdf.startswith(b"%PDF-")
