@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from PIL import Image
+from playwright.sync_api import Browser
 
 from service.app import App
 from service.completion import mark_done
@@ -51,8 +52,8 @@ def finish_some(app: App) -> None:
 
 
 def test_the_printable_report_passes_axe_and_draws_its_chart(
-    browser,
-    browser_app: App,
+    browser: Browser,  # noqa: F811
+    browser_app: App,  # noqa: F811
     server: BackgroundServer,  # noqa: F811
 ) -> None:
     finish_some(browser_app)
@@ -69,8 +70,8 @@ def test_the_printable_report_passes_axe_and_draws_its_chart(
 
 
 def test_the_dashboard_area_charts_pass_axe_and_are_drawn(
-    browser,
-    browser_app: App,
+    browser: Browser,  # noqa: F811
+    browser_app: App,  # noqa: F811
     server: BackgroundServer,  # noqa: F811
 ) -> None:
     finish_some(browser_app)
