@@ -227,6 +227,9 @@ def test_the_command_writes_the_report_in_the_format_of_the_file(
     assert "rapport.docx" in out
     doc = Document(str(target))
     assert doc.tables[-1].rows[0].cells[4].text == "Kontroll utfört. Datum."
+    code, out, _ = cli_ready("report", "tillitsfull-dialog", "--at", "2024-12-04")
+    confirmed = json.loads(out)["figures"]["last_confirmed"]
+    assert confirmed and all(re.fullmatch(r"\d+:[\d.]+", key) for key in confirmed)
     code, out, err = cli_ready("report", "finns-inte", "--at", "2024-12-04")
     assert code == 2 and "Planen 'finns-inte' finns inte" in err
 

@@ -58,6 +58,7 @@ class Row:
     check: tuple[str, ...]  # the filled "Kontroll utfört. Datum." cell, one line per paragraph
     status: str
     people: tuple[PersonLine, ...]
+    item_id: int = 0
 
     @property
     def is_sub_step(self) -> bool:
@@ -256,6 +257,7 @@ def row_of(
         check=check_lines(item, occs, lines, people, at),
         status=_row_status(lines),
         people=lines,
+        item_id=item.id,
     )
 
 

@@ -48,17 +48,31 @@ def cell(figures: Figures, key: str) -> str:
 
 
 def to_json(report: PlanReport) -> dict[str, Any]:
+    # Numbers repeat from area to area, so an item is "area:number" ("2:1").
+    numbers = {
+        row.item_id: f"{area.position}:{row.number}" for area in report.areas for row in area.rows
+    }
+
+    def figures(f: Figures) -> dict[str, object]:
+        """The figures, continuous items named by their number in the plan."""
+        data = f.as_dict()
+        data["last_confirmed"] = {
+            numbers.get(k, str(k)): v.isoformat() if v else None
+            for k, v in f.last_confirmed.items()
+        }
+        return data
+
     return {
         "plan": report.slug,
         "title": report.title,
         "at": report.at.isoformat(),
         "meeting": report.meeting.isoformat() if report.meeting else None,
-        "figures": report.figures.as_dict(),
+        "figures": figures(report.figures),
         "areas": [
             {
                 "position": area.position,
                 "title": area.title,
-                "figures": area.figures.as_dict(),
+                "figures": figures(area.figures),
                 "items": [
                     {
                         "number": row.number,
@@ -71,8 +85,8 @@ def to_json(report: PlanReport) -> dict[str, Any]:
             }
             for area in report.areas
         ],
-        "by_role": {k: v.as_dict() for k, v in sorted(report.by_role.items())},
-        "by_unit": {k: v.as_dict() for k, v in sorted(report.by_unit.items())},
+        "by_role": {k: figures(v) for k, v in sorted(report.by_role.items())},
+        "by_unit": {k: figures(v) for k, v in sorted(report.by_unit.items())},
         "monthly_on_time_share": [
             {"month": m.isoformat()[:7], "on_time_share": s} for m, s in report.monthly
         ],
