@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +23,8 @@ from service.links import ACTIVITIES, CALENDAR, DASHBOARD, DONE, LinkSigner, sig
 from service.models import Person, Plan, Term, Unit
 from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
+from service.plans.limits import Limits
+from service.plans.tables import ReadOptions, Vocabulary
 from service.reassignment import reassign_orphans
 from service.roles import RoleVocabulary, default_vocabulary
 
@@ -206,11 +208,29 @@ class App:
         finally:
             session.close()
 
+    def read_options(self, *, strict: bool = False) -> ReadOptions:
+        """The plan readers' limits and headings from [plans]; --strict from the command."""
+        plans = self.config.section("plans")
+        extra = str(plans.get("headers", "") or "")
+        return ReadOptions(
+            limits=Limits.from_settings(plans),
+            vocabulary=Vocabulary.load(self.config.path("plans", "headers") if extra else None),
+            strict=strict,
+        )
+
     def import_plan(
-        self, session: Session, path: Path, now: datetime, *, actor: str = "import"
+        self,
+        session: Session,
+        path: Path,
+        now: datetime,
+        *,
+        actor: str = "import",
+        strict: bool = False,
     ) -> ImportResult:
-        vocabulary = self.directory(session).vocabulary
-        spec, digest = read_plan_file(path, self.display_path(path), vocabulary)
+        options = replace(
+            self.read_options(strict=strict), roles=self.directory(session).vocabulary
+        )
+        spec, digest = read_plan_file(path, self.display_path(path), options)
         result = store_plan(
             session,
             spec,
@@ -220,8 +240,26 @@ class App:
             source_hash=digest,
             actor=actor,
         )
+        if path.suffix.lower() == ".toml":
+            self._import_indicators(session, path, spec.slug, now, actor)
         bump_data_version(session)
         return result
+
+    def _import_indicators(
+        self, session: Session, path: Path, slug: str, now: datetime, actor: str
+    ) -> None:
+        """The plan file's [[indicator]] and [[area.indicator]] sections; values are added,
+        never removed."""
+        import tomllib
+
+        from service import indicators
+
+        specs = indicators.parse_specs(
+            tomllib.loads(path.read_text(encoding="utf-8")), self.display_path(path)
+        )
+        if specs:
+            plan = session.scalars(select(Plan).where(Plan.slug == slug)).one()
+            indicators.store_specs(session, plan, specs, now=now, actor=actor)
 
     def sync(self, session: Session, now: datetime, *, force: bool = False) -> int:
         """Bring the occurrences in line with plans, directory and calendars (cheap when

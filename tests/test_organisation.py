@@ -15,6 +15,7 @@ from service.digest import digest_context, digest_recipients
 from service.directory import Directory, load_directory, load_directory_file, store_directory
 from service.models import Item, Occurrence, Person, Plan
 from service.plans.importer import read_plan_file
+from service.plans.tables import ReadOptions
 from service.problems import InputError
 from tests.support import ROOT, at, make_config
 
@@ -278,7 +279,7 @@ def test_a_plan_naming_an_unknown_administration_is_refused(town: App) -> None:
     path.write_text(plan_text("kff", "KUL", '["Enhetschef"]'), encoding="utf-8")
     vocabulary = town.plan_vocabulary()
     with pytest.raises(InputError) as refused:
-        read_plan_file(path, "kff.toml", vocabulary)
+        read_plan_file(path, "kff.toml", ReadOptions(roles=vocabulary))
     [problem] = refused.value.problems
     assert problem.where == "[plan] administration"
     assert problem.message.startswith("förvaltningen 'KUL' finns inte i katalogen")

@@ -18,7 +18,7 @@ from service.models import Item, Occurrence, Person
 from service.occurrences import item_targets
 from service.pipeline import tick
 from service.plans.importer import parse_plan
-from service.plans.tables import split_roles
+from service.plans.tables import ReadOptions, split_roles
 from service.problems import InputError
 from tests.support import ROOT, at, d, make_config
 from tests.upgrades import columns_of, load_release_0_1, snapshot
@@ -302,7 +302,7 @@ def test_a_school_plan_naming_an_undeclared_role_is_refused_with_a_suggestion(
         ],
     }
     with pytest.raises(InputError) as refused:
-        parse_plan(data, "skolplan.toml", vocabulary)
+        parse_plan(data, "skolplan.toml", ReadOptions(roles=vocabulary))
     [problem] = refused.value.problems
     assert problem.where == "område 1, aktivitet 1, kolumn Ansvarig"
     assert "Menade du 'Rektor'?" in problem.message
@@ -384,7 +384,7 @@ def test_a_cell_written_as_one_string_names_each_party(social: Directory) -> Non
             }
         ],
     }
-    [item] = parse_plan(data, "plan.toml", social.vocabulary).areas[0].items
+    [item] = parse_plan(data, "plan.toml", ReadOptions(roles=social.vocabulary)).areas[0].items
     assert item.responsible == ("Verksamhetschef LSS", "HR-chef", "Försäkringskassan")
     assert item.roles == ("verksamhetschef@area:LSS", "hr-chef")
 

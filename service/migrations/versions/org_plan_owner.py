@@ -2,7 +2,7 @@
 only external parties
 
 Revision ID: org_plan_owner
-Revises: 0001_initial
+Revises: report_indicators
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "org_plan_owner"
-down_revision: str | None = "0001_initial"
+down_revision: str | None = "report_indicators"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
