@@ -17,6 +17,7 @@ STATUS_SV = {
 }
 KIND_SV = {
     "date": "datum", "month": "månad", "week": "vecka", "term": "termin", "quarter": "kvartal",
+    "year": "år", "period": "period",
     "recurring": "återkommande", "per_meeting": "per möte", "relative": "efter annan aktivitet",
     "continuous": "fortlöpande", "as_needed": "vid behov",
 }  # fmt: skip

@@ -26,7 +26,7 @@ from service.deadlines import Deadline, PhraseError
 from service.models import Area, AuditEntry, Item, Plan
 from service.occurrences import reopen_retired
 from service.plans.docx import read_docx
-from service.plans.phrases import parse_phrase
+from service.plans.phrases import PlanPeriod, parse_phrase
 from service.plans.xlsx import read_xlsx
 from service.problems import InputError, Problem
 
@@ -109,6 +109,9 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
             )
         )
         follow = None
+    # Pins phrases without a year ("i maj"); only a valid period can.
+    known = type(start) is date and type(end) is date and start != date.min
+    period = PlanPeriod(start, end) if known else PlanPeriod()
     raw_areas = data.get("area", [])
     if not isinstance(raw_areas, list) or not raw_areas:
         problems.append(Problem(file, _where(head, "area", "[[area]]"), "planen har inga områden."))
@@ -118,7 +121,7 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
         items = []
         numbers: set[str] = set()
         for raw in raw_area.get("item", []):
-            spec = _parse_item(raw, file, a_no, problems)
+            spec = _parse_item(raw, file, a_no, problems, period)
             if spec is None:
                 # Reported already; its sub-steps should not be reported as orphans too.
                 numbers.add(str(raw.get("number", "")).strip())
@@ -170,7 +173,11 @@ def _where(raw: Mapping[str, Any], field: str, default: str) -> str:
 
 
 def _parse_item(
-    raw: Mapping[str, Any], file: str, area_no: int, problems: list[Problem]
+    raw: Mapping[str, Any],
+    file: str,
+    area_no: int,
+    problems: list[Problem],
+    period: PlanPeriod,
 ) -> ItemSpec | None:
     number = str(raw.get("number", "")).strip()
     item = _where(raw, "item", f"område {area_no}, aktivitet {number or '?'}")
@@ -207,7 +214,7 @@ def _parse_item(
     cadence = " ".join(str(raw.get("cadence", "")).split())
     deadline: Deadline | None = None
     try:
-        deadline = parse_phrase(phrase)
+        deadline = parse_phrase(phrase, plan_start=period.start, plan_end=period.end)
     except PhraseError as exc:
         problems.append(
             Problem(
@@ -219,7 +226,7 @@ def _parse_item(
     if cadence:
         # The activity text's cadence ("Två gånger per termin …") gives the meaning.
         try:
-            deadline = parse_phrase(cadence)
+            deadline = parse_phrase(cadence, plan_start=period.start, plan_end=period.end)
         except PhraseError as exc:
             problems.append(
                 Problem(

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from service.deadlines import Deadline, DeadlineKind, Period, PhraseError
 
@@ -405,16 +405,17 @@ def _yearless_term(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
     # calendar's exact dates decide the deadline later.
     term = _TERMS_SV[m["t"]]
     months = (1, 6) if term == "VT" else (8, 12)
-    year, _ = _pin(
-        ctx, term, lambda y: (date(y, months[0], 1), _month_end(y, months[1]))
-    )
+    year, _ = _pin(ctx, term, lambda y: (date(y, months[0], 1), _month_end(y, months[1])))
     return Deadline(DeadlineKind.TERM, term=f"{term} {year}")
 
 
 _CAL = rf"(?P<c>{_alternatives(_CALENDARS_SV)})"
 _PERIOD = rf"(?P<p>{_alternatives(_PERIODS_SV)})"
 _TERM = rf"(?P<t>{_alternatives(_TERMS_SV)})"
-_QUARTER = rf"(?:(?:q ?|k ?|kvartal )(?P<q>\d)|(?:det )?(?P<qo>{_alternatives(_QUARTER_ORDINALS_SV)}) kvartalet)"
+_QUARTER = (
+    rf"(?:(?:q ?|k ?|kvartal )(?P<q>\d)"
+    rf"|(?:det )?(?P<qo>{_alternatives(_QUARTER_ORDINALS_SV)}) kvartalet)"
+)
 _RANGE = (
     rf"(?:,? (?:(?:med )?start(?: i)?|från) (?P<sm>{_MONTH}) (?P<sy>{_YEAR}))?"
     rf"(?:,? (?:och )?(?:färdigt|klart|till|senast) (?:i )?(?P<em>{_MONTH}) (?P<ey>{_YEAR}))?"
@@ -468,7 +469,10 @@ _RULES: list[tuple[str, _Handler]] = [
     (r"(?:(?:en|1) gång )?(?:per|varje|i varje|under varje) mandatperiod", _per_mandate),
     (rf"{_ON_DAY},? {_YEARLY}", _yearly_on),
     (rf"{_YEARLY},? {_ON_DAY}", _yearly_on),
-    (r"(?:varje|(?:en|1) gång (?:per|varje)) (?P<t>vår|höst|vårtermin|hösttermin|vt|ht)", _yearly_term),
+    (
+        r"(?:varje|(?:en|1) gång (?:per|varje)) (?P<t>vår|höst|vårtermin|hösttermin|vt|ht)",
+        _yearly_term,
+    ),
     (rf"(?:(?:på|under) )?{_SEASON},? {_YEARLY}", _yearly_term),
     (rf"{_YEARLY},? (?:på |under )?{_SEASON}", _yearly_term),
     (
