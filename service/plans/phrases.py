@@ -189,7 +189,7 @@ def _short_term(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
 
 def _school_year(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
     first, second = int(m["y"]), m["y2"]
-    if (int(second) if len(second) == 4 else first // 100 * 100 + int(second)) != first + 1:
+    if int(second) != (first + 1 if len(second) == 4 else (first + 1) % 100):
         raise _Reject("ett läsår är två år i följd, skriv t.ex. ”läsåret 2025/26”")
     # A school year ends when its spring term does.
     return Deadline(DeadlineKind.TERM, term=f"VT {first + 1}")
@@ -273,6 +273,10 @@ def _cycle(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
     if interval == 1:
         return Deadline(DeadlineKind.RECURRING, times=1, period=period)
     return Deadline(DeadlineKind.RECURRING, times=1, period=period, interval=interval)
+
+
+def _half_year(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
+    return Deadline(DeadlineKind.RECURRING, times=1, period=Period.MONTH, interval=6)
 
 
 def _per_mandate(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
@@ -421,7 +425,7 @@ _RANGE = (
     rf"(?:,? (?:och )?(?:färdigt|klart|till|senast) (?:i )?(?P<em>{_MONTH}) (?P<ey>{_YEAR}))?"
 )
 _ONCE = r"(?:(?:en|1) (?:gång|ggr) )?"
-_YEARLY = r"(?:varje år|årligen|varje kalenderår|(?:en|1) gång (?:per|om|i) året?)"
+_YEARLY = r"(?:varje år|årligen|varje kalenderår|(?:en|1) gång (?:per|om|i) år(?:et)?)"
 _ON_DAY = rf"(?:senast )?(?:i |den )?(?:(?P<d>\d{{1,2}}) )?(?P<m>{_MONTH})"
 _SEASON = r"(?P<t>våren|hösten|vårterminen|höstterminen|vt|ht)"
 _EVENT = (
@@ -437,7 +441,7 @@ _RULES: list[tuple[str, _Handler]] = [
     (rf"{_BY}(?:v\.? ?|vecka )(?P<w>\d{{1,2}}),? {_Y}", _week),
     (rf"{_BY}{_TERM}[- ]?{_Y}", _term),
     (rf"{_BY}(?P<t>ht|vt)[- ]?(?P<yy>\d{{2}})", _short_term),
-    (rf"{_BY}läsåret? (?P<y>{_YEAR}) ?[/-] ?(?P<y2>\d{{4}}|\d{{2}})", _school_year),
+    (rf"{_BY}läsår(?:et)? (?P<y>{_YEAR}) ?[/-] ?(?P<y2>\d{{4}}|\d{{2}})", _school_year),
     (rf"{_BY}{_QUARTER},? {_Y}", _quarter),
     (
         rf"(?:under |mellan )?(?:(?:mandatperioden|perioden|åren) )?"
@@ -467,6 +471,7 @@ _RULES: list[tuple[str, _Handler]] = [
     ),
     (rf"{_ONCE}(?P<o>vart?ann(?:an|at)) (?P<u>{_alternatives(_CYCLE_UNITS_SV)})", _cycle),
     (r"(?:(?:en|1) gång )?(?:per|varje|i varje|under varje) mandatperiod", _per_mandate),
+    (r"(?:(?:en|1) gång (?:per|i|varje) |varje )halvår(?:et)?|halvårsvis", _half_year),
     (rf"{_ON_DAY},? {_YEARLY}", _yearly_on),
     (rf"{_YEARLY},? {_ON_DAY}", _yearly_on),
     (
