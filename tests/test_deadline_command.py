@@ -1,0 +1,114 @@
+"""`bevakning deadline`: how a phrase is read, in Swedish and as JSON, before an import."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from service.calendar import Calendars, TermDefaults
+from service.plans.phrases import parse_phrase
+from service.plans.reading import reading
+from tests.cli_support import Cli
+
+PLAN = ("--plan-start", "2025-01-01", "--plan-end", "2025-12-31")
+KINDS = {
+    "date", "month", "week", "term", "quarter", "year", "period", "recurring", "per_meeting",
+    "relative", "continuous", "as_needed",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        (
+            "senast i oktober varje år",
+            {"kind": "recurring", "due": "2025-10-31", "period": "year", "interval": 1,
+             "times": 1, "month": 10,
+             "text": "Varje år, senast i slutet av oktober; första gången 2025-10-31"},
+        ),
+        (
+            "vart femte år",
+            {"kind": "recurring", "due": "2029-12-31", "period": "year", "interval": 5,
+             "text": "Vart femte år; första gången 2029-12-31"},
+        ),
+        (
+            "en gång per mandatperiod",
+            {"kind": "recurring", "due": "2026-12-31", "period": "year", "interval": 4},
+        ),
+        (
+            "varannan termin",
+            {"kind": "recurring", "period": "term", "interval": 2,
+             "text": "Varannan termin; första gången 2025-12-19"},
+        ),
+        (
+            "2 ggr/termin",
+            {"kind": "recurring", "period": "term", "times": 2, "interval": 1},
+        ),
+        ("inom 30 dagar", {"kind": "relative", "after": "P30D", "due": "2025-01-31"}),
+        ("inom tre veckor efter", {"kind": "relative", "after": "P3W"}),
+        ("på nästkommande APT", {"kind": "relative", "due": None, "calendar": "apt"}),
+        ("i maj", {"kind": "month", "due": "2025-05-31",
+                   "text": "Senast i slutet av maj 2025 (2025-05-31)"}),
+        ("senast 15 mars", {"kind": "date", "due": "2025-03-15"}),
+        ("v. 42", {"kind": "week", "due": "2025-10-19"}),
+        ("HT-25", {"kind": "term", "term": "HT 2025"}),
+        ("Q3 2026", {"kind": "quarter", "due": "2026-09-30"}),
+        ("Under 2026", {"kind": "year", "due": "2026-12-31",
+                        "text": "Senast vid årets slut 2026 (2026-12-31)"}),
+        ("2025–2026", {"kind": "period", "due": "2026-12-31", "start": "2025-01-01",
+                       "end": "2026-12-31"}),
+        ("Tillsvidare", {"kind": "continuous", "due": None}),
+        ("vid behov", {"kind": "as_needed", "due": None,
+                       "text": "Vid behov; inga påminnelser"}),
+        ("varje nämndsmöte", {"kind": "per_meeting", "calendar": "nämnd"}),
+    ],
+)  # fmt: skip
+def test_it_shows_the_reading_as_json(cli: Cli, phrase: str, expected: dict[str, Any]) -> None:
+    out = cli.json("deadline", phrase, *PLAN)
+    assert {"kind", "due", "period", "interval", "times", "after", "text"} <= out.keys()
+    assert out["kind"] in KINDS
+    assert {k: out[k] for k in expected} == expected
+    assert out["text"]
+
+
+def test_it_prints_the_reading_in_swedish(cli: Cli) -> None:
+    code, out, _ = cli("deadline", "senast 15 mars varje år", *PLAN)
+    assert code == 0
+    assert out.strip() == "Varje år, senast 15 mars; första gången 2025-03-15"
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("i maj",), "årtal saknas"),
+        (("i maj", "--plan-start", "2025-01-01", "--plan-end", "2026-12-31"), "rymmer ”maj”"),
+        (("snart",), "okänd frist"),
+    ],
+)
+def test_a_refused_phrase_exits_non_zero_with_the_reason(
+    cli: Cli, args: tuple[str, ...], reason: str
+) -> None:
+    code, out, err = cli("deadline", *args)
+    assert code == 1
+    assert reason in err and "går inte att läsa" in err and not out
+    code, out, _ = cli("deadline", *args, "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["ok"] is False and reason in data["reason"]
+
+
+def test_the_reading_uses_the_configured_term_ends() -> None:
+    calendars = Calendars(terms=(), term_defaults=TermDefaults(vt_end=(6, 10)))
+    data = reading(parse_phrase("varje vår"), today=date(2025, 3, 1), calendars=calendars)
+    assert data["due"] == "2025-06-10"
+    assert data["text"] == "Varje vår (VT), senast vid terminens slut; första gången 2025-06-10"
+
+
+def test_a_relative_child_is_read_from_its_parents_completion() -> None:
+    deadline = parse_phrase("inom tre veckor efter")
+    data = reading(deadline, today=date(2025, 3, 1), plan_start=date(2025, 1, 1), has_parent=True)
+    assert data["due"] is None
+    assert data["text"] == "Inom 3 veckor efter att föregående aktivitet är klar"
