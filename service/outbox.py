@@ -266,6 +266,7 @@ class _Sender:
         self.results: list[Delivery] = []
         self.opened = False
         self.unreachable = ""  # set when the transport cannot even connect: the rest wait
+        self.unreachable_permanent = False
         self.lease_checked_at = clock()
         self.unrecorded: Callable[[], None] | None = None  # the last mail sent, not committed
 
@@ -285,7 +286,10 @@ class _Sender:
             # temporary delivery error, and failed for good only after max_attempts.
             self._finish(row, self._retry_or_fail(row, permanent=False), now, f"compose: {mail}")
         elif self.unreachable:
-            self._finish(row, PENDING, now, self.unreachable)
+            # The same rule as for the row that met the dead server first: every row of the
+            # batch was claimed (and counted) alike, so each fails alike at max_attempts.
+            status = self._retry_or_fail(row, permanent=self.unreachable_permanent)
+            self._finish(row, status, now, self.unreachable)
         else:  # None: everything in it was done meanwhile
             self._finish(row, SKIPPED, now, "")
 
@@ -324,7 +328,7 @@ class _Sender:
                 try:
                     self.transport.open()
                 except TransportError as exc:
-                    self.unreachable = str(exc)
+                    self.unreachable, self.unreachable_permanent = str(exc), exc.permanent
                     raise
                 self.opened = True
             self.transport.send_overlapping(mail, meanwhile)
