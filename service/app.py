@@ -34,7 +34,16 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.config.database_url, echo=bool(self.config.get("database", "echo")))
+        return make_engine(
+            self.config.database_url,
+            echo=bool(self.config.get("database", "echo")),
+            lock_wait=self.lock_wait,
+        )
+
+    @property
+    def lock_wait(self) -> float:
+        """Seconds a writer waits for another process's SQLite lock before giving up."""
+        return float(self.config.get("database", "lock_wait_seconds", 30))
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

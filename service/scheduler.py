@@ -16,8 +16,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.app import App
+from service.availability import explain
 from service.pipeline import tick, transport_of
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,14 @@ def safe_tick(app: App) -> None:
         result = tick(app, datetime.now(UTC))
         if result.mails:
             log.info("tick sent %d mail(s)", len(result.mails))
+    except (OperationalError, InterfaceError) as exc:
+        message = explain(exc, app.config.database_url)
+        if message is None:
+            log.exception("tick failed; the next one will catch up")
+        else:
+            # The operator's own words, not a traceback: a locked or absent store is theirs
+            # to fix, and the next tick catches up.
+            log.error("tick gave up, the next one will catch up: %s", message)
     except Exception:
         log.exception("tick failed; the next one will catch up")
 
