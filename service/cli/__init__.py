@@ -16,11 +16,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.app import App
 from service.availability import explain
-from service.cli import deadline, mail, plans
+from service.cli import deadline, indicators, mail, plans, report, store, translation
 from service.config import ConfigError, load_config
 from service.problems import InputError
+from service.schema import SchemaError
 
-GROUPS = (plans, mail, deadline)
+GROUPS = (plans, mail, store, report, indicators, deadline)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Fel i konfigurationen: {exc}", file=sys.stderr)
         return 2
+    except SchemaError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except InputError as exc:
         if getattr(args, "json", False):
             print(
@@ -71,12 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    translation.install()
     parser = argparse.ArgumentParser(prog="bevakning", description="Bevakning av handlingsplaner.")
     parser.add_argument(
-        "--config", help="konfigurationsfil (standard ./config.toml eller $BEVAKNING_CONFIG)"
+        "--config",
+        metavar="FIL",
+        help="konfigurationsfil (standard ./config.toml eller $BEVAKNING_CONFIG)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="visa logg")
-    sub = parser.add_subparsers(title="kommandon")
+    sub = parser.add_subparsers(title="kommandon", metavar="KOMMANDO")
 
     for group in GROUPS:
         group.register(sub)

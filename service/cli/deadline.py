@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 
 from service.app import App
-from service.calendar import Calendars, parse_calendars
-from service.cli.common import now_utc
+from service.cli.common import file_calendars, now_utc
 from service.deadlines import PhraseError
 from service.plans.phrases import parse_phrase
 from service.plans.reading import reading
-from service.problems import InputError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,30 +57,10 @@ def cmd_deadline(app: App, args: argparse.Namespace) -> int:
         today=app.local_date(now_utc()),
         plan_start=args.plan_start,
         plan_end=args.plan_end,
-        calendars=_calendars(app),
+        calendars=file_calendars(app),
     )
     if args.json:
         print(json.dumps({"ok": True, "phrase": args.phrase, **data}, ensure_ascii=False, indent=2))
     else:
         print(data["text"])
     return 0
-
-
-def _calendars(app: App) -> Calendars:
-    """The configured terms and committee meetings, read from the calendars file (the store
-    is not needed to read a phrase); the configured term defaults if the file is unreadable."""
-    defaults = app.term_defaults
-    path = app.config.path("plans", "calendars")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        terms, meetings, rule, _ = parse_calendars(
-            data, str(path), defaults=defaults, default_rule=app.apt_rule
-        )
-    except (OSError, tomllib.TOMLDecodeError, InputError):
-        return Calendars(terms=(), term_defaults=defaults, apt_rule=app.apt_rule)
-    return Calendars(
-        terms=tuple(terms),
-        meetings={k: tuple(v) for k, v in meetings.items()},
-        apt_rule=rule,
-        term_defaults=defaults,
-    )
