@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +113,60 @@ def test_a_relative_child_is_read_from_its_parents_completion() -> None:
     data = reading(deadline, today=date(2025, 3, 1), plan_start=date(2025, 1, 1), has_parent=True)
     assert data["due"] is None
     assert data["text"] == "Inom 3 veckor efter att föregående aktivitet är klar"
+
+
+PLAN_WITH_NEW_FORMS = """\
+[plan]
+id = "skolplan"
+title = "Handlingsplan för skolan"
+start = 2025-08-01
+end = 2026-07-31
+
+[[area]]
+title = "Trygghet"
+
+[[area.item]]
+number = "1"
+title = "Kartlägg tryggheten"
+responsible = ["Enhetschef"]
+deadline = "i oktober"
+
+[[area.item]]
+number = "1.1"
+title = "Återkoppla till eleverna"
+responsible = ["Enhetschef"]
+deadline = "inom tre veckor efter"
+
+[[area.item]]
+number = "2"
+title = "Följ upp planen"
+responsible = ["Förvaltningschef"]
+deadline = "varje vår"
+"""
+
+
+def test_the_import_dry_run_shows_the_same_reading(cli_ready: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "skolplan.toml"
+    path.write_text(PLAN_WITH_NEW_FORMS, encoding="utf-8")
+    entries = {e["number"]: e["deadline"] for e in cli_ready.dry_run(path)["entries"]}
+    assert entries["1"]["kind"] == "month" and entries["1"]["due"] == "2025-10-31"
+    assert entries["1"]["phrase"] == "i oktober"
+    assert entries["1.1"]["after"] == "P3W" and entries["1.1"]["due"] is None
+    assert entries["1.1"]["text"] == "Inom 3 veckor efter att föregående aktivitet är klar"
+    assert entries["2"]["text"].startswith("Varje vår (VT), senast vid terminens slut")
+    assert entries["2"]["due"] == "2026-06-12"  # VT 2026 in plans/calendars.toml
+    standalone = cli_ready.json("deadline", "i oktober", "--plan-start", "2025-08-01",
+                          "--plan-end", "2026-07-31")  # fmt: skip
+    assert {k: standalone[k] for k in ("kind", "due", "text")} == {
+        k: entries["1"][k] for k in ("kind", "due", "text")
+    }
+
+
+def test_an_import_refuses_a_month_its_period_holds_twice(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "skolplan.toml"
+    path.write_text(
+        PLAN_WITH_NEW_FORMS.replace("end = 2026-07-31", "end = 2027-07-31"), encoding="utf-8"
+    )
+    code, _, err = cli("import", str(path), "--dry-run")
+    assert code == 1
+    assert "kolumn Klart när?" in err and "rymmer ”oktober” flera år (2025, 2026)" in err
