@@ -124,23 +124,9 @@ def _windows(
         return [("frist", due, item.plan_start, due)]
     lo, hi = item.series_range(until)
     if kind is DeadlineKind.RECURRING:
-        assert d.times and d.period
-        anchor = date(d.anchor, 1, 1) if d.anchor else item.plan_start
         return [
             (w.key, w.end, w.start, w.end)
-            for w in series_windows(
-                d.period,
-                d.times,
-                lo,
-                hi,
-                calendars,
-                interval=d.interval or 1,
-                anchor=anchor,
-                month=d.month,
-                day=d.day,
-                term=d.term,
-            )
-            if w.end >= lo
+            for w in recurring_windows(d, lo, hi, calendars, item.plan_start)
         ]
     if kind is DeadlineKind.PER_MEETING:
         assert d.calendar
@@ -228,6 +214,28 @@ def _after_parent(
         return add_duration(done_on, deadline.after)
     unit = person.unit if deadline.calendar == APT else None
     return calendars.next_meeting(deadline.calendar, done_on, unit)
+
+
+def recurring_windows(
+    d: Deadline, lo: date, hi: date, calendars: Calendars, plan_start: date
+) -> list[Window]:
+    """The windows of a recurring deadline from `lo` to `hi` (none ending before `lo`);
+    several-period windows align on the deadline's anchor year, else on the plan's start."""
+    assert d.times and d.period
+    anchor = date(d.anchor, 1, 1) if d.anchor else plan_start
+    windows = series_windows(
+        d.period,
+        d.times,
+        lo,
+        hi,
+        calendars,
+        interval=d.interval or 1,
+        anchor=anchor,
+        month=d.month,
+        day=d.day,
+        term=d.term,
+    )
+    return [w for w in windows if w.end >= lo]
 
 
 def series_windows(

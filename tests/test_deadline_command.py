@@ -170,3 +170,33 @@ def test_an_import_refuses_a_month_its_period_holds_twice(cli: Cli, tmp_path: Pa
     code, _, err = cli("import", str(path), "--dry-run")
     assert code == 1
     assert "kolumn Klart när?" in err and "rymmer ”oktober” flera år (2025, 2026)" in err
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("senast 15 mars 2025", "Senast 15 mars 2025 (2025-03-15)"),
+        ("maj 2025", "Senast i slutet av maj 2025 (2025-05-31)"),
+        ("v. 42 2025", "Senast söndag vecka 42 2025 (2025-10-19)"),
+        ("Q3 2026", "Senast i slutet av kvartal 3 2026 (2026-09-30)"),
+        ("2026", "Senast vid årets slut 2026 (2026-12-31)"),
+        ("HT 2025", "Senast vid terminens slut, HT 2025 (2025-12-20)"),
+        ("2025–2026", "Under perioden 2025-01-01–2026-12-31, klart senast 2026-12-31; "
+                      "avstämning varje termin under tiden"),
+        ("vart tredje år", "Vart tredje år; första gången 2027-12-31"),
+        ("var 13:e vecka", "Var 13:e vecka; första gången 2025-03-30"),
+        ("två gånger varannan termin", None),
+        ("3 gånger per år", "3 gånger per år; första gången 2025-05-01"),
+        ("på nästkommande APT", "Vid nästa APT efter att föregående aktivitet är klar"),
+        ("inom ett år", "Inom ett år från planens start (2026-01-01)"),
+        ("Pågående", "Fortlöpande, ingen slutfrist; avstämning varje termin"),
+    ],
+)  # fmt: skip
+def test_the_swedish_reading_of_each_kind(phrase: str, text: str | None) -> None:
+    start = date(2025, 1, 1)
+    try:
+        deadline = parse_phrase(phrase, plan_start=start, plan_end=date(2027, 12, 31))
+    except ValueError:
+        assert text is None  # not a form we read: refused, not guessed
+        return
+    assert reading(deadline, today=start, plan_start=start)["text"] == text

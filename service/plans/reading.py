@@ -6,6 +6,7 @@ returns the fields of the reading plus the same reading in Swedish words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from babel.dates import format_date
 from service.calendar import Calendars, TermDefaults
 from service.deadlines import Deadline, DeadlineKind, Period, add_duration
 from service.i18n import LOCALE, format_date_sv
-from service.schedule import series_windows
+from service.schedule import recurring_windows
 
 __all__ = ["reading"]
 
@@ -88,21 +89,8 @@ def _first_due(
     lo = max(plan_start or today, d.start or date.min)
     hi = min(plan_end or lo + _HORIZON, d.end or date.max)
     if d.kind is DeadlineKind.RECURRING:
-        assert d.times and d.period
-        anchor = date(d.anchor, 1, 1) if d.anchor else (plan_start or lo)
-        windows = series_windows(
-            d.period,
-            d.times,
-            lo,
-            hi,
-            cal,
-            interval=d.interval or 1,
-            anchor=anchor,
-            month=d.month,
-            day=d.day,
-            term=d.term,
-        )
-        return next((w.end for w in windows if w.end >= lo), None)
+        windows = recurring_windows(d, lo, hi, cal, plan_start or lo)
+        return windows[0].end if windows else None
     if d.kind is DeadlineKind.PER_MEETING:
         assert d.calendar is not None
         meetings = cal.meetings_between(d.calendar, lo, hi)
@@ -113,22 +101,9 @@ def _first_due(
 def _text(d: Deadline, due: date | None, cal: Calendars, has_parent: bool) -> str:
     first = f"; första gången {due.isoformat()}" if due else ""
     k = d.kind
-    if k is DeadlineKind.DATE:
+    if k in _ONE_OFF_SV:
         assert d.due
-        return f"Senast {format_date_sv(d.due)} ({d.due.isoformat()})"
-    if k is DeadlineKind.MONTH:
-        assert d.due
-        return f"Senast i slutet av {_sv(d.due, 'MMMM y')} ({d.due.isoformat()})"
-    if k is DeadlineKind.WEEK:
-        assert d.due
-        week = d.due.isocalendar()
-        return f"Senast söndag vecka {week.week} {week.year} ({d.due.isoformat()})"
-    if k is DeadlineKind.QUARTER:
-        assert d.due
-        return f"Senast i slutet av kvartal {d.due.month // 3} {d.due.year} ({d.due.isoformat()})"
-    if k is DeadlineKind.YEAR:
-        assert d.due
-        return f"Senast vid årets slut {d.due.year} ({d.due.isoformat()})"
+        return f"{_ONE_OFF_SV[k](d.due)} ({d.due.isoformat()})"
     if k is DeadlineKind.TERM:
         assert d.term and due
         return f"Senast vid terminens slut, {d.term} ({due.isoformat()})"
@@ -160,6 +135,18 @@ def _text(d: Deadline, due: date | None, cal: Calendars, has_parent: bool) -> st
     if k is DeadlineKind.CONTINUOUS:
         return "Fortlöpande, ingen slutfrist; avstämning varje termin"
     return "Vid behov; inga påminnelser"
+
+
+# The reading of a deadline on one day, by its kind.
+_ONE_OFF_SV: dict[DeadlineKind, Callable[[date], str]] = {
+    DeadlineKind.DATE: lambda day: f"Senast {format_date_sv(day)}",
+    DeadlineKind.MONTH: lambda day: f"Senast i slutet av {_sv(day, 'MMMM y')}",
+    DeadlineKind.WEEK: lambda day: (
+        f"Senast söndag vecka {day.isocalendar().week} {day.isocalendar().year}"
+    ),
+    DeadlineKind.QUARTER: lambda day: f"Senast i slutet av kvartal {day.month // 3} {day.year}",
+    DeadlineKind.YEAR: lambda day: f"Senast vid årets slut {day.year}",
+}
 
 
 def _cadence(d: Deadline) -> str:
