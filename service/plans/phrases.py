@@ -88,6 +88,9 @@ _DURATIONS_SV: dict[str, str] = {
     "månad": "M", "månader": "M", "år": "Y",
 }  # fmt: skip
 
+# The longest "inom …" read as a time after an event: two years in any unit.
+_LONGEST = {"D": 730, "W": 104, "M": 24, "Y": 2}
+
 _QUARTER_ORDINALS_SV = {"första": 1, "andra": 2, "tredje": 3, "fjärde": 4, "sista": 4}
 
 # Swedish general elections are held every fourth year (2022, 2026, …); a mandate period is
@@ -301,10 +304,13 @@ def _yearly_term(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
 
 
 def _within(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
-    count = _number(m["n"])
+    count, unit = _number(m["n"]), _DURATIONS_SV[m["u"]]
     if count < 1:
         raise _Reject("tiden måste vara minst en dag")
-    return Deadline(DeadlineKind.RELATIVE, after=f"P{count}{_DURATIONS_SV[m['u']]}")
+    if count > _LONGEST[unit]:
+        # "inom 2025 dagar" is a year in the wrong column far more often than a deadline.
+        raise _Reject(f"{count} {m['u']} är orimligt länge, skriv ett datum eller en kortare tid")
+    return Deadline(DeadlineKind.RELATIVE, after=f"P{count}{unit}")
 
 
 def _per_meeting(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
@@ -413,6 +419,9 @@ def _yearless_term(m: re.Match[str], ctx: PlanPeriod) -> Deadline:
     return Deadline(DeadlineKind.TERM, term=f"{term} {year}")
 
 
+# "en gång i månaden" is a cadence, "två gånger i år" is this year: after "i", only the
+# definite form counts.
+_DEFINITE = r"(?:veckan|månaden|terminen|kvartalet|året)\b"
 _CAL = rf"(?P<c>{_alternatives(_CALENDARS_SV)})"
 _PERIOD = rf"(?P<p>{_alternatives(_PERIODS_SV)})"
 _TERM = rf"(?P<t>{_alternatives(_TERMS_SV)})"
@@ -440,7 +449,8 @@ _RULES: list[tuple[str, _Handler]] = [
     (rf"{_BY}(?P<m>{_MONTH}),? {_Y}", _month),
     (rf"{_BY}(?:v\.? ?|vecka )(?P<w>\d{{1,2}}),? {_Y}", _week),
     (rf"{_BY}{_TERM}[- ]?{_Y}", _term),
-    (rf"{_BY}(?P<t>ht|vt)[- ]?(?P<yy>\d{{2}})", _short_term),
+    # "HT-25", "VT26"; not "VT 42", which reads as well as a week.
+    (rf"{_BY}(?P<t>ht|vt)-?(?P<yy>\d{{2}})", _short_term),
     (rf"{_BY}läsår(?:et)? (?P<y>{_YEAR}) ?[/-] ?(?P<y2>\d{{4}}|\d{{2}})", _school_year),
     (rf"{_BY}{_QUARTER},? {_Y}", _quarter),
     (
@@ -453,15 +463,16 @@ _RULES: list[tuple[str, _Handler]] = [
     (r"(?:under )?(?:hela )?(?:planperioden|planens period|planens giltighetstid)", _plan_period),
     (
         rf"(?:(?:cirka|ca|c:a|ungefär|omkring|runt|minst|åtminstone) )?"
-        rf"(?P<n>{_NUMBER}) (?:gånger|gång|ggr\.?)(?: (?:per|om|i) |/){_PERIOD}",
+        rf"(?P<n>{_NUMBER}) (?:gånger|gång|ggr\.?)(?: (?:per|om) |/| i (?={_DEFINITE})){_PERIOD}",
         _times_per,
     ),
     (rf"varje {_PERIOD}", _every),
     (rf"(?P<p>{_alternatives(_ADVERBS_SV)})", _every),
     (rf"(?:(?:en|ett)(?: [a-zåäö]+)? per|(?:(?:vid|på) )?varje) {_CAL}{_RANGE}", _per_meeting),
     (rf"(?:(?:på|vid|till) )?(?:nästkommande|nästa) {_CAL}", _relative),
+    (rf"inom (?P<n>{_NUMBER}) (?P<u>{_alternatives(_DURATIONS_SV)}){_EVENT}", _within),
     (
-        rf"(?:inom|senast) (?P<n>{_NUMBER}) (?P<u>{_alternatives(_DURATIONS_SV)}){_EVENT}",
+        rf"senast (?P<n>{_NUMBER}) (?P<u>{_alternatives(_DURATIONS_SV)})(?= efter){_EVENT}",
         _within,
     ),
     (
