@@ -1,7 +1,9 @@
 """Turn the deadline phrase of a plan row ("December 2024", "v. 42 2025", ...) into a Deadline.
 
 The parser is strict on purpose: a phrase it does not know is a PhraseError, never a guess,
-because a wrong deadline sends wrong reminders to real people.
+because a wrong deadline sends wrong reminders to real people. It is a small grammar: numbers
+as words or digits, Swedish month names, terms and seasons, and a year that may be left out
+("i maj") or relative ("nästa år") where the plan's period pins it to one year.
 """
 
 from __future__ import annotations
