@@ -200,3 +200,11 @@ def test_the_swedish_reading_of_each_kind(phrase: str, text: str | None) -> None
         assert text is None  # not a form we read: refused, not guessed
         return
     assert reading(deadline, today=start, plan_start=start)["text"] == text
+
+
+def test_a_plan_period_written_backwards_is_refused(cli: Cli) -> None:
+    code, out, err = cli(
+        "deadline", "i maj", "--plan-start", "2026-01-01", "--plan-end", "2025-01-01"
+    )
+    assert (code, out) == (2, "")
+    assert "byt plats på --plan-start och --plan-end" in err

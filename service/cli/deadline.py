@@ -7,7 +7,7 @@ import json
 import sys
 
 from service.app import App
-from service.cli.common import file_calendars, now_utc
+from service.cli.common import JSON_HELP, file_calendars, now_utc, parse_date
 from service.deadlines import PhraseError
 from service.plans.phrases import parse_phrase
 from service.plans.reading import reading
@@ -20,26 +20,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Visar hur en tidsangivelse läses, så att den kan kontrolleras före import.",
     )
     p.add_argument("phrase", help="tidsangivelsen som i planen, t.ex. ”senast i oktober varje år”")
-    p.add_argument("--plan-start", type=_date, help="planens startdatum (ÅÅÅÅ-MM-DD)")
-    p.add_argument("--plan-end", type=_date, help="planens slutdatum (ÅÅÅÅ-MM-DD)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--plan-start", type=parse_date, metavar="DATUM", help="planens startdatum")
+    p.add_argument("--plan-end", type=parse_date, metavar="DATUM", help="planens slutdatum")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_deadline)
-
-
-def _date(text: str) -> object:
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} är inget datum, skriv t.ex. 2025-01-01"
-        ) from None
 
 
 def cmd_deadline(app: App, args: argparse.Namespace) -> int:
     if args.plan_start and args.plan_end and args.plan_end < args.plan_start:
-        print("Planens slut ligger före dess start; byt plats på --plan-start och --plan-end.")
+        print(
+            "Planens slut ligger före dess start; byt plats på --plan-start och --plan-end.",
+            file=sys.stderr,
+        )
         return 2
     try:
         deadline = parse_phrase(args.phrase, plan_start=args.plan_start, plan_end=args.plan_end)
