@@ -210,23 +210,20 @@ class App:
             source_hash=digest,
             actor=actor,
         )
-        if path.suffix.lower() == ".toml":
-            self._import_indicators(session, path, spec.slug, now, actor)
+        self._import_indicators(session, path, spec.slug, now, actor)
         bump_data_version(session)
         return result
 
     def _import_indicators(
         self, session: Session, path: Path, slug: str, now: datetime, actor: str
     ) -> None:
-        """The plan file's [[indicator]] and [[area.indicator]] sections; values are added,
-        never removed."""
-        import tomllib
-
+        """The plan file's indicators (TOML sections, or a table's Indikator column); values
+        are added, never removed."""
         from service import indicators
+        from service.plans.importer import plan_document
 
-        specs = indicators.parse_specs(
-            tomllib.loads(path.read_text(encoding="utf-8")), self.display_path(path)
-        )
+        display = self.display_path(path)
+        specs = indicators.parse_specs(plan_document(path, display), display)
         if specs:
             plan = session.scalars(select(Plan).where(Plan.slug == slug)).one()
             indicators.store_specs(session, plan, specs, now=now, actor=actor)

@@ -265,6 +265,12 @@ def read_plan_file(path: Path, display: str | None = None) -> tuple[PlanSpec, st
     return parse_plan(reader(content, file), file), hashlib.sha256(content).hexdigest()
 
 
+def plan_document(path: Path, display: str) -> dict[str, Any]:
+    """The file as the readers give it (before parsing), for sections beyond the plan table."""
+    reader = _readers()[path.suffix.lower()]
+    return reader(path.read_bytes(), display)
+
+
 def _read_toml(content: bytes, file: str) -> dict[str, Any]:
     try:
         return tomllib.loads(content.decode("utf-8"))

@@ -22,6 +22,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deadline": ("klart när", "deadline"),
     "cadence": ("kadens",),
     "checked": ("kontroll utfört datum", "kontroll utfört"),
+    "indicator": ("indikator", "indikatorer", "uppföljning", "indikator/uppföljning"),
 }
 COLUMN_NAMES_SV = {
     "area": "Område",
@@ -31,6 +32,7 @@ COLUMN_NAMES_SV = {
     "deadline": "Klart när?",
     "cadence": "Kadens",
     "checked": "Kontroll utfört. Datum.",
+    "indicator": "Indikator",
 }
 REQUIRED_COLUMNS = ("area", "title", "responsible", "deadline")
 

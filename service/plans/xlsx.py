@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from service.indicators import indicator_cell
 from service.plans.tables import (
     REQUIRED_COLUMNS,
     Numbering,
@@ -128,8 +129,10 @@ def _read_plan_sheet(
                 "_where": {"title": place("area", row_no)},
             }
             areas.append(area)
-        if not any(v for c, v in cells.items() if c != "area"):
-            continue  # a row that only names its area
+        if cells.get("indicator"):
+            area.setdefault("indicator", []).extend(indicator_cell(cells["indicator"]))
+        if not any(v for c, v in cells.items() if c not in ("area", "indicator")):
+            continue  # a row that only names its area (and its indicators)
         kind, written, title = activity_marker(cells["title"])
         number = numbering.next(sub=kind == "sub", written=cells.get("number") or written)
         phrases += [cells["deadline"], cells.get("cadence", "")]
