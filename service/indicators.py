@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -63,15 +62,6 @@ class Shown:
         return f"{self.name} {numbers}{unit}{target}"
 
     @property
-    def cell(self) -> str:
-        """As a plan table's Indikator cell writes it (indicator_cell reads it back)."""
-        direction = "högre" if self.higher_is_better else "lägre"
-        target = ""
-        if self.target is not None:
-            target = f", mål {_number(self.target)}" + (f" {self.unit}" if self.unit else "")
-        return f"{self.name} ({direction} är bättre{target})"
-
-    @property
     def reached(self) -> bool | None:
         if self.target is None or not self.values:
             return None
@@ -122,33 +112,6 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
         )
     if problems:
         raise InputError(problems)
-    return out
-
-
-_PARTS = re.compile(r"(?<!\d),|,(?!\d)")
-_TARGET = re.compile(r"^mål\s*:?\s*([-+]?\d+(?:[.,]\d+)?)\s*(.*)$", re.IGNORECASE)
-
-
-def indicator_cell(text: str) -> list[dict[str, Any]]:
-    """The indicators of a plan table's Indikator/Uppföljning cell, one a line:
-    "Tillitsindex i medarbetarenkäten (högre är bättre, mål 70)" or
-    "Sjukfrånvaro, lägre, mål 6,5 %"."""
-    out: list[dict[str, Any]] = []
-    for line in (" ".join(raw.split()) for raw in text.splitlines()):
-        if not line:
-            continue
-        # A comma between digits is a decimal comma ("6,5"), not a separator.
-        name, *rest = _PARTS.split(line.replace("(", ",", 1).rstrip(")"))
-        spec: dict[str, Any] = {"name": name.strip()}
-        for part in (p.strip() for p in rest):
-            lowered = part.lower()
-            if lowered.startswith(HIGHER[0]) or lowered.startswith(LOWER[0]):
-                spec["direction"] = lowered.split()[0]
-            elif match := _TARGET.match(part):
-                spec["target"] = float(match.group(1).replace(",", "."))
-                if match.group(2):
-                    spec["unit"] = match.group(2).strip()
-        out.append(spec)
     return out
 
 

@@ -83,6 +83,8 @@ class Item(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     # False once a re-import no longer has the item; its records stay.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The plan's own columns beyond ours (Samverkanspartner, Status, …): heading -> text.
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True, default=dict)
 
     plan: Mapped[Plan] = relationship(back_populates="items")
     area: Mapped[Area] = relationship(back_populates="items")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from service import indicators
 from service.app import App
-from service.cli.common import JSON_HELP, now_utc
+from service.cli.common import now_utc
 from service.db import transaction
 from service.models import Plan
 from service.problems import InputError, Problem
@@ -23,8 +23,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "värde, kommentar)",
     )
     p.add_argument("plan", help="planens id, t.ex. tillitsfull-dialog")
-    p.add_argument("file", type=Path)
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.add_argument(
+        "file", type=Path, help="CSV- eller xlsx-fil med indikator, datum, värde, kommentar"
+    )
+    p.add_argument("--json", action="store_true", help="svara med JSON")
     p.set_defaults(handler=cmd_indicators)
 
 

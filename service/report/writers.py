@@ -181,7 +181,6 @@ def render_xlsx(report: PlanReport) -> bytes:
         *HEADERS[2:4],
         "Kadens",
         HEADERS[4],
-        "Indikator",
         "Person",
         "Status",
         "Frist",
@@ -208,7 +207,6 @@ def render_xlsx(report: PlanReport) -> bytes:
                     row.deadline,
                     row.cadence,
                     row.check_text,
-                    "\n".join(i.cell for i in area.indicators) if row is area.rows[0] else "",
                     ", ".join(p.name for p in people),
                     STATUS_SV.get(row.status, row.status),
                     _dates(p.due for p in people),
@@ -217,14 +215,14 @@ def render_xlsx(report: PlanReport) -> bytes:
                 ]
             )
     for column, width in zip(
-        "ABCDEFGHIJKLM", (28, 50, 6, 24, 18, 18, 50, 30, 30, 12, 14, 14, 40), strict=True
+        "ABCDEFGHIJKL", (28, 50, 6, 24, 18, 18, 50, 30, 12, 14, 14, 40), strict=True
     ):
         sheet.column_dimensions[column].width = width
     for line in sheet.iter_rows(min_row=3):
         for c in line:
             c.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A3"
-    sheet.auto_filter.ref = f"A2:M{sheet.max_row}"
+    sheet.auto_filter.ref = f"A2:L{sheet.max_row}"
 
     info = book.create_sheet("Info")
     for name, value in (

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "report_indicators"
-down_revision: str | None = "0001_initial"
+down_revision: str | None = "readers_item_extra"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
