@@ -244,8 +244,9 @@ class App:
 
         from service import indicators
 
-        display = self.display_path(path)
-        specs = indicators.parse_specs(tomllib.loads(path.read_text(encoding="utf-8")), display)
+        specs = indicators.parse_specs(
+            tomllib.loads(path.read_text(encoding="utf-8")), self.display_path(path)
+        )
         if specs:
             plan = session.scalars(select(Plan).where(Plan.slug == slug)).one()
             indicators.store_specs(session, plan, specs, now=now, actor=actor)
