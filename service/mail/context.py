@@ -44,10 +44,22 @@ class ReminderContext:
     checkins: tuple[MailItem, ...]  # continuous items: "Hur går det?"; the done link = checked in
     public_url: str
     calendar_url: str = ""  # personal iCalendar feed, optional
+    # Passed before Bevakning knew of them (a newly imported plan): "Stämmer det här?"
+    confirm: tuple[MailItem, ...] = ()
+    # The manager's copy about their people's late items (each with person_name, days_late).
+    escalations: tuple[MailItem, ...] = ()
+    escalate_after_days: int = 14
 
     @property
     def item_count(self) -> int:
-        return len(self.overdue) + len(self.due_today) + len(self.upcoming) + len(self.checkins)
+        return (
+            len(self.overdue)
+            + len(self.due_today)
+            + len(self.upcoming)
+            + len(self.checkins)
+            + len(self.confirm)
+            + len(self.escalations)
+        )
 
 
 @dataclass(frozen=True)
@@ -136,3 +148,4 @@ class DigestContext:
     failed: tuple[FailedDelivery, ...]
     dashboard_url: str
     public_url: str
+    own: ReminderContext | None = None  # the recipient's own items of the day, at the top
