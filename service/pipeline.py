@@ -9,7 +9,7 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -22,7 +22,7 @@ from service.digest import WEEKDAYS, digest_recipients, digest_week, is_calm
 from service.mail.compose import ComposedBatch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
-from service.models import Item, Occurrence, OutboxMessage, Person, State
+from service.models import Absence, Item, Occurrence, OutboxMessage, Person, Preference, State
 from service.models import Notice as NoticeRow
 from service.occurrences import OPEN
 from service.outbox import (
@@ -209,7 +209,7 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
             calendars,
             today,
             taken=keys_for_day(session, today),
-            rhythms=rhythms(app, people, digest_people, today),
+            rhythms=rhythms(app, session, people, digest_people, today),
             digest_people=digest_people,
             only=None if send_now else digest_people,
         )
@@ -226,16 +226,44 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
 
 
 def rhythms(
-    app: App, people: Mapping[int, str], digest_people: frozenset[int], today: date
+    app: App,
+    session: Session,
+    people: Mapping[int, str],
+    digest_people: frozenset[int],
+    today: date,
 ) -> dict[int, Rhythm]:
-    """People's own rhythm. A digest recipient's reminders wait for the digest (their bundle
-    day) when `[digest] bundle_reminders` says so; the day it goes out is that day."""
-    if not bool(app.config.get("digest", "bundle_reminders", True)):
-        return {pid: Rhythm(bundle_weekday=today.weekday()) for pid in digest_people}
+    """People's own rhythm: their settings ("Mina inställningar") and absences. A digest
+    recipient's reminders wait for the digest (their bundle day) when `[digest]
+    bundle_reminders` says so, unless they chose a weekday; the digest's day is that day."""
+    out = own_rhythms(session, today)
+    bundle = bool(app.config.get("digest", "bundle_reminders", True))
     weekday = WEEKDAYS.index(str(app.config.get("digest", "day", "mon"))[:3].lower())
+    for pid in people:
+        mine = out.get(pid, Rhythm())
+        if pid in digest_people:
+            out[pid] = replace(mine, bundle_weekday=today.weekday())
+        elif bundle and mine.bundle_weekday is None:
+            out[pid] = replace(mine, bundle_weekday=weekday)
+    return out
+
+
+def own_rhythms(session: Session, today: date) -> dict[int, Rhythm]:
+    """Everyone's stored preferences and the absences not yet over."""
+    weekdays = dict(
+        session.execute(select(Preference.person_id, Preference.bundle_weekday)).tuples().all()
+    )
+    away: dict[int, list[Absence]] = defaultdict(list)
+    for absence in session.scalars(select(Absence).where(Absence.ends >= today)):
+        away[absence.person_id].append(absence)
     return {
-        pid: Rhythm(bundle_weekday=today.weekday() if pid in digest_people else weekday)
-        for pid in people
+        pid: Rhythm(
+            bundle_weekday=weekdays.get(pid),
+            absences=tuple((a.starts, a.ends) for a in away[pid] if a.stand_in_id is None),
+            stand_ins=tuple(
+                (a.starts, a.ends, a.stand_in_id) for a in away[pid] if a.stand_in_id is not None
+            ),
+        )
+        for pid in set(weekdays) | set(away)
     }
 
 

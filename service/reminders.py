@@ -22,7 +22,7 @@ The rules, in short (numbers are config.toml defaults):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -86,9 +86,13 @@ class Rhythm:
 
     bundle_weekday: int | None = None  # 0 = Monday: everything but urgent reminders waits for it
     absences: tuple[tuple[date, date], ...] = ()  # inclusive; like a quiet period of their own
+    stand_ins: tuple[tuple[date, date, int], ...] = ()  # away, but a named person acts meanwhile
 
     def absent_on(self, day: date) -> bool:
         return any(first <= day <= last for first, last in self.absences)
+
+    def stand_in_on(self, day: date) -> int | None:
+        return next((who for first, last, who in self.stand_ins if first <= day <= last), None)
 
     def is_bundle_day(self, day: date, calendars: Calendars) -> bool:
         """The weekday itself, or the next working day in its week when it is closed."""
@@ -222,6 +226,10 @@ def plan(
     riders: dict[int, list[Notice]] = {}
     escalations: dict[int, list[Notice]] = {}
     for c in candidates:
+        stand_in = rhythms.get(c.person_id, DEFAULT_RHYTHM).stand_in_on(today)
+        if stand_in is not None:
+            # While the person is away their items go to the stand-in, in the stand-in's mail.
+            c = replace(c, person_id=stand_in)
         rhythm = rhythms.get(c.person_id, DEFAULT_RHYTHM)
         triggered = _triggered(c, policy, calendars, today, rhythm)
         if triggered is not None:

@@ -196,3 +196,13 @@ def test_at_most_one_mail_per_person_and_day_whatever_it_holds() -> None:
     mails = run_days(candidates, "2024-10-01", "2025-02-28")
     per_day = [(m.person_id, m.day) for m in mails]
     assert len(per_day) == len(set(per_day))
+
+
+def test_a_stand_in_gets_the_absent_persons_items_while_the_absence_lasts() -> None:
+    stand_in = 30
+    away = {PERSON: Rhythm(stand_ins=((d("2024-11-25"), d("2024-12-06"), stand_in),))}
+    mails = run_days(
+        [Candidate(1, PERSON, d("2024-12-04"))], "2024-11-01", "2024-12-13", Policy(), away
+    )
+    assert days_about(mails, 1, stand_in) == [d("2024-11-27"), d("2024-12-03"), d("2024-12-04")]
+    assert days_about(mails, 1, PERSON) == [d("2024-11-04"), d("2024-12-11")]
