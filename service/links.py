@@ -15,7 +15,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-DONE, DASHBOARD, CALENDAR = "d", "b", "c"
+DONE, DASHBOARD, CALENDAR, SETTINGS = "d", "b", "c", "s"
 
 
 class BadLink(Exception):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as time_of_day
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -244,6 +245,46 @@ def rhythms(
             out[pid] = replace(mine, bundle_weekday=today.weekday())
         elif bundle and mine.bundle_weekday is None:
             out[pid] = replace(mine, bundle_weekday=weekday)
+    return out
+
+
+def coming_mails(
+    app: App, session: Session, person_id: int, today: date, days: int = 14
+) -> list[PlannedMail]:
+    """The person's mails over the next `days` days as things stand (nobody marks anything
+    done meanwhile): the real planner run ahead day by day, for "Mina inställningar"."""
+    policy = policy_of(app)
+    calendars = app.calendars(session)
+    people = {p.id: a for p, a in digest_recipients(app, session) if p is not None}
+    mine = [c for c in candidates(session, today, policy, app.tz) if c.person_id == person_id]
+    state = {c.id: c for c in mine}
+    out: list[PlannedMail] = []
+    for offset in range(days + 1):
+        day = today + timedelta(days=offset)
+        if not calendars.is_working_day(day):
+            continue
+        local = datetime.combine(day, time_of_day(23, 59), tzinfo=app.tz)
+        week_of = digest_week(app, calendars, local, policy, started=None)
+        digest = frozenset({person_id} & set(people)) if week_of == day else frozenset()
+        mails = plan(
+            state.values(),
+            policy,
+            calendars,
+            day,
+            rhythms=rhythms(app, session, people, digest, day),
+            digest_people=digest,
+            only=frozenset({person_id}),
+        )
+        for mail in mails:
+            out.append(mail)
+            for n in mail.notices:
+                c = state[n.occurrence_id]
+                state[c.id] = replace(
+                    c,
+                    stages=c.stages | {n.stage},
+                    last_notice=day,
+                    first_notice=c.first_notice or day,
+                )
     return out
 
 

@@ -26,7 +26,7 @@ from service.reminders import (
     UPCOMING,
     section_for,
 )
-from service.web.urls import calendar_url, dashboard_url, done_url
+from service.web.urls import calendar_url, dashboard_url, done_url, settings_url
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,11 @@ def _compose(
         assert session is not None, "a digest is composed while its batch's session is open"
 
         context = digest_context(app, session, recipient, now=now, today=today)
-        context = replace(context, own=own if own and own.item_count else None)
+        context = replace(
+            context,
+            own=own if own and own.item_count else None,
+            settings_url=own.settings_url if own else "",
+        )
         return _mail(app, row, render("digest", context), now, recipient)
     if recipient is None or own is None or not own.item_count:
         return None
@@ -174,6 +178,7 @@ def _compose(
             items=own.escalations,
             escalate_after_days=own.escalate_after_days,
             public_url=own.public_url,
+            settings_url=own.settings_url,
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
     return _mail(app, row, render("reminder", own), now, recipient)
@@ -222,6 +227,7 @@ def _own_items(
         confirm=pick(CONFIRM),
         escalations=tuple(sorted(grouped[ESCALATION], key=lambda i: (i.person_name, -i.days_late))),
         escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
+        settings_url=settings_url(app, recipient.id, now),
     )
 
 

@@ -49,6 +49,7 @@ class ReminderContext:
     # The manager's copy about their people's late items (each with person_name, days_late).
     escalations: tuple[MailItem, ...] = ()
     escalate_after_days: int = 14
+    settings_url: str = ""  # "Mina inställningar"
 
     @property
     def item_count(self) -> int:
@@ -69,6 +70,7 @@ class EscalationContext:
     items: tuple[MailItem, ...]  # each with person_name and days_late
     escalate_after_days: int
     public_url: str
+    settings_url: str = ""  # "Mina inställningar"
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,4 @@ class DigestContext:
     dashboard_url: str
     public_url: str
     own: ReminderContext | None = None  # the recipient's own items of the day, at the top
+    settings_url: str = ""  # "Mina inställningar"; none for an address outside the directory
