@@ -340,3 +340,35 @@ def test_a_postponed_check_in_does_not_cost_the_person_their_mail(ready: App) ->
     with ready.sessions() as session:
         email = session.get(Person, owner).email  # type: ignore[union-attr]
     assert len(to(mails, email, "reminder", "checkin")) == 1
+
+
+def test_the_heads_own_items_ride_at_the_top_of_her_digest_and_nothing_else_comes_that_day(
+    ready: App, tmp_path: Path
+) -> None:
+    plan = write_plan(
+        tmp_path / "plans",
+        "test-egna",
+        [PlanItem("1", "Egen aktivitet för förvaltningschefen", "2024-12-12", "Förvaltningschef")],
+    )
+    import_plan(ready, plan, START)
+    (own,) = occurrence_ids(ready, "test-egna", "1").values()
+    transport = MemoryTransport()
+    # Thursday 5 December would be the 7-day reminder; bundled, it comes on Monday the 2nd.
+    days = [
+        tick(ready, at(day, clock), transport=transport)
+        for day in ("2024-12-02",)
+        for clock in ("07:00", "07:30", "12:00")
+    ]
+    to_her = [m for r in days for m in to(r.mails, HEAD)]
+    (digest,) = to_her
+    assert digest["kind"] == "digest" and own in digest["items"]
+    (sent,) = [m for m in transport.sent if HEAD in m.recipients]
+    assert sent.text.index("DET HÄR GÄLLER DIG I DAG") < sent.text.index("FÖRSENAT")
+    assert "Egen aktivitet för förvaltningschefen" in sent.text
+    # Not again until the day before (other mails to her that week are her other items'
+    # day-before and due-day reminders, which keep their day).
+    for day in ("2024-12-03", "2024-12-04", "2024-12-05", "2024-12-06", "2024-12-09", "2024-12-10"):
+        later = to(tick(ready, at(day, "07:30"), transport=transport).mails, HEAD)
+        assert not [m for m in later if own in m["items"]], day
+    (day_before,) = to(tick(ready, at("2024-12-11", "07:30"), transport=transport).mails, HEAD)
+    assert own in day_before["items"]
