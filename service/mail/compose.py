@@ -26,7 +26,13 @@ from service.reminders import (
     UPCOMING,
     section_for,
 )
-from service.web.urls import calendar_url, dashboard_url, done_url, settings_url
+from service.web.urls import (
+    activities_url,
+    calendar_url,
+    dashboard_url,
+    done_url,
+    settings_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +185,7 @@ def _compose(
             escalate_after_days=own.escalate_after_days,
             public_url=own.public_url,
             settings_url=own.settings_url,
+            activities_url=own.activities_url,
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
     return _mail(app, row, render("reminder", own), now, recipient)
@@ -228,6 +235,7 @@ def _own_items(
         escalations=tuple(sorted(grouped[ESCALATION], key=lambda i: (i.person_name, -i.days_late))),
         escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
         settings_url=settings_url(app, recipient.id, now),
+        activities_url=activities_url(app, recipient.id, now),
     )
 
 

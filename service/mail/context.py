@@ -50,6 +50,7 @@ class ReminderContext:
     escalations: tuple[MailItem, ...] = ()
     escalate_after_days: int = 14
     settings_url: str = ""  # "Mina inställningar"
+    activities_url: str = ""  # "Mina aktiviteter": all the person's open items on one page
 
     @property
     def item_count(self) -> int:
@@ -71,6 +72,7 @@ class EscalationContext:
     escalate_after_days: int
     public_url: str
     settings_url: str = ""  # "Mina inställningar"
+    activities_url: str = ""  # the manager's own "Mina aktiviteter"
 
 
 @dataclass(frozen=True)
@@ -152,3 +154,5 @@ class DigestContext:
     public_url: str
     own: ReminderContext | None = None  # the recipient's own items of the day, at the top
     settings_url: str = ""  # "Mina inställningar"; none for an address outside the directory
+    activities_url: str = ""  # the recipient's own "Mina aktiviteter"
+    plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week

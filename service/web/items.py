@@ -21,7 +21,7 @@ from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, OPEN, status_at
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
-from service.web.present import Status, history
+from service.web.present import Status, held_roles, history
 from service.web.quick import GeneralPath
 from service.web.security import CSRF_FIELD, form_path
 
@@ -82,6 +82,7 @@ def item_context(
         "area": occ.item.area,
         "plan": occ.item.plan,
         "person": people.get(occ.person_id),
+        "held_roles": held_roles(people.get(occ.person_id), occ.item.responsible or []),
         "done_by": people.get(occ.done_by_id or 0),
         "deferred_by": people.get(occ.deferred_by_id or 0),
         "status": Status(status_at(occ, today)),
@@ -157,8 +158,9 @@ async def post_item(request: Request) -> Response:
             "Öppna länken igen och skicka formuläret en gång till.",
             back_url=request.url.path,
         )
-    # The common click, on the event loop: on two cores, handing it to a thread and back
-    # cost more than the work itself. Anything that would wait goes to the writer thread.
+    # The common click, with group commit (on the event loop itself for SQLite: on two cores,
+    # handing it to a thread and back cost more than the work). Anything else, and any click
+    # the group could not take, goes to the general path.
     if fields.get("action") == "done" and web.quick is not None:
         now, today = web.now(), web.today()
         done = await web.quick.write(lambda c: _record_done(c, claim, fields, now, today))
