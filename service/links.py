@@ -16,7 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-DONE, DASHBOARD, CALENDAR, ACTIVITIES = "d", "b", "c", "a"
+DONE, DASHBOARD, CALENDAR, ACTIVITIES, SETTINGS = "d", "b", "c", "a", "s"
 
 
 class BadLink(Exception):

@@ -89,9 +89,8 @@ def _insert(
             "to_addrs": list(p.to),
             "cc_addrs": list(p.cc),
             "local_date": p.mail.day,
-            "payload": p.payload
-            if p.payload is not None
-            else {"sections": sections(p.mail.notices)},
+            # A digest's payload names its week; whatever rides in it is in "sections".
+            "payload": {"sections": sections(p.mail.notices), **(p.payload or {})},
             "subject": "",
             "status": PENDING,
             "attempts": 0,
