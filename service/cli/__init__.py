@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from service.app import App
-from service.cli import mail, plans
+from service.cli import directory, mail, plans
 from service.config import ConfigError, load_config
 from service.problems import InputError
 
-GROUPS = (plans, mail)
+GROUPS = (plans, mail, directory)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
