@@ -68,7 +68,8 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
 
         def where(key: str, number: int = number) -> str:
             index = columns[key]
-            return f"rad {number}, kolumn {header[index]} (cell {get_column_letter(index + 1)}{number})"
+            cell_name = f"{get_column_letter(index + 1)}{number}"
+            return f"rad {number}, kolumn {header[index]} (cell {cell_name})"
 
         if not any(c.strip() for c in cells):
             continue

@@ -58,8 +58,7 @@ def write_xlsx(path: Path, rows: Sequence[Sequence[str]], header: Sequence[str] 
 
 
 def replace_row(rows: list[list[str]], who: str, **values: str) -> list[list[str]]:
-    """The rows with the person `who` (e-mail) changed (keys: name, email, title, unit, area, manager,
-    active)."""
+    """The rows with the person `who` (e-mail) changed; keys as in the header, in English."""
     index = {"name": 0, "email": 1, "title": 2, "unit": 3, "area": 4, "manager": 5, "active": 6}
     out = []
     for row in rows:
