@@ -12,6 +12,8 @@ from service.app import App
 from service.cli.common import now_utc
 from service.people.hr_file import read_people_file
 from service.people.roster import SyncRefused
+from service.people.sources import SourceError
+from service.people.sync import sync_people
 from service.people.update import update_people
 
 FIELDS_SV = {
@@ -66,12 +68,13 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(app: App, args: argparse.Namespace) -> int:
-    from service.people.sync import sync_people
-
     try:
         summary = sync_people(app, now_utc(), dry_run=args.dry_run)
     except SyncRefused as exc:
         return refused(exc, args.json)
+    except SourceError as exc:
+        print(f"Katalogen gick inte att läsa; inget ändrades: {exc}", file=sys.stderr)
+        return 1
     show(summary, args.json)
     return 0
 
