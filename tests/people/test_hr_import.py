@@ -206,3 +206,19 @@ def test_the_command_shows_the_diff_in_swedish_and_json(cli_ready: Cli, tmp_path
     code, _, err = cli_ready("directory", "import", str(bad))
     assert code == 1
     assert "bad.csv, rad 2, kolumn Befattning (cell C2): okänd befattning 'Trollkarl'" in err
+
+
+def test_without_a_directory_file_a_reload_keeps_the_imported_people(
+    sqlite_app: App, tmp_path: Path
+) -> None:
+    sqlite_app.init(START)
+    rows = replace_row(
+        export_rows(bundled_directory()), LEAVER, name="Nora Nilsson", email=NEWCOMER
+    )
+    import_file(sqlite_app, write_csv(tmp_path / "hr.csv", rows))
+    no_file = App(sqlite_app.config.with_overrides({"plans": {"directory": ""}}))
+
+    summary = no_file.reload(at("2024-11-05"))
+
+    assert summary["added"] == summary["left"] == []
+    assert people(no_file)[NEWCOMER].active and not people(no_file)[LEAVER].active
