@@ -15,6 +15,7 @@ from service.occurrences import OPEN
 from service.people.roster import SyncRefused
 from service.people.sources import SourceError
 from service.people.sync import sync_people
+from tests.cli_support import Cli
 from tests.fakes.graph_server import FakeGraphServer
 from tests.people.exports import bundled_directory
 from tests.support import at, make_config
@@ -190,3 +191,32 @@ def test_a_mapping_rule_naming_an_unknown_role_is_a_configuration_error(
     )
     with pytest.raises(ConfigError, match="Trollkarl"):
         sync_people(App(config), START)
+
+
+def test_the_sync_command_shows_the_diff_and_a_dry_run_changes_nothing(
+    cli_ready: Cli, graph: FakeGraphServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = graph.settings()
+    monkeypatch.setenv("BEVAKNING_DIRECTORY_SOURCE", "entra")
+    for key in ("tenant_id", "client_id", "client_secret", "authority_host", "api_base"):
+        monkeypatch.setenv(f"BEVAKNING_DIRECTORY_ENTRA_{key.upper()}", str(settings[key]))
+    monkeypatch.setenv("BEVAKNING_DIRECTORY_ENTRA_CA_BUNDLE", str(settings["ca_bundle"]))
+    for user in graph.users:
+        if user["mail"] == LEAVER:
+            user["accountEnabled"] = False
+    before = cli_ready.counts()
+
+    code, out, err = cli_ready("directory", "sync", "--dry-run")
+
+    assert code == 0, err
+    assert f"  avaktiverad: {LEAVER}" in out
+    assert "  inte placerad: ulla@example.se: befattningen 'Undersköterska'" in out
+    assert "Inget ändrades (--dry-run)." in out
+    assert cli_ready.counts() == before
+    result = cli_ready.json("directory", "sync")
+    assert result["deactivated"] == [LEAVER] and result["dry_run"] is False
+
+    monkeypatch.setenv("BEVAKNING_DIRECTORY_ENTRA_CLIENT_SECRET", "fel")
+    code, _, err = cli_ready("directory", "sync")
+    assert code == 1
+    assert err.startswith("Katalogen gick inte att läsa; inget ändrades: Entra ID gav ingen token")
