@@ -14,9 +14,10 @@ from filelock import FileLock
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import schema
 from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, store_calendars
 from service.config import Config
-from service.db import Base, create_schema, make_engine, session_factory, transaction
+from service.db import make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
 from service.links import CALENDAR, DASHBOARD, DONE, LinkSigner, signing_keys
 from service.models import Person, Plan, Term, Unit
@@ -25,7 +26,6 @@ from service.plans.importer import ImportResult, plan_files, read_plan_file, sto
 from service.reassignment import reassign_orphans
 
 log = logging.getLogger(__name__)
-_INIT_LOCK = 0x62657661  # "beva": the advisory lock App.init takes on PostgreSQL
 
 
 @dataclass
@@ -103,17 +103,28 @@ class App:
             return FileLock(url.removeprefix("sqlite:///") + ".init-lock", timeout=600)
         return nullcontext()
 
+    @property
+    def may_migrate_on_start(self) -> bool:
+        """Whether a store behind the code is upgraded when the service starts (see config)."""
+        policy = str(self.config.get("database", "migrate_on_start", "sqlite"))
+        return policy == "always" or (policy == "sqlite" and self.engine.dialect.name == "sqlite")
+
     def _init(self, now: datetime) -> list[ImportResult]:
         postgres = self.engine.dialect.name == "postgresql"
-        if not postgres:
-            create_schema(self.engine)
+        if not postgres and schema.current(self.engine).standing is not schema.Standing.CURRENT:
+            schema.upgrade(self.engine, lock=False, may_migrate=self.may_migrate_on_start, now=now)
         with transaction(self.sessions) as session:
             if postgres:
                 # Instances starting together on a fresh database: one creates and loads, the
                 # others wait for it here and then find the store initialised. DDL is
-                # transactional on PostgreSQL, so the schema is created under the lock too.
-                session.execute(select(func.pg_advisory_xact_lock(_INIT_LOCK)))
-                Base.metadata.create_all(session.connection())
+                # transactional on PostgreSQL, so the schema is built under the lock too.
+                session.execute(select(func.pg_advisory_xact_lock(schema.MIGRATE_LOCK)))
+                schema.upgrade(
+                    self.engine,
+                    connection=session.connection(),
+                    may_migrate=self.may_migrate_on_start,
+                    now=now,
+                )
             if session.scalar(select(func.count()).select_from(Plan)):
                 return []
             self.load_reference_data(session, now)

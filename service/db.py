@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -58,9 +59,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    from service import models  # noqa: F401  (registers the tables)
+    """A new store, built through the schema revisions like every other."""
+    from service import schema
 
-    Base.metadata.create_all(engine)
+    schema.upgrade(engine)
+
+
+def dialect_insert(db: Session | Connection, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT (both dialects speak it): instances expanding or
+    planning at once must not fail on each other's rows."""
+    bind = db.get_bind() if isinstance(db, Session) else db
+    if bind.dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

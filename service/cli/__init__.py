@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from service.app import App
-from service.cli import directory, mail, plans
+from service.cli import directory, mail, plans, store
 from service.config import ConfigError, load_config
 from service.problems import InputError
+from service.schema import SchemaError
 
-GROUPS = (plans, mail, directory)
+GROUPS = (plans, mail, store, directory)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Fel i konfigurationen: {exc}", file=sys.stderr)
         return 2
+    except SchemaError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except InputError as exc:
         if getattr(args, "json", False):
             print(
