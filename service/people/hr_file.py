@@ -60,6 +60,7 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
     people = []
     created: list[str] = []
     seen: set[str] = set()
+    inactive: list[str] = []
     for number, cells in rows:
 
         def cell(key: str, cells: list[str] = cells) -> str:
@@ -80,7 +81,8 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
             )
             continue
         if active in _NO:
-            continue  # left or on leave: missing from the roster, so deactivated
+            inactive.append(cell("email"))  # left or on leave: deactivated
+            continue
         name, email, title = cell("name"), cell("email"), cell("title")
         if not name:
             problems.append(Problem(file, where("name"), "namnet saknas."))
@@ -162,7 +164,13 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
         )
     if problems:
         raise InputError(problems)
-    return Roster(source=file, people=tuple(people), places=places, new_roles=tuple(created))
+    return Roster(
+        source=file,
+        people=tuple(people),
+        places=places,
+        new_roles=tuple(created),
+        inactive=tuple(inactive),
+    )
 
 
 def _columns(header: Sequence[str], file: str) -> dict[str, int]:

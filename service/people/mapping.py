@@ -92,9 +92,11 @@ class PeopleMapping:
         people: list[PersonRecord] = []
         unmatched: list[Unmatched] = []
         seen: set[str] = set()
+        inactive: list[str] = []
         for entry in entries:
             if not entry.enabled:
-                continue  # a disabled account has left: missing from the roster, so deactivated
+                inactive.append(entry.email)  # a disabled account has left: deactivated
+                continue
             who = entry.email or entry.name
             if "@" not in entry.email:
                 unmatched.append(Unmatched(who, "saknar e-postadress."))
@@ -115,7 +117,9 @@ class PeopleMapping:
             p if not p.reports_to or p.reports_to.lower() in known else replace(p, reports_to=None)
             for p in people
         ]
-        return Roster(source, tuple(people), places, unmatched=tuple(unmatched))
+        return Roster(
+            source, tuple(people), places, unmatched=tuple(unmatched), inactive=tuple(inactive)
+        )
 
     def _place(self, entry: DirectoryEntry, places: Places) -> PersonRecord | str:
         """The person, or why they could not be placed (Swedish)."""

@@ -9,8 +9,8 @@ refused: a broken filter or a half export must not empty the directory.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -125,6 +125,9 @@ class Roster:
     places: Places
     new_roles: tuple[str, ...] = ()
     unmatched: tuple[Unmatched, ...] = ()
+    # Addresses the source marks as gone (Aktiv = Nej, a disabled account): deactivated even
+    # when they hold a role the source does not otherwise manage.
+    inactive: tuple[str, ...] = ()
 
     def directory(self) -> Directory:
         return Directory(self.people, dict(self.places.units), dict(self.places.divisions))
@@ -187,18 +190,28 @@ def apply_roster(
     *,
     actor: str,
     max_deactivate_share: float,
+    keep_roles: Collection[str] = (),
 ) -> dict[str, Any]:
     """Bring the store's people in line with `roster` inside the caller's transaction.
 
-    Raises SyncRefused before anything is written when the safety limit is passed; the caller
-    rolls back for a dry run.
+    People holding one of `keep_roles` (role keys) whom the source does not mention stay as
+    they are: the source does not manage those roles. Raises SyncRefused before anything is
+    written when the safety limit is passed; the caller rolls back for a dry run.
     """
     before = _snapshot(session)
     active_before = sum(1 for p in before.values() if p["active"])
-    wanted = {p.email.lower() for p in roster.people}
+    mentioned = {p.email.lower() for p in roster.people} | {e.lower() for e in roster.inactive}
+    kept = [
+        p
+        for p in load_directory(session).people
+        if p.role in keep_roles and p.email.lower() not in mentioned
+    ]
+    directory = roster.directory()
+    directory = replace(directory, people=(*directory.people, *kept))
+    wanted = {p.email.lower() for p in directory.people}
     leaving = [k for k, p in before.items() if p["active"] and k not in wanted]
     check_safety_limit(active_before, len(leaving), max_deactivate_share)
-    store_directory(session, roster.directory())
+    store_directory(session, directory)
     after = _snapshot(session)
     summary = describe_changes(before, after)
     for entry in summary["added"]:

@@ -7,11 +7,25 @@ from datetime import datetime
 from typing import Any
 
 from service.app import App
-from service.people.roster import Places, Roster, apply_roster
+from service.config import ConfigError
+from service.people.roster import Places, Roster, apply_roster, role_for
 
 
 def max_deactivate_share(app: App) -> float:
     return float(app.config.get("directory", "max_deactivate_share", 0.2))
+
+
+def keep_roles(app: App) -> set[str]:
+    """The role keys of [directory] keep_roles (roles as written)."""
+    written = [str(w) for w in app.config.get("directory", "keep_roles", [])]
+    keys = {w: role_for(w) for w in written}
+    unknown = [w for w, key in keys.items() if key is None]
+    if unknown:
+        raise ConfigError(
+            f"[directory] keep_roles: {', '.join(unknown)} är ingen roll i katalogen; ange roller "
+            "som katalogen känner (t.ex. Ledamot)."
+        )
+    return {key for key in keys.values() if key}
 
 
 def update_people(
@@ -33,7 +47,12 @@ def update_people(
         session.begin()
         roster = read(Places.from_store(session))
         summary = apply_roster(
-            session, roster, now, actor=actor, max_deactivate_share=max_deactivate_share(app)
+            session,
+            roster,
+            now,
+            actor=actor,
+            max_deactivate_share=max_deactivate_share(app),
+            keep_roles=keep_roles(app),
         )
         app.sync(session, now)
         if dry_run:

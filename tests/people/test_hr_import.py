@@ -222,3 +222,20 @@ def test_without_a_directory_file_a_reload_keeps_the_imported_people(
 
     assert summary["added"] == summary["left"] == []
     assert people(no_file)[NEWCOMER].active and not people(no_file)[LEAVER].active
+
+
+def test_an_export_without_the_politicians_keeps_them_unless_a_row_says_they_left(
+    app: App, tmp_path: Path
+) -> None:
+    app.init(START)
+    directory = bundled_directory()
+    politicians = {p.email for p in directory.people if p.role in ("ordförande", "ledamot")}
+    staff = [r for r in export_rows(directory) if r[1] not in politicians]
+    summary = import_file(app, write_csv(tmp_path / "hr.csv", staff))
+    assert summary["deactivated"] == []
+    assert all(people(app)[e].active for e in politicians)
+
+    gone = sorted(politicians)[0]
+    row = next(r for r in export_rows(directory) if r[1] == gone)
+    summary = import_file(app, write_csv(tmp_path / "hr2.csv", [*staff, [*row[:6], "Nej"]]))
+    assert summary["deactivated"] == [gone]
