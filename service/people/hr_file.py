@@ -48,14 +48,14 @@ _NO = {"nej", "n", "0", "false", "inaktiv", "avslutad"}
 _YES = {"ja", "j", "1", "true", "aktiv", "x", ""}
 
 
-# A table read from the file: the header cells, then each row with its number in the file.
-Table = tuple[list[str], list[tuple[int, list[str]]]]
+# A table read from the file: the header row's number and cells, then each row with its number.
+Table = tuple[int, list[str], list[tuple[int, list[str]]]]
 
 
 def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool = False) -> Roster:
     """The roster in an HR export; raises InputError naming every problem's row and cell."""
-    header, rows = _read_table(path, file)
-    columns = _columns(header, file)
+    header_row, header, rows = _read_table(path, file)
+    columns = _columns(header, file, header_row)
     problems: list[Problem] = []
     people = []
     created: list[str] = []
@@ -99,20 +99,20 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
             continue
         seen.add(email.lower())
         role = role_for(title)
-        if role is None:
-            if not title or roles.canonical_role(title) is not None or not new_roles:
-                problems.append(
-                    Problem(
-                        file,
-                        where("title"),
-                        f"okänd befattning {title!r}; använd en roll som katalogen känner "
-                        "(t.ex. Enhetschef) eller kör med --new-roles för att skapa den.",
-                    )
-                )
-                continue
+        if role is None and new_roles:
             role = new_role_key(title)
-            if role not in created:
+            if role is not None and role not in created:
                 created.append(role)
+        if role is None:
+            problems.append(
+                Problem(
+                    file,
+                    where("title"),
+                    f"okänd befattning {title!r}; använd en roll som katalogen känner "
+                    "(t.ex. Enhetschef) eller kör med --new-roles för att skapa den.",
+                )
+            )
+            continue
         division = None
         area = cell("area")
         if area:
@@ -173,7 +173,7 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
     )
 
 
-def _columns(header: Sequence[str], file: str) -> dict[str, int]:
+def _columns(header: Sequence[str], file: str, row: int) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, text in enumerate(header):
         key = HEADERS.get(" ".join(text.split()).casefold())
@@ -185,7 +185,7 @@ def _columns(header: Sequence[str], file: str) -> dict[str, int]:
             [
                 Problem(
                     file,
-                    "rad 1",
+                    f"rad {row}",
                     f"kolumnerna {', '.join(missing)} saknas i rubrikraden; en export behöver "
                     "Namn, E-post och Befattning (och gärna Enhet, Verksamhetsområde, Chef).",
                 )
@@ -236,9 +236,9 @@ def _read_xlsx(path: Path, file: str) -> Table:
 
 def _split(rows: list[list[str]], file: str) -> Table:
     numbered = iter(enumerate(rows, start=1))
-    for _number, cells in numbered:
+    for number, cells in numbered:
         if any(c.strip() for c in cells):
-            return [c.strip() for c in cells], list(_rest(numbered))
+            return number, [c.strip() for c in cells], list(_rest(numbered))
     raise InputError([Problem(file, "", "filen är tom; den behöver en rubrikrad och personer.")])
 
 

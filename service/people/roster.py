@@ -46,8 +46,11 @@ def role_for(title: str) -> str | None:
     return role if role in roles.PERSON_ROLES else None
 
 
-def new_role_key(title: str) -> str:
-    """The role key for a role the source brings that the directory did not declare."""
+def new_role_key(title: str) -> str | None:
+    """The role key for a role the source brings that the directory did not declare, or None
+    when the title cannot be one (empty, or a group such as "Chefer")."""
+    if not title.strip() or roles.canonical_role(title) is not None:
+        return None
     return re.sub(r"\s+", " ", title.strip().lower())
 
 
