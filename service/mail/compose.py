@@ -17,7 +17,7 @@ from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
 from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
-from service.web.urls import calendar_url, dashboard_url, done_url
+from service.web.urls import activities_url, calendar_url, dashboard_url, done_url
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ def _compose(
             items=tuple(sorted(items.values(), key=lambda i: (i.person_name, -i.days_late))),
             escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
             public_url=_plans_link(app, recipient, now),
+            activities_url=activities_url(app, recipient.id, now),
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
 
@@ -194,6 +195,7 @@ def _compose(
         checkins=pick(CHECKIN),
         public_url=_plans_link(app, recipient, now),
         calendar_url=calendar_url(app, recipient.id, now),
+        activities_url=activities_url(app, recipient.id, now),
     )
     return _mail(app, row, render("reminder", reminder), now, recipient)
 

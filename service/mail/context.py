@@ -44,6 +44,7 @@ class ReminderContext:
     checkins: tuple[MailItem, ...]  # continuous items: "Hur går det?"; the done link = checked in
     public_url: str
     calendar_url: str = ""  # personal iCalendar feed, optional
+    activities_url: str = ""  # "Mina aktiviteter": all the person's open items on one page
 
     @property
     def item_count(self) -> int:
@@ -57,6 +58,7 @@ class EscalationContext:
     items: tuple[MailItem, ...]  # each with person_name and days_late
     escalate_after_days: int
     public_url: str
+    activities_url: str = ""  # the manager's own "Mina aktiviteter"
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,5 @@ class DigestContext:
     failed: tuple[FailedDelivery, ...]
     dashboard_url: str
     public_url: str
+    activities_url: str = ""  # the recipient's own "Mina aktiviteter"
+    plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week
