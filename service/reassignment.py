@@ -27,35 +27,38 @@ class Reassigned:
 
 
 def reassign_orphans(session: Session, directory: Directory, now: datetime) -> list[Reassigned]:
-    # Plain columns first and the holders once per Ansvarig: this runs after every directory
-    # change over all open occurrences, and only the few orphans need their objects loaded.
+    # Plain columns, and each item's Ansvarig and each person once, with the holders computed
+    # once per Ansvarig: this runs after every directory change over all open occurrences, and
+    # only the few orphans need their objects loaded.
     rows = session.execute(
         select(
-            Occurrence.id,
-            Occurrence.item_id,
-            Occurrence.person_id,
-            Occurrence.window_key,
-            Item.responsible,
-            Person.active,
-            Person.email,
-        )
-        .join(Item, Occurrence.item_id == Item.id)
-        .join(Person, Occurrence.person_id == Person.id)
-        .where(Occurrence.status == OPEN)
+            Occurrence.id, Occurrence.item_id, Occurrence.person_id, Occurrence.window_key
+        ).where(Occurrence.status == OPEN)
     ).all()
+    responsible = {
+        item_id: tuple(names)
+        for item_id, names in session.execute(select(Item.id, Item.responsible))
+    }
+    people = {
+        person_id: (active, email.lower())
+        for person_id, active, email in session.execute(
+            select(Person.id, Person.active, Person.email)
+        )
+    }
     taken = {(r.item_id, r.person_id, r.window_key) for r in rows}
     holders_of: dict[tuple[str, ...], set[str]] = {}
     successors: dict[tuple[int, tuple[str, ...]], PersonRecord | None] = {}
     out: list[Reassigned] = []
     for row in rows:
-        key = tuple(row.responsible)
+        key = responsible[row.item_id]
         if key not in holders_of:
             holders_of[key] = {
                 p.email.lower()
                 for role in roles.canonical_roles(key)
                 for p, _apt in directory.holders(role)
             }
-        if row.active and row.email.lower() in holders_of[key]:
+        active, email = people[row.person_id]
+        if active and email in holders_of[key]:
             continue
         person = session.get(Person, row.person_id)
         assert person is not None
