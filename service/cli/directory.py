@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from service.app import App
-from service.cli.common import now_utc
+from service.cli.common import JSON_HELP, now_utc
 from service.people.hr_file import read_people_file
 from service.people.roster import SyncRefused
 from service.people.sources import SourceError
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("import", help="läs in personer från en HR-export (.csv eller .xlsx)")
     p.add_argument("file", type=Path)
     p.add_argument("--dry-run", action="store_true", help="visa ändringarna, ändra ingenting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument(
         "--new-roles",
         action="store_true",
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "sync", help="hämta personer från Entra ID eller Active Directory ([directory] source)"
     )
     p.add_argument("--dry-run", action="store_true", help="visa ändringarna, ändra ingenting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_sync)
 
 
