@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     commands = group.add_subparsers(title="kommandon")
 
     p = commands.add_parser("import", help="läs in personer från en HR-export (.csv eller .xlsx)")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, metavar="FIL", help="HR-exporten (.csv eller .xlsx)")
     p.add_argument("--dry-run", action="store_true", help="visa ändringarna, ändra ingenting")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument(

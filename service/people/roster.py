@@ -181,8 +181,9 @@ def check_safety_limit(active_before: int, deactivating: int, max_share: float) 
     if active_before and deactivating / active_before > max_share:
         raise SyncRefused(
             f"Körningen skulle avaktivera {deactivating} av {active_before} aktiva personer, "
-            f"mer än gränsen {max_share:.0%} ([directory] max_deactivate_share); inget ändrades. "
-            "Kontrollera källan och filtret, eller höj gränsen för just den här körningen."
+            f"mer än gränsen {max_share * 100:.0f} % ([directory] max_deactivate_share); inget "
+            "ändrades. Kontrollera källan och filtret, eller höj gränsen för en körning med "
+            "miljövariabeln BEVAKNING_DIRECTORY_MAX_DEACTIVATE_SHARE (t.ex. 0.5)."
         )
 
 
