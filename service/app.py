@@ -155,10 +155,14 @@ class App:
             return results
 
     def load_reference_data(self, session: Session, now: datetime) -> None:
-        """The directory and calendars files into the store; all or nothing (InputError)."""
-        directory_path = self.config.path("plans", "directory")
-        directory = load_directory_file(directory_path, self.display_path(directory_path))
-        store_directory(session, directory)
+        """The directory and calendars files into the store; all or nothing (InputError).
+
+        With `[plans] directory = ""` people come only from `bevakning directory import` or
+        `sync`, so a reload of the calendars never undoes them."""
+        if str(self.config.get("plans", "directory", "")).strip():
+            directory_path = self.config.path("plans", "directory")
+            directory = load_directory_file(directory_path, self.display_path(directory_path))
+            store_directory(session, directory)
         calendars_path = self.config.path("plans", "calendars")
         units = [u.code for u in session.scalars(select(Unit))]
         store_calendars(
