@@ -30,6 +30,17 @@ MEDARBETARE = "medarbetare"
 CHEFER = "chefer"
 NAMNDEN = "nämnden"
 GROUPS = (MEDARBETARE, CHEFER, NAMNDEN)
+# The bundled roles' keys, for the people sources (service/people) until they match through
+# the store's RoleVocabulary (Directory.match_role).
+PERSON_ROLES = (
+    FORVALTNINGSCHEF,
+    VERKSAMHETSCHEF,
+    ENHETSCHEF,
+    UTVECKLINGSCHEF,
+    HR_CHEF,
+    ORDFORANDE,
+    LEDAMOT,
+)
 
 MUNICIPALITY, ADMINISTRATION = "municipality", "administration"
 AREA, UNIT, COMMITTEE = "area", "unit", "committee"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.app import App
-from service.links import ACTIVITIES, CALENDAR, DASHBOARD, Claim
+from service.links import ACTIVITIES, CALENDAR, DASHBOARD, SETTINGS, Claim
 
 
 def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
@@ -41,3 +41,9 @@ def calendar_url(app: App, person_id: int, now: datetime) -> str:
     """The person's iCalendar feed of open deadlines, to subscribe to in Outlook."""
     token = app.signer.issue(Claim(CALENDAR, person_id, now))
     return f"{app.public_url}/kalender/{token}.ics"
+
+
+def settings_url(app: App, person_id: int, now: datetime) -> str:
+    """The person's own settings ("Mina inställningar"), linked from every mail's footer."""
+    token = app.signer.issue(Claim(SETTINGS, person_id, now))
+    return f"{app.public_url}/installningar/{token}"

@@ -2,7 +2,7 @@
 only external parties
 
 Revision ID: org_plan_owner
-Revises: report_indicators
+Revises: burdenmail_preferences
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "org_plan_owner"
-down_revision: str | None = "report_indicators"
+down_revision: str | None = "burdenmail_preferences"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
