@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from service import roles
 from service.app import App
+from service.inbox.answers import ANSWER_KIND, answer_mail, reply_address
+from service.inbox.numbering import reply_numbers
 from service.mail.context import EscalationContext, MailItem, ReminderContext
 from service.mail.message import Address, OutgoingMail
 from service.mail.render import RenderedMail, render
@@ -156,6 +159,9 @@ def _compose(
         return _mail(app, row, render("digest", context), now, recipient)
     if recipient is None:
         return None
+    if row.kind == ANSWER_KIND:
+        rendered, threading = answer_mail(app, row, recipient, now)
+        return _mail(app, row, rendered, now, recipient, threading)
     wanted = row.payload.get("sections", {})
     items = {i: loaded[i] for ids in wanted.values() for i in ids if i in loaded}
     if not items:
@@ -171,6 +177,13 @@ def _compose(
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
 
+    # With replies read, each item shows its number to answer with, and the items are listed
+    # in that order (see service.inbox.numbering).
+    replies = bool(reply_address(app))
+    if replies:
+        numbered = {occ: n for n, occ in reply_numbers(row.payload).items()}
+        items = {i: replace(it, reply_number=numbered.get(i, 0)) for i, it in items.items()}
+
     # Sections are decided again at send time: a mail retried days later shows each item
     # under the heading that is true when it arrives.
     grouped: dict[str, list[MailItem]] = {OVERDUE: [], DUE_TODAY: [], UPCOMING: [], CHECKIN: []}
@@ -181,6 +194,8 @@ def _compose(
                 grouped[heading].append(items[i])
 
     def pick(section: str) -> tuple[MailItem, ...]:
+        if replies:
+            return tuple(sorted(grouped[section], key=lambda i: i.reply_number))
         return tuple(
             sorted(grouped[section], key=lambda i: (i.due or date.max, i.plan_title, i.number))
         )
@@ -194,8 +209,11 @@ def _compose(
         checkins=pick(CHECKIN),
         public_url=_plans_link(app, recipient, now),
         calendar_url=calendar_url(app, recipient.id, now),
+        reply_by_mail=replies,
     )
-    return _mail(app, row, render("reminder", reminder), now, recipient)
+    reply_to = reply_address(app)
+    headers = (("Reply-To", reply_to),) if reply_to else ()
+    return _mail(app, row, render("reminder", reminder), now, recipient, headers)
 
 
 def _plans_link(app: App, recipient: Person, now: datetime) -> str:
@@ -212,6 +230,7 @@ def _mail(
     rendered: RenderedMail,
     now: datetime,
     recipient: Person | None,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> OutgoingMail:
     mail_settings = app.config.section("mail")
     # The recipient's name beside the address, as colleagues' mail shows it.
@@ -225,5 +244,5 @@ def _mail(
         text=rendered.text,
         html=rendered.html,
         date=now,
-        headers=(("X-Bevakning-Kind", row.kind),),
+        headers=(("X-Bevakning-Kind", row.kind), *headers),
     )

@@ -14,7 +14,7 @@ from service import templating
 from service.mail.inlining import INLINER, InliningLoader
 from service.mail.message import clean_header
 
-KINDS = ("reminder", "escalation", "digest")
+KINDS = ("reminder", "escalation", "digest", "answer")
 
 TEMPLATE_DIR = templating.TEMPLATE_ROOT / "mail"
 

@@ -1,0 +1,26 @@
+"""The numbers a reminder shows beside its items, to answer with ("klar 1 3").
+
+Derived from the outbox row's payload alone, so the mail and the reading of its reply agree
+without storing anything more: the planned sections in their fixed order, and within each
+the occurrence ids ascending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING
+
+_ORDER = (OVERDUE, DUE_TODAY, UPCOMING, CHECKIN)
+
+
+def reply_numbers(payload: Mapping[str, Any]) -> dict[int, int]:
+    """Answer number → occurrence id, numbered from 1."""
+    sections = payload.get("sections", {}) or {}
+    ordered = [name for name in _ORDER if name in sections]
+    ordered += sorted(name for name in sections if name not in _ORDER)
+    ids: list[int] = []
+    for name in ordered:
+        ids += sorted(int(i) for i in sections[name] if int(i) not in ids)
+    return {number: occurrence_id for number, occurrence_id in enumerate(ids, start=1)}
