@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from service.app import App
-from service.cli import mail, plans, store
+from service.cli import inbox, mail, plans, store
 from service.config import ConfigError, load_config
 from service.problems import InputError
 from service.schema import SchemaError
 
-GROUPS = (plans, mail, store)
+GROUPS = (plans, mail, store, inbox)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
