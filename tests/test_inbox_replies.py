@@ -59,7 +59,9 @@ def occurrences_of(app: App, mail: OutgoingMail) -> dict[int, Occurrence]:
     from service.inbox.numbering import reply_numbers
 
     with app.sessions() as session:
-        row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == mail.message_id))
+        row = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.message_id == mail.message_id)
+        )
         assert row is not None
         found = {}
         for number, occ_id in reply_numbers(row.payload).items():
@@ -85,7 +87,9 @@ def answers(app: App) -> list[OutboxMessage]:
     with app.sessions() as session:
         return list(
             session.scalars(
-                select(OutboxMessage).where(OutboxMessage.kind == "answer").order_by(OutboxMessage.id)
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == "answer")
+                .order_by(OutboxMessage.id)
             )
         )
 
@@ -313,7 +317,9 @@ def test_a_bounce_marks_our_mail_failed_with_the_servers_reason(sent: Sent) -> N
 
     assert handled.outcome == "bounce"
     with app.sessions() as session:
-        row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == mail.message_id))
+        row = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.message_id == mail.message_id)
+        )
         assert row is not None and row.status == "failed"
         assert "5.1.1" in row.last_error and "User unknown" in row.last_error
     assert answers(app) == []

@@ -21,6 +21,7 @@ from service.i18n import (
     role_plural_sv,
     weekday_name_sv,
 )
+from service.inbox.answers import AnswerContext, AnswerLine
 from service.mail.context import (
     ContinuousRow,
     DeferredRow,
@@ -63,6 +64,11 @@ def reminder(**changes: object) -> ReminderContext:
         public_url="https://bevakning.example.se/",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def answer() -> AnswerContext:
+    line = AnswerLine(1, "2.1", "Workshop", "Tillitsfull dialog", "done", url="https://x/k/t")
+    return AnswerContext("Anna Berg", TODAY, "applied", (line,), (), (), "https://x")
 
 
 def escalation() -> EscalationContext:
@@ -462,7 +468,12 @@ def test_a_title_with_cr_lf_never_puts_a_line_break_in_the_subject() -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_html_is_outlook_safe_with_inline_styles(kind: str) -> None:
-    context = {"reminder": reminder(), "escalation": escalation(), "digest": digest()}[kind]
+    context = {
+        "reminder": reminder(),
+        "escalation": escalation(),
+        "digest": digest(),
+        "answer": answer(),
+    }[kind]
     html = render(kind, context).html
     assert '<html lang="sv"' in html
     assert 'role="presentation"' in html

@@ -96,7 +96,9 @@ def apple_mail_below(
         else f"On 25 Nov 2024, at 07:30, Bevakning <{original.sender.email}> wrote:"
     )
     message = _envelope(original, sender, "Sv: " if swedish else "Re: ", headers)
-    message.set_content(f"{attribution}\n\n{_quoted(original.text)}\n\n{body}\n\nSkickat från min iPhone")
+    message.set_content(
+        f"{attribution}\n\n{_quoted(original.text)}\n\n{body}\n\nSkickat från min iPhone"
+    )
     return bytes(message)
 
 
@@ -129,17 +131,10 @@ def bounce(original: OutgoingMail, recipient: str) -> bytes:
     message["Message-ID"] = f"<{uuid.uuid4().hex}@mx.example.se>"
     message["Auto-Submitted"] = "auto-replied"
     message.set_content("I'm sorry to have to inform you that your message could not be delivered.")
-    status = EmailMessage()
-    status.set_content(
-        f"Reporting-MTA: dns; mx.example.se\n\nFinal-Recipient: rfc822; {recipient}\n"
-        "Action: failed\nStatus: 5.1.1\n"
-        f"Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: "
-        "User unknown\n"
-    )
     raw = (
         "MIME-Version: 1.0\n"
         'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"\n'
-        + "".join(f"{k}: {v}\n" for k, v in message.items() if k not in ("Content-Type", "MIME-Version", "Content-Transfer-Encoding"))
+        + "".join(f"{k}: {v}\n" for k, v in message.items() if k not in _BODY_HEADERS)
         + "\n--BOUNDARY\nContent-Type: text/plain; charset=us-ascii\n\n"
         "Your message could not be delivered.\n"
         "\n--BOUNDARY\nContent-Type: message/delivery-status\n\n"
@@ -152,6 +147,9 @@ def bounce(original: OutgoingMail, recipient: str) -> bytes:
         "\n--BOUNDARY--\n"
     )
     return raw.encode("utf-8")
+
+
+_BODY_HEADERS = ("Content-Type", "MIME-Version", "Content-Transfer-Encoding")
 
 
 def _html_lines(body: str) -> str:
