@@ -15,7 +15,7 @@ from service.inbox.sources import KEYWORD, Fetched, Source, SourceError, tls_con
 
 log = logging.getLogger(__name__)
 
-_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout)
+_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, UnicodeError)
 
 
 class ImapSource(Source):
@@ -46,7 +46,11 @@ class ImapSource(Source):
                 ssl_context=tls_context(self.ca_file),
                 timeout=self.timeout,
             )
-            client.login(self.username, self.password)
+            if (self.username + self.password).isascii():
+                client.login(self.username, self.password)
+            else:
+                # LOGIN takes ASCII only; SASL PLAIN carries the password as UTF-8 ("lösen").
+                client.plain_login(self.username, self.password)
             client.select_folder(self.folder)
         except _ERRORS as exc:
             raise SourceError(

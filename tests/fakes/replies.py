@@ -106,7 +106,7 @@ def html_only(original: OutgoingMail, body: str, sender: str, **headers: str) ->
     """Outlook on the web in English, sending only an HTML part."""
     message = _envelope(original, sender, "RE: ", headers)
     message.set_content(
-        f'<html><head><style>p {{ margin: 0 }}</style></head><body>'
+        f"<html><head><style>p {{ margin: 0 }}</style></head><body>"
         f'<div style="font-family: Calibri">{_html_lines(body)}</div>'
         f'<hr style="display:inline-block;width:98%"><div id="divRplyFwdMsg" dir="ltr">'
         f"<b>From:</b> Bevakning &lt;{original.sender.email}&gt;<br><b>Sent:</b> Monday<br>"
