@@ -96,9 +96,13 @@ def build_scheduler(app: App) -> BackgroundScheduler:
 
 
 def run(app: App, *, with_web: bool = True) -> int:
+    from service.inbox.reader import enabled, source_of
+
     try:
         # A mail set-up that cannot work should stop the start, not fail every tick.
         transport_of(app)
+        if enabled(app):
+            source_of(app)
     except ValueError as exc:
         print(f"Fel i e-postinställningarna: {exc}", file=sys.stderr)
         return 2

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_inbox(app: App, args: argparse.Namespace) -> int:
-    from service.inbox.reader import enabled, read_inbox
+    from service.inbox.reader import enabled, read_inbox, source_of
     from service.pipeline import dispatch_outbox, worker_name
 
     if not enabled(app):
@@ -38,9 +38,14 @@ def cmd_inbox(app: App, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        source = source_of(app)
+    except ValueError as exc:
+        print(f"Fel i inställningarna för svar ([mail.inbox]): {exc}", file=sys.stderr)
+        return 2
     now = args.now or now_utc()
     app.init(now)
-    run = read_inbox(app, now, worker=worker_name())
+    run = read_inbox(app, now, source=source, worker=worker_name())
     mails = [] if args.no_send else dispatch_outbox(app, now)
     if args.json:
         print(json.dumps({**run.as_json(), "mails": mails}, ensure_ascii=False, indent=2))
