@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from service.app import App
 from service.completion import mark_done
 from service.db import transaction
+from service.digest import digest_context
 from service.inbox.process import VIA, handle
 from service.inbox.reader import read_inbox
 from service.mail.message import OutgoingMail
@@ -322,6 +323,8 @@ def test_a_bounce_marks_our_mail_failed_with_the_servers_reason(sent: Sent) -> N
         )
         assert row is not None and row.status == "failed"
         assert "5.1.1" in row.last_error and "User unknown" in row.last_error
+        digest = digest_context(app, session, None, now=LATER, today=date(2024, 11, 25))
+        assert [f.error for f in digest.failed] == [row.last_error]
     assert answers(app) == []
 
 
