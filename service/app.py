@@ -19,7 +19,7 @@ from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, s
 from service.config import Config
 from service.db import make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
-from service.links import CALENDAR, DASHBOARD, DONE, LinkSigner, signing_keys
+from service.links import CALENDAR, DASHBOARD, DONE, UNDO, LinkSigner, signing_keys
 from service.models import Person, Plan, Term, Unit
 from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
@@ -248,6 +248,7 @@ def make_signer(config: Config) -> LinkSigner:
         keys,
         max_age={
             DONE: timedelta(days=int(web.get("link_max_age_days", 60))),
+            UNDO: timedelta(days=int(web.get("link_max_age_days", 60))),
             DASHBOARD: timedelta(days=int(web.get("dashboard_link_max_age_days", 14))),
             CALENDAR: timedelta(days=int(web.get("calendar_link_max_age_days", 400))),
         },

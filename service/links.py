@@ -15,7 +15,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-DONE, DASHBOARD, CALENDAR = "d", "b", "c"
+DONE, DASHBOARD, CALENDAR, UNDO = "d", "b", "c", "u"
 
 
 class BadLink(Exception):
@@ -33,6 +33,7 @@ class Claim:
     issued_at: datetime
     occurrence_id: int | None = None
     version: int | None = None
+    audit_id: int | None = None  # UNDO: the audited change the link takes back
 
 
 class LinkSigner:
@@ -52,6 +53,8 @@ class LinkSigner:
         if claim.occurrence_id is not None:
             payload["o"] = claim.occurrence_id
             payload["v"] = claim.version or 1
+        if claim.audit_id is not None:
+            payload["a"] = claim.audit_id
         return str(self._serializer.dumps(payload))
 
     def done_token(self, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
@@ -76,6 +79,7 @@ class LinkSigner:
             issued_at=issued,
             occurrence_id=int(payload["o"]) if "o" in payload else None,
             version=int(payload["v"]) if "v" in payload else None,
+            audit_id=int(payload["a"]) if "a" in payload else None,
         )
 
 

@@ -67,7 +67,7 @@ def reminder(**changes: object) -> ReminderContext:
 
 
 def answer() -> AnswerContext:
-    line = AnswerLine(1, "2.1", "Workshop", "Tillitsfull dialog", "done", url="https://x/k/t")
+    line = AnswerLine(1, "2.1", "Workshop", "Tillitsfull dialog", "done", undo_url="https://x/u")
     return AnswerContext("Anna Berg", TODAY, "applied", (line,), (), (), "https://x")
 
 

@@ -16,7 +16,7 @@ from service.mail.render import RenderedMail, render
 from service.models import OutboxMessage, Person
 from service.outbox import Addressed, store_planned
 from service.reminders import PlannedMail
-from service.web.urls import done_url
+from service.web.urls import undo_url
 
 ANSWER_KIND = "answer"
 
@@ -38,7 +38,7 @@ class AnswerLine:
     what: str  # done | postponed | not_applicable | already_done | already_closed | not_yours
     to: date | None = None  # postponed to
     note: str = ""
-    url: str = ""  # the person's own page of the item: there it can be changed back
+    undo_url: str = ""  # takes this change back (service.inbox.undo)
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,14 @@ def answer_mail(
     payload = row.payload
 
     def line(data: dict[str, Any]) -> AnswerLine:
-        occurrence, version = data.get("occurrence_id"), data.get("version")
-        url = (
-            done_url(app, int(occurrence), recipient.id, int(version), now)
-            if occurrence and version
+        occurrence = data.get("occurrence_id")
+        to = data.get("to")
+        audit_id = data.get("audit_id")
+        undo = (
+            undo_url(app, int(audit_id), int(occurrence), recipient.id, now)
+            if audit_id and occurrence
             else ""
         )
-        to = data.get("to")
         return AnswerLine(
             number=int(data.get("number", 0)),
             item_number=str(data.get("item_number", "")),
@@ -123,7 +124,7 @@ def answer_mail(
             what=str(data.get("what", "")),
             to=date.fromisoformat(to) if to else None,
             note=str(data.get("note", "")),
-            url=url,
+            undo_url=undo,
         )
 
     context = AnswerContext(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,16 @@ from service.inbox.answers import ANSWER_KIND, APPLIED, NOT_UNDERSTOOD, WHICH, p
 from service.inbox.commands import Action, Command, parse
 from service.inbox.numbering import reply_numbers
 from service.inbox.reading import Received, read
-from service.models import Area, InboxMessage, Item, Occurrence, OutboxMessage, Person, Plan
+from service.models import (
+    Area,
+    AuditEntry,
+    InboxMessage,
+    Item,
+    Occurrence,
+    OutboxMessage,
+    Person,
+    Plan,
+)
 from service.occurrences import DONE, OPEN
 from service.outbox import FAILED, SENT
 
@@ -206,7 +215,7 @@ def _thread(session: Session, answers: tuple[str, ...]) -> OutboxMessage | None:
 def _items(session: Session, numbers: dict[int, int]) -> dict[int, dict[str, Any]]:
     by_occurrence = {occ: n for n, occ in numbers.items()}
     rows = session.execute(
-        select(Occurrence.id, Occurrence.version, Item.number, Item.title, Plan.title)
+        select(Occurrence.id, Item.number, Item.title, Plan.title)
         .join(Item, Occurrence.item_id == Item.id)
         .join(Area, Item.area_id == Area.id)
         .join(Plan, Item.plan_id == Plan.id)
@@ -216,12 +225,11 @@ def _items(session: Session, numbers: dict[int, int]) -> dict[int, dict[str, Any
         by_occurrence[occ_id]: {
             "number": by_occurrence[occ_id],
             "occurrence_id": occ_id,
-            "version": version,
             "item_number": item_number,
             "title": title,
             "plan_title": plan_title,
         }
-        for occ_id, version, item_number, title, plan_title in rows
+        for occ_id, item_number, title, plan_title in rows
     }
 
 
@@ -239,7 +247,6 @@ def _apply(
     occurrence = session.get(Occurrence, occurrence_id)
     if occurrence is None or occurrence.person_id != person.id:
         line["what"] = "not_yours"  # reassigned since the reminder went out
-        line.pop("version", None)
         return line, False
     if occurrence.status != OPEN:
         line["what"] = "already_done" if occurrence.status == DONE else "already_closed"
@@ -271,7 +278,10 @@ def _apply(
         synced = False
     if not outcome.changed:
         line["what"] = "already_done" if outcome.occurrence.status == DONE else "already_closed"
-    line["version"] = outcome.occurrence.version
+    else:
+        line["audit_id"] = session.scalar(
+            select(func.max(AuditEntry.id)).where(AuditEntry.occurrence_id == occurrence_id)
+        )
     return line, synced
 
 

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
 from service.links import signing_keys
-from service.web import admin, feeds, items, ops
+from service.web import admin, feeds, items, ops, undo
 from service.web.context import Clock, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import QuickStore
@@ -64,6 +64,8 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/", home, methods=["GET"]),
         Route("/k/{token}", items.show_item, methods=["GET"]),  # HEAD comes with GET
         Route("/k/{token}", items.post_item, methods=["POST"]),
+        Route("/angra/{token}", undo.show_undo, methods=["GET"]),
+        Route("/angra/{token}", undo.post_undo, methods=["POST"]),
         Route("/oversikt/{token}", admin.personal_dashboard, methods=["GET"]),
         Route("/admin/login", admin.login_form, methods=["GET"]),
         Route("/admin/login", admin.login, methods=["POST"]),
