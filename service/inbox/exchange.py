@@ -128,18 +128,26 @@ class EwsSource(Source):
         self.ews.close()
 
     def _folder(self, name: str, *, create: bool) -> Any:
-        from exchangelib import Folder
-        from exchangelib.errors import ErrorFolderNotFound
+        """The inbox, or a folder by name at the top of the mailbox (beside the inbox)."""
+        from exchangelib import Folder, Q
+        from exchangelib.folders import FolderCollection
 
         account = self.ews.account
         if name.lower() in _INBOX_NAMES:
             return account.inbox
-        try:
-            return account.msg_folder_root / name
-        except ErrorFolderNotFound:
-            if not create:
-                raise SourceError(f"{self._where()}: there is no folder {name}") from None
-        folder = Folder(parent=account.msg_folder_root, name=name)
+        top = account.msg_folder_root
+        # One FindFolder on the top level, not exchangelib's walk of the whole folder tree.
+        found = FolderCollection(account=account, folders=[top]).find_folders(
+            q=Q(name=name), depth="Shallow"
+        )
+        for folder in found:
+            if isinstance(folder, Folder):
+                return folder
+            if isinstance(folder, Exception):
+                raise folder
+        if not create:
+            raise SourceError(f"{self._where()}: there is no folder {name}")
+        folder = Folder(parent=top, name=name)
         folder.save()
         return folder
 
