@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from sqlalchemy import func, insert, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.generate import pg_schema  # noqa: E402
 from service.app import App  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
 from service.models import Item, Occurrence, Person  # noqa: E402
@@ -41,10 +43,10 @@ KEY = "bench-signing-key"
 COOKIE = "b" * 43  # any well-formed cookie value; the CSRF field is derived from it
 
 
-def make_config(db: Path, folder: Path) -> Config:
+def make_config(db_url: str, folder: Path) -> Config:
     return load_config(ROOT / "config.toml", environ={}).with_overrides(
         {
-            "database": {"url": f"sqlite:///{db}"},
+            "database": {"url": db_url},
             "mail.files": {"folder": str(folder / "outbox")},
             # The benchmark client is one address; the limiter must not get in the way.
             "web": {"secret_keys": KEY, "bad_token_limit_per_minute": 0},
@@ -52,9 +54,9 @@ def make_config(db: Path, folder: Path) -> Config:
     )
 
 
-def generate(db: Path, folder: Path, count: int, now: datetime) -> list[str]:
+def generate(db_url: str, folder: Path, count: int, now: datetime) -> list[str]:
     """The bundled store plus `count` open occurrences; returns their mark-done paths."""
-    app = App(make_config(db, folder))
+    app = App(make_config(db_url, folder))
     app.init(now)
     today = app.local_date(now)
     with app.sessions() as session:
@@ -98,7 +100,7 @@ def select_parents() -> Any:
     return select(Item.parent_id).where(Item.parent_id.is_not(None))
 
 
-def serve(kind: str, db: str, folder: str, port_queue: Any) -> None:
+def serve(kind: str, db_url: str, folder: str, port_queue: Any) -> None:
     """Child process: one uvicorn server, the real app or the bare endpoint."""
     import logging
 
@@ -113,7 +115,7 @@ def serve(kind: str, db: str, folder: str, port_queue: Any) -> None:
 
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     if kind == "app":
-        asgi: Any = create_app(App(make_config(Path(db), Path(folder))))
+        asgi: Any = create_app(App(make_config(db_url, Path(folder))))
     else:
 
         async def bare(request: Request) -> HTMLResponse:
@@ -243,10 +245,10 @@ async def hammer(
     return Result(name, len(latencies), elapsed, latencies, failures)
 
 
-def start(kind: str, db: Path, folder: Path) -> tuple[Any, int]:
+def start(kind: str, db_url: str, folder: Path) -> tuple[Any, int]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    process = ctx.Process(target=serve, args=(kind, str(db), str(folder), queue), daemon=True)
+    process = ctx.Process(target=serve, args=(kind, db_url, str(folder), queue), daemon=True)
     process.start()
     return process, int(queue.get(timeout=30))
 
@@ -260,12 +262,21 @@ def main() -> int:
     # A shared VM varies by a third from minute to minute: several rounds, each measuring both
     # servers back to back, and the medians.
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
+    if args.database == "postgresql":
+        with pg_schema() as url:
+            return run(args, lambda folder: url)
+    return run(args, lambda folder: f"sqlite:///{folder / 'bench.db'}")
+
+
+def run(args: argparse.Namespace, store: Callable[[Path], str]) -> int:
     now = datetime.now(UTC)
     per_round = args.warmup + args.requests
     with tempfile.TemporaryDirectory(prefix="bevakning-web-bench-") as tmp:
         folder = Path(tmp)
-        db = folder / "bench.db"
+        db = store(folder)
+        print(f"store: {args.database}")
         paths = generate(db, folder, per_round * args.rounds, now)
         rounds: list[tuple[Result, Result]] = []
         warm_failures = 0

@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Text, and_, cast, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from service import roles
 from service.calendar import Calendars
+from service.db import dialect_insert
 from service.deadlines import Deadline, DeadlineKind
 from service.directory import Directory
 from service.models import AuditEntry, Item, Occurrence, Plan, State
@@ -65,7 +65,7 @@ def done_parents(session: Session) -> list[DoneParent]:
 def bump_data_version(db: Session | Connection) -> None:
     """Something the schedule depends on changed: the next sync must expand again."""
     # One atomic statement: two instances bumping at once both count, neither fails.
-    stmt = _insert(db, State).values(key=_DATA_VERSION, value="1")
+    stmt = dialect_insert(db, State).values(key=_DATA_VERSION, value="1")
     db.execute(
         stmt.on_conflict_do_update(
             index_elements=[State.key], set_={"value": cast(cast(State.value, Integer) + 1, Text)}
@@ -132,19 +132,11 @@ def _stamp(session: Session, today: date, horizon_days: int, checkin_every: str)
 def mark_expanded(session: Session, today: date, horizon_days: int, checkin_every: str) -> None:
     """Record that the schedule is expanded for `today` and the current data."""
     stamp = _stamp(session, today, horizon_days, checkin_every)
-    stmt = _insert(session, State).values(key=_EXPANDED, value=stamp)
+    stmt = dialect_insert(session, State).values(key=_EXPANDED, value=stamp)
     session.execute(
         stmt.on_conflict_do_update(index_elements=[State.key], set_={"value": stmt.excluded.value})
     )
     session.flush()
-
-
-def _insert(db: Session | Connection, entity: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that can say ON CONFLICT: instances expanding at once must not fail."""
-    bind = db.get_bind() if isinstance(db, Session) else db
-    if bind.dialect.name == "postgresql":
-        return postgresql.insert(entity)
-    return sqlite.insert(entity)
 
 
 @dataclass(frozen=True)
@@ -395,7 +387,7 @@ def insert_missing(
     if not new:
         return 0
     stmt = (
-        _insert(session, Occurrence)
+        dialect_insert(session, Occurrence)
         .on_conflict_do_nothing(index_elements=["item_id", "person_id", "window_key"])
         .returning(Occurrence.id)
     )

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db import UTCDateTime
+from service.db import UTCDateTime, dialect_insert
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, TransportError
 from service.models import Notice as NoticeRow
@@ -68,26 +67,15 @@ class Addressed:
 def store_planned(
     session: Session, planned: Sequence[Addressed], *, now: datetime, domain: str
 ) -> list[int]:
-    """Write planned mails and their notices; returns the new outbox ids.
+    """Write planned mails and their notices in one batch; returns the new outbox ids.
 
-    All in one batch normally; if another process planned one of them first (a unique key
-    clash), each mail is retried on its own and the clashing ones are left to the other.
+    A mail another process planned first (its unique key is taken) is left to that process:
+    ON CONFLICT DO NOTHING skips it without a savepoint per row, which on PostgreSQL would
+    hold one lock per row until commit and exhaust the lock table on a busy morning.
     """
     if not planned:
         return []
-    try:
-        with session.begin_nested():
-            return _insert(session, planned, now, domain)
-    except IntegrityError:
-        log.info("some outbox keys were planned elsewhere; storing one by one")
-    ids: list[int] = []
-    for one in planned:
-        try:
-            with session.begin_nested():
-                ids += _insert(session, [one], now, domain)
-        except IntegrityError:
-            log.info("outbox key %s already planned elsewhere", one.row_key)
-    return ids
+    return _insert(session, planned, now, domain)
 
 
 def _insert(
@@ -115,10 +103,11 @@ def _insert(
         }
         for p in planned
     ]
+    new_rows = dialect_insert(session, OutboxMessage).on_conflict_do_nothing()
     ids = {
         key: outbox_id
         for outbox_id, key in session.execute(
-            insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.key), rows
+            new_rows.returning(OutboxMessage.id, OutboxMessage.key), rows
         )
     }
     notices = [
@@ -129,11 +118,14 @@ def _insert(
             "planned_on": p.mail.day,
         }
         for p in planned
+        if p.row_key in ids
         for n in p.mail.notices
     ]
     if notices:
-        session.execute(insert(NoticeRow), notices)
-    return [ids[p.row_key] for p in planned]
+        session.execute(dialect_insert(session, NoticeRow).on_conflict_do_nothing(), notices)
+    if len(ids) < len(planned):
+        log.info("%d outbox keys were planned elsewhere", len(planned) - len(ids))
+    return [ids[p.row_key] for p in planned if p.row_key in ids]
 
 
 def keys_for_day(session: Session, day: date) -> frozenset[str]:

@@ -21,7 +21,7 @@ from service.links import signing_keys
 from service.web import admin, feeds, items, ops, undo
 from service.web.context import Clock, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
-from service.web.quick import QuickStore
+from service.web.quick import group_store
 from service.web.security import (
     BadTokenLimiter,
     Csrf,
@@ -57,7 +57,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         trusted_user_header=str(settings.get("trusted_user_header", "")),
         session_key=keys[0],
         writer=ThreadPoolExecutor(1, thread_name_prefix="bevakning-writer") if sqlite else None,
-        quick=QuickStore(app) if sqlite else None,
+        quick=group_store(app),
     )
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from service.app import App
 from service.links import BadLink, Claim
 from service.web.metrics import WebMetrics
-from service.web.quick import QuickStore
+from service.web.quick import GroupStore
 from service.web.security import BadTokenLimiter, Csrf, client_address
 from service.web.templating import render
 
@@ -63,8 +63,8 @@ class Web:
     # takes them in order instead (and spares 40 threads fighting over a lock and the GIL).
     # None, for PostgreSQL: its row locks already do the right thing, so any thread writes.
     writer: Executor | None = None
-    # SQLite only: for writes done on the event loop itself (see QuickStore).
-    quick: QuickStore | None = None
+    # The common click's writes, with group commit (see service/web/quick.py).
+    quick: GroupStore | None = None
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Runs `work(*args)`, a function that writes to the store, off the event loop."""

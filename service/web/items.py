@@ -157,8 +157,9 @@ async def post_item(request: Request) -> Response:
             "Öppna länken igen och skicka formuläret en gång till.",
             back_url=request.url.path,
         )
-    # The common click, on the event loop: on two cores, handing it to a thread and back
-    # cost more than the work itself. Anything that would wait goes to the writer thread.
+    # The common click, with group commit (on the event loop itself for SQLite: on two cores,
+    # handing it to a thread and back cost more than the work). Anything else, and any click
+    # the group could not take, goes to the general path.
     if fields.get("action") == "done" and web.quick is not None:
         now, today = web.now(), web.today()
         done = await web.quick.write(lambda c: _record_done(c, claim, fields, now, today))

@@ -1,5 +1,6 @@
-"""Clicks written on the event loop: they never wait for a lock, and the WAL checkpoint (a
-copy into the database file and a sync) happens in a thread, not on the loop."""
+"""Clicks written with group commit, on SQLite and PostgreSQL alike; on SQLite they are written
+on the event loop, never wait for a lock, and the WAL checkpoint (a copy into the database file
+and a sync) happens in a thread, not on the loop."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Connection
 from service.app import App
 from service.db import create_schema
 from service.models import State
-from service.web.quick import QuickStore
+from service.web.quick import GroupStore, QuickStore, group_store
 from tests.support import make_config
 
 
@@ -54,10 +55,11 @@ def test_every_so_many_writes_a_thread_checkpoints_the_wal(tmp_path: Path) -> No
     assert database.read_bytes() != before  # the clicks are in the database file now
 
 
-def quick_app(tmp_path: Path) -> tuple[App, QuickStore]:
-    app = App(make_config(f"sqlite:///{tmp_path / 'quick.db'}", tmp_path))
+def quick_app(db_url: str, tmp_path: Path) -> tuple[App, GroupStore]:
+    """The store's group writer: on the loop for SQLite, one thread for PostgreSQL."""
+    app = App(make_config(db_url, tmp_path))
     create_schema(app.engine)
-    return app, QuickStore(app)
+    return app, group_store(app)
 
 
 def keys(app: App) -> set[str]:
@@ -65,8 +67,8 @@ def keys(app: App) -> set[str]:
         return set(connection.execute(select(State.key)).scalars())
 
 
-def test_writes_in_one_turn_of_the_loop_are_committed_together(tmp_path: Path) -> None:
-    app, store = quick_app(tmp_path)
+def test_writes_in_one_turn_of_the_loop_are_committed_together(db_url: str, tmp_path: Path) -> None:
+    app, store = quick_app(db_url, tmp_path)
     seen_by_others: list[set[str]] = []
 
     def click(n: int) -> Callable[[Connection], int]:
@@ -87,9 +89,10 @@ def test_writes_in_one_turn_of_the_loop_are_committed_together(tmp_path: Path) -
 
 
 def test_a_failure_in_a_group_undoes_all_of_it_and_sends_each_to_the_general_path(
+    db_url: str,
     tmp_path: Path,
 ) -> None:
-    app, store = quick_app(tmp_path)
+    app, store = quick_app(db_url, tmp_path)
 
     def good(connection: Connection) -> str:
         connection.execute(insert(State).values(key="good", value="1"))
@@ -106,8 +109,8 @@ def test_a_failure_in_a_group_undoes_all_of_it_and_sends_each_to_the_general_pat
     assert keys(app) == set()
 
 
-def test_work_that_writes_nothing_answers_at_once(tmp_path: Path) -> None:
-    app, store = quick_app(tmp_path)
+def test_work_that_writes_nothing_answers_at_once(db_url: str, tmp_path: Path) -> None:
+    app, store = quick_app(db_url, tmp_path)
 
     async def nothing() -> object:
         return await store.write(lambda connection: None)
@@ -116,8 +119,8 @@ def test_work_that_writes_nothing_answers_at_once(tmp_path: Path) -> None:
     assert keys(app) == set()
 
 
-def test_a_bug_in_the_work_is_raised_and_undoes_the_group(tmp_path: Path) -> None:
-    app, store = quick_app(tmp_path)
+def test_a_bug_in_the_work_is_raised_and_undoes_the_group(db_url: str, tmp_path: Path) -> None:
+    app, store = quick_app(db_url, tmp_path)
 
     def good(connection: Connection) -> str:
         connection.execute(insert(State).values(key="good", value="1"))
@@ -134,8 +137,10 @@ def test_a_bug_in_the_work_is_raised_and_undoes_the_group(tmp_path: Path) -> Non
     assert keys(app) == set()
 
 
-def test_a_cancelled_request_does_not_cancel_the_others_in_its_group(tmp_path: Path) -> None:
-    app, store = quick_app(tmp_path)
+def test_a_cancelled_request_does_not_cancel_the_others_in_its_group(
+    db_url: str, tmp_path: Path
+) -> None:
+    app, store = quick_app(db_url, tmp_path)
     loop_errors: list[dict[str, object]] = []
 
     def click(n: int) -> Callable[[Connection], int]:
@@ -162,7 +167,7 @@ def test_a_cancelled_request_does_not_cancel_the_others_in_its_group(tmp_path: P
 
 
 def test_a_store_busy_with_another_writer_sends_the_click_on_at_once(tmp_path: Path) -> None:
-    app, store = quick_app(tmp_path)
+    app, store = quick_app(f"sqlite:///{tmp_path / 'quick.db'}", tmp_path)
     other = sqlite3.connect(tmp_path / "quick.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # the writer thread, a tick: holding the write lock
 
