@@ -396,3 +396,22 @@ def test_a_mail_that_answers_nothing_of_ours_is_left_unanswered(app: App, tmp_pa
     (handled,) = read_inbox(app, LATER).handled
 
     assert handled.outcome == "unmatched" and answers(app) == []
+
+
+def test_an_item_passed_to_someone_else_since_is_left_to_them(sent: Sent) -> None:
+    app = sent.app
+    mail = sent.with_items(lambda n: n >= 1)
+    first = occurrences_of(app, mail)[1]
+    with transaction(app.sessions) as session:
+        successor = session.scalar(select(Person.id).where(Person.id != first.person_id))
+        occ = session.get(Occurrence, first.id)
+        assert occ is not None and successor is not None
+        occ.person_id, occ.version = successor, occ.version + 1  # as a reassignment does
+    deliver(app, replies.outlook(mail, "klar 1", sender_of(mail)))
+
+    (handled,) = read_inbox(app, LATER).handled
+
+    assert [c["what"] for c in handled.changes] == ["not_yours"]
+    assert occurrences_of(app, mail)[1].status == OPEN
+    (answer,) = sent_answers(app)
+    assert "har gått över till någon annan" in answer.text
