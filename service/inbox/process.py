@@ -100,18 +100,10 @@ def handle(app: App, raw: bytes, now: datetime, *, worker: str = "") -> Handled 
     return handled
 
 
-def already_handled(app: App, message_id: str) -> bool:
-    with app.sessions() as session:
-        return (
-            session.scalar(select(InboxMessage.id).where(InboxMessage.message_id == message_id))
-            is not None
-        )
-
-
 def _handle(app: App, session: Session, received: Received, now: datetime) -> Handled:
     handled = Handled(received.message_id, "", received.sender)
     if received.bounce is not None:
-        return _bounce(session, received, handled, now)
+        return _bounce(session, received, handled)
     if received.automatic:
         handled.outcome, handled.detail = AUTOMATIC, received.automatic
         return handled
@@ -179,11 +171,12 @@ def _handle(app: App, session: Session, received: Received, now: datetime) -> Ha
     lines: list[dict[str, Any]] = []
     needs_sync = False
     for command, number in targets:
-        line, synced = _apply(session, command, numbers[number], items[number], person, now, today)
+        item = items.get(number, {"number": number, "occurrence_id": numbers[number]})
+        line, synced = _apply(session, command, numbers[number], item, person, now, today)
         lines.append(line)
         needs_sync = needs_sync or synced
     if needs_sync:
-        app.sync(session, now, force=True)  # "på nästkommande APT" children are due now
+        app.sync(session, now)  # "på nästkommande APT" children are due now
     handled.outcome, handled.changes = APPLIED_OUTCOME, lines
     answer(APPLIED, lines)
     return handled
@@ -285,7 +278,7 @@ def _apply(
     return line, synced
 
 
-def _bounce(session: Session, received: Received, handled: Handled, now: datetime) -> Handled:
+def _bounce(session: Session, received: Received, handled: Handled) -> Handled:
     """A delivery report: the outbox row it is about is marked failed with the server's reason
     (the digest lists failed deliveries). Never answered."""
     bounce = received.bounce

@@ -4,10 +4,10 @@ or a delivery report about one of ours. Pure: bytes in, a Received out."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from hashlib import sha256
 from html.parser import HTMLParser
 
@@ -31,7 +31,6 @@ class Received:
     automatic: str = ""  # why it is an automatic mail ("" for a person's reply)
     authentication: bool | None = None  # None: no Authentication-Results header
     bounce: Bounce | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def read(raw: bytes) -> Received:
@@ -313,7 +312,3 @@ def _attribution_end(lines: list[str], index: int) -> int | None:
         if joined.rstrip().endswith(":") and _ATTRIBUTION_VERB.search(joined):
             return end
     return None
-
-
-def addresses(value: str) -> list[str]:
-    return [a.lower() for _, a in getaddresses([value]) if a]
