@@ -415,3 +415,27 @@ def test_an_item_passed_to_someone_else_since_is_left_to_them(sent: Sent) -> Non
     assert occurrences_of(app, mail)[1].status == OPEN
     (answer,) = sent_answers(app)
     assert "har gått över till någon annan" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("inte aktuell 1", "Skriv kort varför aktiviteten inte är aktuell."),
+        ("skjut upp 1 till 2030-01-01", "högst två år fram i tiden"),
+        ("klar 99", "mejlet hade inget nummer 99"),
+    ],
+)
+def test_what_the_item_page_would_refuse_is_refused_and_explained(
+    sent: Sent, body: str, says: str
+) -> None:
+    app = sent.app
+    mail = sent.with_items(lambda n: n >= 1)
+    deliver(app, replies.outlook(mail, body, sender_of(mail)))
+
+    (handled,) = read_inbox(app, LATER).handled
+
+    assert handled.outcome == "asked"
+    assert {o.status for o in occurrences_of(app, mail).values()} == {OPEN}
+    assert all(o.postponed_to is None for o in occurrences_of(app, mail).values())
+    (answer,) = sent_answers(app)
+    assert says in answer.text and f"”{body}”" in answer.text

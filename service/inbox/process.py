@@ -145,10 +145,13 @@ def _handle(app: App, session: Session, received: Received, now: datetime) -> Ha
             now=now,
         )
 
-    if not parsed.understood:
+    problems = [f"”{line}”" for line in parsed.problems]
+    for command in parsed.commands:
+        problems += _rule_problems(command, today)
+    if not parsed.understood or problems:
         handled.outcome = ASKED
-        handled.detail = "not understood: " + " | ".join(parsed.problems or (received.text[:200],))
-        answer(NOT_UNDERSTOOD, [], parsed.problems)
+        handled.detail = "not understood: " + " | ".join(problems or [received.text[:200]])
+        answer(NOT_UNDERSTOOD, [], tuple(problems))
         return handled
     targets: list[tuple[Command, int]] = []
     for command in parsed.commands:
@@ -165,7 +168,8 @@ def _handle(app: App, session: Session, received: Received, now: datetime) -> Ha
         unknown = [n for n in wanted if n not in numbers]
         if unknown:
             handled.outcome, handled.detail = ASKED, f"no item numbered {unknown}"
-            answer(NOT_UNDERSTOOD, [], (command.line,))
+            missing = ", ".join(str(n) for n in unknown)
+            answer(NOT_UNDERSTOOD, [], (f"”{command.line}”: mejlet hade inget nummer {missing}.",))
             return handled
         targets += [(command, n) for n in wanted]
     lines: list[dict[str, Any]] = []
@@ -180,6 +184,26 @@ def _handle(app: App, session: Session, received: Received, now: datetime) -> Ha
     handled.outcome, handled.changes = APPLIED_OUTCOME, lines
     answer(APPLIED, lines)
     return handled
+
+
+def _rule_problems(command: Command, today: date) -> list[str]:
+    """What the item page would refuse in the same change (a date too far ahead, a missing
+    reason, a text too long), as lines for the answer; the page's own rules and words."""
+    from service.web.items import validate
+
+    if command.action is Action.DONE:
+        action, fields = "done", {"done_on": today.isoformat(), "result": command.note}
+    elif command.action is Action.POSTPONE:
+        assert command.to is not None
+        action = "postpone"
+        fields = {"postpone_to": command.to.isoformat(), "postpone_reason": command.note}
+    else:
+        action, fields = "not_applicable", {"na_reason": command.note}
+    errors = validate(action, fields, today=today, plan_start=date.min).errors
+    if action == "postpone" and not command.note:
+        # "skjut upp 2 till 15 januari" is enough in a reply; the reason is welcome, not asked.
+        errors.pop("postpone_reason", None)
+    return [f"”{command.line}”: {error}" for error in errors.values()]
 
 
 def _thread(session: Session, answers: tuple[str, ...]) -> OutboxMessage | None:
