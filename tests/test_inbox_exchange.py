@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from service.app import App
-from service.inbox.reader import read_inbox
+from service.inbox.process import handle
+from service.inbox.reader import read_inbox, source_of
 from service.occurrences import DONE
 from tests.fakes import replies
 from tests.fakes.ews_server import FakeEWSServer
@@ -125,4 +126,24 @@ def test_over_ews_without_a_processed_folder_a_mail_gets_a_category(
     assert read_inbox(app, LATER).handled == []
     (kept,) = ews.in_folder("inbox")
     assert kept.categories == ["Bevakning"] and kept.is_read
+    app.engine.dispose()
+
+
+def test_two_instances_reading_one_graph_mailbox_apply_a_reply_once(
+    sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
+) -> None:
+    app = graph_app(sqlite_url, tmp_path, graph)
+    sent = Sent(app)
+    mail = sent.with_items(lambda n: n >= 1)
+    graph.deliver(replies.outlook(mail, "klar 1", sender_of(mail)))
+    first, second = source_of(app), source_of(app)
+    (fetched,) = list(first.unread(10))
+    assert [f.ref for f in second.unread(10)] == [fetched.ref]  # both saw it
+
+    results = [handle(app, fetched.raw, LATER), handle(app, fetched.raw, LATER)]
+    first.done(fetched.ref)
+    second.done(fetched.ref)  # already moved by the first: not an error
+
+    assert [r is None for r in results] == [False, True]
+    assert len(graph.in_folder("Behandlade")) == 1
     app.engine.dispose()

@@ -32,11 +32,15 @@ class GraphSource(Source):
         self.folder = str(settings.get("remote_folder") or "INBOX")
         self._folder_ids: dict[str, str] = {}
 
-    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
+    def _call(
+        self, method: str, path: str, what: str, *, gone_ok: bool = False, **kwargs: Any
+    ) -> requests.Response:
         try:
             response = self.graph.request(method, path, **kwargs)
         except TransportError as exc:
             raise SourceError(f"Graph, mailbox {self.mailbox}: {what}: {exc}") from exc
+        if gone_ok and response.status_code == 404:
+            return response
         if response.status_code >= 400:
             raise SourceError(
                 f"Graph, mailbox {self.mailbox}: {what} failed with {response.status_code}: "
@@ -101,7 +105,14 @@ class GraphSource(Source):
             )
             return
         target = self._folder_id(self.processed, create=True)
-        self._call("POST", f"/messages/{ref}/move", "move a mail", json={"destinationId": target})
+        # 404: another instance, which read it at the same time, has moved it already.
+        self._call(
+            "POST",
+            f"/messages/{ref}/move",
+            "move a mail",
+            gone_ok=True,
+            json={"destinationId": target},
+        )
 
 
 class EwsSource(Source):
@@ -174,6 +185,7 @@ class EwsSource(Source):
 
     def done(self, ref: str) -> None:
         from exchangelib import Message
+        from exchangelib.errors import ErrorItemNotFound
 
         item_id, changekey = ref.split("\n", 1)
         try:
@@ -184,6 +196,8 @@ class EwsSource(Source):
                 item.save(update_fields=["categories", "is_read"])
                 return
             item.move(self._folder(self.processed, create=True))
+        except ErrorItemNotFound:
+            return  # another instance, which read it at the same time, has moved it already
         except SourceError:
             raise
         except Exception as exc:
