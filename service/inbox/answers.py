@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.app import App
@@ -82,8 +83,8 @@ def plan_answer(
     today = app.local_date(now)
     domain = str(app.config.get("mail", "message_id_domain", "bevakning.local"))
     key = f"{ANSWER_KIND}:{thread.id}:{today.isoformat()}"
-    if session.query(OutboxMessage.id).filter(OutboxMessage.key == key).first() is not None:
-        return None
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+        return None  # (and should two instances race here, the outbox's unique key decides)
     payload = {
         "thread": thread.id,
         "about": about,
