@@ -26,7 +26,8 @@ from service.mail.context import (
 )
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
-from service.web.urls import dashboard_url, item_anchor
+from service.report.model import plan_trends
+from service.web.urls import activities_url, dashboard_url, item_anchor
 
 DIGEST_KIND = "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -148,8 +149,10 @@ def digest_context(
         continuous=continuous,
         progress=progress,
         failed=failed,
+        plan_lines=tuple(plan_trends(session, today, app.tz)),
         dashboard_url=dashboard,
         public_url=app.public_url,
+        activities_url=activities_url(app, recipient.id, now) if recipient else "",
     )
 
 
@@ -217,19 +220,32 @@ def _progress(
         current = _current_window(occs, today)
         if len({o.person_id for o in current}) < 2:
             continue
-        role = roles.canonical_role(item.responsible[0]) if item.responsible else None
         progress.append(
             ProgressRow(
                 plan_title=plan.title,
                 area_title=area.title,
                 number=item.number,
                 title=item.title,
-                role=roles.role_title_sv(role or "", 1) if role else "ansvarig",
+                role=_progress_role(item, [people[o.person_id] for o in current]),
                 done=sum(1 for o in current if o.status == DONE),
                 total=len(current),
             )
         )
     return tuple(continuous), tuple(progress)
+
+
+def _progress_role(item: Item, holders: list[Person]) -> str:
+    """The singular title a progress line counts in: the item's role when it names one
+    ("Chefer" covers every kind of chef); with several, the holders' own role when they share
+    one, else "ansvarig" — never the first role named, which miscounted a förvaltningschef
+    and an HR-chef as "2 förvaltningschefer"."""
+    named = set(roles.canonical_roles(item.responsible))
+    if len(named) == 1:
+        role: str | None = named.pop()
+    else:
+        held = {p.role for p in holders}
+        role = held.pop() if len(held) == 1 else None
+    return roles.role_title_sv(role, 1) if role else "ansvarig"
 
 
 def _current_window(occs: list[Occurrence], today: date) -> list[Occurrence]:

@@ -57,6 +57,9 @@ def _format_minute_sv(minute: datetime) -> str:
     return format_datetime(minute, "d MMMM y 'kl.' HH:mm", tzinfo=LOCAL_TZ, locale=LOCALE)
 
 
+_TWO_YEARS_IN_MONTHS = 705  # days: 23.5 of Babel's 30-day months rounds to 24
+
+
 @lru_cache(maxsize=4096)
 def format_relative_sv(due: date, today: date) -> str:
     """How far `due` is from `today`, as a Swede would say it.
@@ -77,7 +80,9 @@ def format_relative_sv(due: date, today: date) -> str:
     return format_timedelta(
         timedelta(days=days),
         granularity="day",
-        threshold=2,
+        # Babel's months (30 days each) reach "24 månader" a few weeks before its years say
+        # "2 år", and the two then stood side by side: from 23.5 months on, count in years.
+        threshold=1 if abs(days) >= _TWO_YEARS_IN_MONTHS else 2,
         add_direction=True,
         locale=LOCALE,
     )
@@ -113,6 +118,7 @@ def join_sv(parts: Iterable[str]) -> str:
 
 # Role titles whose plural is not the "-chef" → "-chefer" rule below.
 _ROLE_PLURALS = {
+    "ansvarig": "ansvariga",
     "ledamot": "ledamöter",
     "medarbetare": "medarbetare",
     "ordförande": "ordförande",

@@ -1,4 +1,5 @@
-"""Signed links: mark-done links in mails, dashboard links in the digest, calendar feeds.
+"""Signed links: mark-done links in mails, "Mina aktiviteter", dashboard links in the digest,
+calendar feeds.
 
 A token names what it opens (an occurrence and a person and the occurrence's version, or a
 person for a feed), when it was issued, and is signed with the newest key; older keys still
@@ -15,7 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-DONE, DASHBOARD, CALENDAR, UNDO = "d", "b", "c", "u"
+DONE, DASHBOARD, CALENDAR, ACTIVITIES, UNDO = "d", "b", "c", "a", "u"
 
 
 class BadLink(Exception):

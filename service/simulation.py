@@ -25,7 +25,16 @@ from service.pipeline import policy_of, tick
 REFERENCE_TABLES = ("plans", "areas", "items", "divisions", "units", "people", "terms", "meetings")
 
 
-def simulate(app: App, start: date, end: date, *, done_rate: float, seed: int) -> dict[str, Any]:
+def simulate(
+    app: App,
+    start: date,
+    end: date,
+    *,
+    done_rate: float,
+    seed: int,
+    on_day: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """`on_day` is called after each simulated day (the command's progress bar)."""
     app.init(datetime.now().astimezone())
     with tempfile.TemporaryDirectory(prefix="bevakning-sim-") as folder:
         sim = App(
@@ -37,12 +46,20 @@ def simulate(app: App, start: date, end: date, *, done_rate: float, seed: int) -
             )
         )
         try:
-            return _run(app, sim, start, end, done_rate, seed)
+            return _run(app, sim, start, end, done_rate, seed, on_day)
         finally:
             sim.engine.dispose()
 
 
-def _run(app: App, sim: App, start: date, end: date, done_rate: float, seed: int) -> dict[str, Any]:
+def _run(
+    app: App,
+    sim: App,
+    start: date,
+    end: date,
+    done_rate: float,
+    seed: int,
+    on_day: Callable[[], None],
+) -> dict[str, Any]:
     create_schema(sim.engine)
     with app.engine.connect() as source, sim.engine.begin() as target:
         for table in Base.metadata.sorted_tables:
@@ -68,6 +85,7 @@ def _run(app: App, sim: App, start: date, end: date, done_rate: float, seed: int
             result = tick(sim, now, transport=transport, worker="simulation")
             mails += [m for m in result.mails if m["status"] == "sent"]
         done_count += _people_act(sim, day, in_time)
+        on_day()
         day += timedelta(days=1)
     return {"mails": mails, "summary": _summary(sim, mails, start, end, done_count)}
 

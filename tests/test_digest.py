@@ -38,3 +38,21 @@ def test_it_lists_what_is_due_soon_and_links_each_item_to_the_dashboard(sqlite_a
     assert all(
         i.item_url.startswith(context.dashboard_url + "#aktivitet-") for i in context.due_soon
     )
+
+
+def test_a_progress_line_for_two_roles_counts_the_people_not_the_first_role(
+    sqlite_app: App,
+) -> None:
+    """ "Koppla aktiviteterna till budgetarbetet" is for the förvaltningschef and the HR-chef."""
+    sqlite_app.init(at("2024-11-01"))
+    now = at("2024-12-02", "07:00")
+    with sqlite_app.sessions() as session:
+        head = session.scalar(select(Person).where(Person.email == HEAD))
+        context = digest_context(sqlite_app, session, head, now=now, today=now.date())
+    both = [
+        p for p in context.progress if p.title.startswith("Koppla aktiviteterna till budgetarbetet")
+    ]
+    assert [(p.role, p.total) for p in both] == [("ansvarig", 2)]
+    text = render("digest", context).text
+    assert "0 av 2 ansvariga klara" in text
+    assert "förvaltningschefer" not in text

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from service.app import App
-from service.cli import inbox, mail, plans, store
+from service.cli import inbox, indicators, mail, plans, report, store, translation
 from service.config import ConfigError, load_config
 from service.problems import InputError
 from service.schema import SchemaError
 
-GROUPS = (plans, mail, store, inbox)
+GROUPS = (plans, mail, store, report, indicators, inbox)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,12 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    translation.install()
     parser = argparse.ArgumentParser(prog="bevakning", description="Bevakning av handlingsplaner.")
     parser.add_argument(
-        "--config", help="konfigurationsfil (standard ./config.toml eller $BEVAKNING_CONFIG)"
+        "--config",
+        metavar="FIL",
+        help="konfigurationsfil (standard ./config.toml eller $BEVAKNING_CONFIG)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="visa logg")
-    sub = parser.add_subparsers(title="kommandon")
+    sub = parser.add_subparsers(title="kommandon", metavar="KOMMANDO")
 
     for group in GROUPS:
         group.register(sub)

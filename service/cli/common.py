@@ -2,18 +2,52 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import argparse
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service import i18n
 from service.app import App
+
+antal = i18n.plural_sv  # "1 område", "2 områden"
+
+
+def ny(n: int) -> str:
+    """The adjective agrees with the count: "1 ny", "2 nya"."""
+    return "ny" if n == 1 else "nya"
+
+
+def uppdaterad(n: int) -> str:
+    return "uppdaterad" if n == 1 else "uppdaterade"
+
+
+def borttagen(n: int) -> str:
+    return "borttagen" if n == 1 else "borttagna"
+
+
+JSON_HELP = "skriv ut som JSON, för andra program"
 
 STATUS_SV = {
     "open": "öppen",
     "done": "klar",
     "overdue": "försenad",
     "not_applicable": "inte aktuell",
+}
+# Outbox kinds and statuses as a table on the terminal shows them (--json keeps the keys).
+MAIL_KIND_SV = {
+    "reminder": "påminnelse",
+    "escalation": "eskalering",
+    "digest": "veckosammanfattning",
+    "checkin": "avstämning",
+}
+MAIL_STATUS_SV = {
+    "pending": "väntar",
+    "sending": "skickas",
+    "sent": "skickat",
+    "failed": "misslyckades",
+    "skipped": "hoppades över",
 }
 KIND_SV = {
     "date": "datum", "month": "månad", "week": "vecka", "term": "termin", "quarter": "kvartal",
@@ -22,9 +56,50 @@ KIND_SV = {
 }  # fmt: skip
 
 
+# Argument types: argparse would name the Python function in its message ("förväntade
+# fromisoformat"); an ArgumentTypeError's own text is shown instead, in Swedish.
+
+
+def parse_date(text: str) -> date:
+    """--at, --from, --to: a date written as 2024-12-02."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} är inget datum; skriv det som 2024-12-02"
+        ) from None
+
+
+def parse_share(text: str) -> float:
+    """--done-rate: a share between 0 and 1."""
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} är ingen andel; skriv ett tal mellan 0 och 1, till exempel 0.6"
+        )
+    return value
+
+
+def parse_whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} är inget heltal; skriv till exempel 1"
+        ) from None
+
+
 def parse_moment(text: str) -> datetime:
     """An ISO moment; without a zone it is local (Europe/Stockholm) time."""
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} är ingen tidpunkt; skriv den som 2024-12-02T07:30"
+        ) from None
     if moment.tzinfo is None:
         from zoneinfo import ZoneInfo
 
@@ -51,7 +126,13 @@ def print_mails(mails: list[dict[str, Any]]) -> None:
     print_table(
         ["Tid", "Till", "Typ", "Ämne", "Status"],
         [
-            [m["at"], ", ".join(m["to"]), m["kind"], short(m["subject"] or "", 60), m["status"]]
+            [
+                m["at"],
+                ", ".join(m["to"]),
+                MAIL_KIND_SV.get(m["kind"], m["kind"]),
+                short(m["subject"] or "", 60),
+                MAIL_STATUS_SV.get(m.get("status", ""), m.get("status", "")),
+            ]
             for m in mails
         ],
     )

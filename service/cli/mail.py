@@ -5,10 +5,39 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 
 from service.app import App
-from service.cli.common import now_utc, parse_moment, print_mails
+from service.cli.common import (
+    JSON_HELP,
+    MAIL_KIND_SV,
+    now_utc,
+    parse_date,
+    parse_moment,
+    parse_share,
+    parse_whole_number,
+    print_mails,
+)
+from service.cli.progress import progress
+
+# The summary's figures as the table on the terminal names them (--json keeps the keys).
+SUMMARY_SV = {
+    "from": "Från",
+    "to": "Till",
+    "mails": "Mejl",
+    "by_kind": "Per sort",
+    "people_reached": "Personer som fått mejl",
+    "max_reminder_mails_per_person_per_day": "Flest påminnelser till en person samma dag",
+    "mails_on_weekends_or_holidays": "Mejl på helger och helgdagar",
+    "digests": "Veckosammanfattningar",
+    "marked_done": "Klarmarkerade",
+    "open_at_end": "Öppna vid slutet",
+}
+
+
+def summary_value(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{MAIL_KIND_SV.get(k, k)} {v}" for k, v in value.items()) or "–"
+    return str(value)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,22 +46,42 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_run, verbose=True)
 
     p = sub.add_parser("tick", help="en körning: planera och skicka det som är dags")
-    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--now", type=parse_moment, metavar="TIDPUNKT", help="tidpunkt (lokal tid om zon saknas)"
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_tick)
 
     p = sub.add_parser("digest", help="veckosammanfattningen till förvaltningschefen")
-    p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
+    p.add_argument(
+        "--now", type=parse_moment, metavar="TIDPUNKT", help="tidpunkt (lokal tid om zon saknas)"
+    )
     p.add_argument("--dry-run", action="store_true", help="visa bara, skicka inget")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_digest)
 
     p = sub.add_parser("simulate", help="simulera utskicken dag för dag på en kopia")
-    p.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
-    p.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
-    p.add_argument("--done-rate", type=float, default=0.7, help="andel som klarmarkeras i tid")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--from", dest="start", type=parse_date, required=True, metavar="DATUM", help="första dagen"
+    )
+    p.add_argument(
+        "--to", dest="end", type=parse_date, required=True, metavar="DATUM", help="sista dagen"
+    )
+    p.add_argument(
+        "--done-rate",
+        type=parse_share,
+        default=0.7,
+        metavar="ANDEL",
+        help="andel som klarmarkeras i tid, 0–1 (standard 0.7)",
+    )
+    p.add_argument(
+        "--seed",
+        type=parse_whole_number,
+        default=1,
+        metavar="TAL",
+        help="startvärde för slumpen: samma värde ger samma körning (standard 1)",
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_simulate)
 
 
@@ -95,18 +144,19 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
 def cmd_simulate(app: App, args: argparse.Namespace) -> int:
     from service.simulation import simulate
 
-    if not 0 <= args.done_rate <= 1:
-        print("--done-rate ska vara mellan 0 och 1.", file=sys.stderr)
-        return 2
     if args.end < args.start:
         print("--to ska vara samma dag som --from eller senare.", file=sys.stderr)
         return 2
-    result = simulate(app, args.start, args.end, done_rate=args.done_rate, seed=args.seed)
+    days = (args.end - args.start).days + 1
+    with progress("Simulerar dag för dag", days) as advance:
+        result = simulate(
+            app, args.start, args.end, done_rate=args.done_rate, seed=args.seed, on_day=advance
+        )
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     print_mails(result["mails"])
     print()
     for key, value in result["summary"].items():
-        print(f"{key}: {value}")
+        print(f"{SUMMARY_SV.get(key, key)}: {summary_value(value)}")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from service import schema
 from service.app import App
 from service.backup import backup_sqlite, sqlite_path
+from service.cli.common import JSON_HELP
 
 PG_BACKUP_HINT = (
     "För PostgreSQL: pg_dump --format=custom --file=bevakning.dump DATABAS, och tillbaka med "
@@ -25,14 +26,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "En SQLite-databas säkerhetskopieras först, bredvid filen.",
     )
     p.add_argument("--dry-run", action="store_true", help="visa bara vad som skulle göras")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser(
         "backup",
         help="säkerhetskopiera SQLite-databasen (går bra medan tjänsten kör)",
     )
-    p.add_argument("file", type=Path, help="ny fil att skriva kopian till")
+    p.add_argument("file", type=Path, metavar="FIL", help="ny fil att skriva kopian till")
     p.set_defaults(handler=cmd_backup)
 
 

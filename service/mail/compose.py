@@ -20,7 +20,7 @@ from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
 from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
-from service.web.urls import calendar_url, dashboard_url, done_url
+from service.web.urls import activities_url, calendar_url, dashboard_url, done_url
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ def _compose(
             items=tuple(sorted(items.values(), key=lambda i: (i.person_name, -i.days_late))),
             escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
             public_url=_plans_link(app, recipient, now),
+            activities_url=activities_url(app, recipient.id, now),
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
 
@@ -210,6 +211,7 @@ def _compose(
         public_url=_plans_link(app, recipient, now),
         calendar_url=calendar_url(app, recipient.id, now),
         reply_by_mail=replies,
+        activities_url=activities_url(app, recipient.id, now),
     )
     reply_to = reply_address(app)
     headers = (("Reply-To", reply_to),) if reply_to else ()

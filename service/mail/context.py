@@ -46,6 +46,7 @@ class ReminderContext:
     public_url: str
     calendar_url: str = ""  # personal iCalendar feed, optional
     reply_by_mail: bool = False  # replies are read ([mail.inbox]): say how to write one
+    activities_url: str = ""  # "Mina aktiviteter": all the person's open items on one page
 
     @property
     def item_count(self) -> int:
@@ -59,6 +60,7 @@ class EscalationContext:
     items: tuple[MailItem, ...]  # each with person_name and days_late
     escalate_after_days: int
     public_url: str
+    activities_url: str = ""  # the manager's own "Mina aktiviteter"
 
 
 @dataclass(frozen=True)
@@ -138,3 +140,5 @@ class DigestContext:
     failed: tuple[FailedDelivery, ...]
     dashboard_url: str
     public_url: str
+    activities_url: str = ""  # the recipient's own "Mina aktiviteter"
+    plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment
 
 from service import templating
+from service.mail.buttons import outlook_button_end, outlook_button_start
 from service.mail.inlining import INLINER, InliningLoader
 from service.mail.message import clean_header
 
@@ -37,6 +38,9 @@ def make_environment(template_dir: Path | None = None, *, inline_css: bool = Tru
     inlined (see service.mail.inlining)."""
     env = templating.make_environment(template_dir or TEMPLATE_DIR)
     env.filters["enrad"] = _one_line
+    env.globals.update(
+        outlook_button_start=outlook_button_start, outlook_button_end=outlook_button_end
+    )
     if inline_css and env.loader is not None:
         env.loader = InliningLoader(env.loader)
     return env

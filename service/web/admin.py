@@ -16,7 +16,7 @@ from service import completion
 from service.db import transaction
 from service.links import DASHBOARD
 from service.models import Occurrence, Person
-from service.web import dashboard
+from service.web import dashboard, reports
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
@@ -96,6 +96,9 @@ def _dashboard_page(
         here=_without_notice(request.url.path, request.url.query),
         csrf=web.csrf.field_value(cookie, "/admin/klarmarkera") if admin else "",
         notice=request.query_params.get("klar", ""),
+        report_base="/admin/rapport/" if admin else f"{request.url.path}/rapport/",
+        indicator_csrf=web.csrf.field_value(cookie, "/admin/indikator") if admin else "",
+        report_formats=reports.LINKS,
         **dashboard.template_context(board, today),
     )
     return _with_csrf(request, web, response, cookie, fresh)

@@ -1,4 +1,5 @@
-"""The web app: item pages behind mail links, the dashboard, calendar feeds, health, metrics."""
+"""The web app: item pages behind mail links, "Mina aktiviteter", the dashboard, calendar
+feeds, health, metrics."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
 from service.links import signing_keys
-from service.web import admin, feeds, items, ops, undo
+from service.web import activities, admin, feeds, indicator_form, items, ops, reports, undo
 from service.web.context import Clock, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import group_store
@@ -66,11 +67,16 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/k/{token}", items.post_item, methods=["POST"]),
         Route("/angra/{token}", undo.show_undo, methods=["GET"]),
         Route("/angra/{token}", undo.post_undo, methods=["POST"]),
+        Route("/mina/{token}", activities.show_activities, methods=["GET"]),
+        Route("/mina/{token}", activities.post_activities, methods=["POST"]),
         Route("/oversikt/{token}", admin.personal_dashboard, methods=["GET"]),
         Route("/admin/login", admin.login_form, methods=["GET"]),
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
+        Route("/oversikt/{token}/rapport/{plan}.{fmt}", reports.personal_report, methods=["GET"]),
+        Route("/admin/rapport/{plan}.{fmt}", reports.admin_report, methods=["GET"]),
+        Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),
         Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
         Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),

@@ -12,7 +12,7 @@ MAX_FORM_BYTES = 64 * 1024
 MAX_FIELDS = 50
 
 
-async def form_fields(request: Request) -> dict[str, str]:
+async def form_fields(request: Request, *, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     """The form's text fields (the last value of a repeated name, as Starlette's form does).
 
     Our forms post application/x-www-form-urlencoded, a browser's default, which the standard
@@ -22,12 +22,12 @@ async def form_fields(request: Request) -> dict[str, str]:
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         # Streamed by Starlette, each part bounded (400 beyond); no files: no form of ours has one.
-        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BYTES)
+        form = await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FORM_BYTES)
         return {name: value for name, value in form.items() if isinstance(value, str)}
     body = await _body(request)
     try:
         pairs = parse_qsl(
-            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields
         )
     except ValueError as exc:  # more fields than any of our forms has
         raise HTTPException(400) from exc

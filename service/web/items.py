@@ -21,7 +21,7 @@ from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, OPEN, status_at
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
-from service.web.present import Status, history
+from service.web.present import Status, held_roles, history
 from service.web.quick import GeneralPath
 from service.web.security import CSRF_FIELD, form_path
 
@@ -82,6 +82,7 @@ def item_context(
         "area": occ.item.area,
         "plan": occ.item.plan,
         "person": people.get(occ.person_id),
+        "held_roles": held_roles(people.get(occ.person_id), occ.item.responsible or []),
         "done_by": people.get(occ.done_by_id or 0),
         "deferred_by": people.get(occ.deferred_by_id or 0),
         "status": Status(status_at(occ, today)),

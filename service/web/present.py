@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import i18n
+from service import i18n, roles
 from service.models import AuditEntry, Occurrence, Person
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE
 
@@ -28,7 +28,12 @@ STATUS_FILTERS = {
     DONE: "Klar",
     NOT_APPLICABLE: "Inte aktuell",
 }
-VIA_SV = {"link": "via länken i mejlet", "admin": "av administratör", "cli": "via kommandoraden"}
+VIA_SV = {
+    "link": "via länken i mejlet",
+    "list": "via Mina aktiviteter",
+    "admin": "av administratör",
+    "cli": "via kommandoraden",
+}
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,18 @@ def record_line(occ: Occurrence, names: dict[int, str]) -> str:
     when = i18n.format_date_sv(occ.done_on) if occ.done_on else "okänt datum"
     via = VIA_SV.get(occ.done_via, "")
     return f"Utförd {when}, markerad av {who}" + (f" {via}" if via else "")
+
+
+def held_roles(person: Person | None, responsible: Sequence[str]) -> list[str]:
+    """The roles in an item's Ansvarig column that make `person` responsible, as written.
+
+    An item for "Förvaltningschef, HR-chef" shown to the HR-chef names only "HR-chef"; a group
+    ("Chefer", "Medarbetare" through their enhetschef) stays as written.
+    """
+    if person is None:
+        return list(responsible)
+    own = [r for r in responsible if roles.canonical_role(r) == person.role]
+    if own:
+        return own
+    groups = (roles.CHEFER, roles.MEDARBETARE)
+    return [r for r in responsible if roles.canonical_role(r) in groups] or list(responsible)

@@ -151,8 +151,9 @@ class BadTokenLimiter:
             hits.popleft()
 
 
-# /k/<token>, /oversikt/<token>, /kalender/<token>.ics: the token is a bearer secret.
-_TOKEN_PATH = re.compile(r"(/(?:k|oversikt|kalender)/)[^/?#\s\"']+")
+# /k/<token>, /mina/<token>, /oversikt/<token>, /kalender/<token>.ics: the token is a bearer
+# secret.
+_TOKEN_PATH = re.compile(r"(/(?:k|mina|oversikt|kalender)/)[^/?#\s\"']+")
 
 
 def redact(text: str) -> str:

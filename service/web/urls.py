@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.app import App
-from service.links import CALENDAR, DASHBOARD, UNDO, Claim
+from service.links import ACTIVITIES, CALENDAR, DASHBOARD, UNDO, Claim
 
 
 def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
@@ -13,6 +13,12 @@ def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: da
     the occurrence makes old links invalid)."""
     token = app.signer.done_token(occurrence_id, person_id, version, now)
     return f"{app.public_url}/k/{token}"
+
+
+def activities_url(app: App, person_id: int, now: datetime) -> str:
+    """ "Mina aktiviteter": all the person's open items on one page, to tick off together."""
+    token = app.signer.issue(Claim(ACTIVITIES, person_id, now))
+    return f"{app.public_url}/mina/{token}"
 
 
 def dashboard_url(app: App, person_id: int, now: datetime) -> str:

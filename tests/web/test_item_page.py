@@ -317,3 +317,25 @@ def test_a_huge_form_is_refused_as_it_arrives(started: App, client: TestClient) 
 
     assert response.status_code == 413 and "För mycket text" in response.text
     assert snapshot(started) == before
+
+
+def test_the_deadline_and_its_date_read_as_two_facts_not_a_range(
+    started: App, client: TestClient
+) -> None:
+    occ = find_occurrence(started, "tillitsfull-dialog", 7, "2")
+    html = client.get(done_path(started, occ)).text
+    assert "<dd>Juni 2024</dd>" in html
+    assert "<dt>Datum</dt>" in html and "30 juni 2024 (för 5 månader sedan)" in html
+    assert "Juni 2024 –" not in html
+
+
+def test_the_responsible_person_is_shown_with_the_role_they_hold_only(
+    started: App, client: TestClient
+) -> None:
+    with started.sessions() as session:
+        hr = session.scalars(select(Person).where(Person.role == "hr-chef")).one()
+        hr_id, hr_name = hr.id, hr.name
+    occ = find_occurrence(started, "starka-enhetschefer", 3, "1", person_id=hr_id)
+    html = client.get(done_path(started, occ)).text
+    assert f"{hr_name} (HR-chef)" in html
+    assert "Förvaltningschef, HR-chef" not in html

@@ -1,7 +1,7 @@
 """Mails read from the inbox (replies, bounces), claimed by Message-ID
 
 Revision ID: inbox_replies
-Revises: 0001_initial
+Revises: report_indicators
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "inbox_replies"
-down_revision: str | None = "0001_initial"
+down_revision: str | None = "report_indicators"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
