@@ -7,7 +7,7 @@ import json
 import sys
 
 from service.app import App
-from service.cli.common import now_utc, parse_moment, print_table
+from service.cli.common import JSON_HELP, now_utc, parse_moment, print_table
 
 OUTCOME_SV = {
     "applied": "registrerat",
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("inbox", help="läs svaren på påminnelserna och registrera dem")
     p.add_argument("--now", type=parse_moment, help="tidpunkt (ISO, lokal tid om zon saknas)")
     p.add_argument("--no-send", action="store_true", help="skicka inte svaren direkt")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_inbox)
 
 
