@@ -19,7 +19,16 @@ from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, s
 from service.config import Config
 from service.db import make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
-from service.links import ACTIVITIES, CALENDAR, DASHBOARD, DONE, UNDO, LinkSigner, signing_keys
+from service.links import (
+    ACTIVITIES,
+    CALENDAR,
+    DASHBOARD,
+    DONE,
+    SETTINGS,
+    UNDO,
+    LinkSigner,
+    signing_keys,
+)
 from service.models import Person, Plan, Term, Unit
 from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
@@ -36,7 +45,16 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.config.database_url, echo=bool(self.config.get("database", "echo")))
+        return make_engine(
+            self.config.database_url,
+            echo=bool(self.config.get("database", "echo")),
+            lock_wait=self.lock_wait,
+        )
+
+    @property
+    def lock_wait(self) -> float:
+        """Seconds a writer waits for another process's SQLite lock before giving up."""
+        return float(self.config.get("database", "lock_wait_seconds", 30))
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -138,10 +156,14 @@ class App:
             return results
 
     def load_reference_data(self, session: Session, now: datetime) -> None:
-        """The directory and calendars files into the store; all or nothing (InputError)."""
-        directory_path = self.config.path("plans", "directory")
-        directory = load_directory_file(directory_path, self.display_path(directory_path))
-        store_directory(session, directory)
+        """The directory and calendars files into the store; all or nothing (InputError).
+
+        With `[plans] directory = ""` people come only from `bevakning directory import` or
+        `sync`, so a reload of the calendars never undoes them."""
+        if str(self.config.get("plans", "directory", "")).strip():
+            directory_path = self.config.path("plans", "directory")
+            directory = load_directory_file(directory_path, self.display_path(directory_path))
+            store_directory(session, directory)
         calendars_path = self.config.path("plans", "calendars")
         units = [u.code for u in session.scalars(select(Unit))]
         store_calendars(
@@ -287,6 +309,8 @@ def make_signer(config: Config) -> LinkSigner:
         max_age={
             DONE: timedelta(days=int(web.get("link_max_age_days", 60))),
             UNDO: timedelta(days=int(web.get("link_max_age_days", 60))),
+            # "Mina inställningar" is in every mail, like the mark-done links: same lifetime.
+            SETTINGS: timedelta(days=int(web.get("link_max_age_days", 60))),
             # "Mina aktiviteter" acts like a bundle of mark-done links: the same lifetime.
             ACTIVITIES: timedelta(days=int(web.get("link_max_age_days", 60))),
             DASHBOARD: timedelta(days=int(web.get("dashboard_link_max_age_days", 14))),

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
@@ -26,10 +26,10 @@ from service.mail.context import (
 )
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
+from service.reminders import DIGEST_KIND, Policy
 from service.report.model import plan_trends
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
-DIGEST_KIND = "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -38,6 +38,17 @@ def digest_context(
 ) -> DigestContext:
     soon_days = int(app.config.get("digest", "due_soon_days", 14))
     week_start = today - timedelta(days=7)
+    if recipient is not None:
+        # A calm week's digest is left out (see is_calm): what got done then is told in this one.
+        previous = session.scalar(
+            select(func.max(OutboxMessage.local_date)).where(
+                OutboxMessage.kind == DIGEST_KIND,
+                OutboxMessage.person_id == recipient.id,
+                OutboxMessage.local_date < today,
+            )
+        )
+        if previous is not None and today - timedelta(days=56) <= previous < week_start:
+            week_start = previous
     dashboard = dashboard_url(app, recipient.id, now) if recipient else app.public_url
 
     def item_url(item_id: int) -> str:
@@ -260,13 +271,23 @@ def _current_window(occs: list[Occurrence], today: date) -> list[Occurrence]:
     return [o for o in occs if o.window_key == chosen]
 
 
-def digest_due(app: App, calendars: Calendars, now_local: datetime) -> date | None:
+def digest_week(
+    app: App,
+    calendars: Calendars,
+    now_local: datetime,
+    policy: Policy,
+    *,
+    started: date | None,
+    last_tick: datetime | None = None,
+    at_time: bool = True,
+) -> date | None:
     """The configured weekday of the digest week that is due now, or None.
 
     Due from the configured weekday and time on; when that day is closed (a Monday that is a
-    holiday, say) from the next working day on, never on a closed day. Until the next such
-    weekday a later tick catches up after downtime; the outbox key (one per digest week) keeps
-    it to one digest.
+    holiday, say) or in a quiet period, from the next open day of the week on. Until the next
+    such weekday a later tick catches up after downtime; the caller keeps it to one digest per
+    week. A store that `started` after this week's digest day waits for next week's: the
+    digest never arrives on a Thursday just because that is when Bevakning was set up.
     """
     d = app.config.section("digest")
     if not d.get("enabled", True):
@@ -274,13 +295,21 @@ def digest_due(app: App, calendars: Calendars, now_local: datetime) -> date | No
     weekday = WEEKDAYS.index(str(d.get("day", "mon"))[:3].lower())
     hours, minutes = str(d.get("time", "07:00")).split(":")
     today = now_local.date()
+
+    def closed(day: date) -> bool:
+        return not calendars.is_working_day(day) or policy.quiet.contains(day)
+
     anchor = today - timedelta(days=(today.weekday() - weekday) % 7)
     first = anchor
-    while not calendars.is_working_day(first) and first < today:
+    while closed(first) and first < today:
         first += timedelta(days=1)
-    if not calendars.is_working_day(today) or today < first:
+    if closed(today) or today < first or (started is not None and started > first):
         return None
-    if today == first and (now_local.hour, now_local.minute) < (int(hours), int(minutes)):
+    if (
+        at_time
+        and today == first
+        and (now_local.hour, now_local.minute) < (int(hours), int(minutes))
+    ):
         return None
     return anchor
 
@@ -293,3 +322,30 @@ def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, s
     extra = str(app.config.get("digest", "extra_recipients", ""))
     out += [(None, a.strip()) for a in extra.split(",") if a.strip()]
     return out
+
+
+def is_calm(session: Session, today: date, now: datetime) -> bool:
+    """Nothing for the digest to act on: nothing overdue, no failed delivery, nothing put off.
+    A calm week's digest (with nothing of the recipient's own in it) is left out."""
+    effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+    overdue = session.scalar(
+        select(
+            exists().where(
+                Occurrence.status == OPEN,
+                effective_due < today,
+                Occurrence.item_id.in_(select(Item.id).where(Item.active.is_(True))),
+            )
+        )
+    )
+    failed = session.scalar(
+        select(
+            exists().where(
+                OutboxMessage.status == "failed",
+                OutboxMessage.created_at >= now - timedelta(days=14),
+            )
+        )
+    )
+    deferred = session.scalar(
+        select(exists().where(Occurrence.deferred_at >= now - timedelta(days=7)))
+    )
+    return not (overdue or failed or deferred)

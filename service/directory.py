@@ -88,12 +88,18 @@ class Directory:
         return heads[0] if heads else None
 
 
+def _one_line(value: object) -> str:
+    """A name as one line, like item titles: a line break from an HR export or a pasted cell
+    must not reach a mail header or a calendar's name."""
+    return " ".join(str(value).split())
+
+
 def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
     """Validate a directory document; raises InputError listing every problem."""
     problems: list[Problem] = []
     divisions: dict[str, str] = {}
     for n, area in enumerate(_tables(data, "area", file, problems), start=1):
-        code, name = str(area.get("code", "")).strip(), str(area.get("name", "")).strip()
+        code, name = str(area.get("code", "")).strip(), _one_line(area.get("name", ""))
         if not code or not name:
             problems.append(Problem(file, f"område {n}", "code och name måste anges."))
             continue
@@ -109,11 +115,13 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
         if division not in divisions:
             problems.append(Problem(file, where, f"området {division!r} finns inte i katalogen."))
             continue
-        units[code] = UnitRecord(code, str(unit["name"]), division, str(unit.get("address", "")))
+        units[code] = UnitRecord(
+            code, _one_line(unit["name"]), division, str(unit.get("address", "")).strip()
+        )
     people: list[PersonRecord] = []
     seen: set[str] = set()
     for n, raw in enumerate(_tables(data, "person", file, problems), start=1):
-        name = str(raw.get("name", "")).strip()
+        name = _one_line(raw.get("name", ""))
         email = str(raw.get("email", "")).strip()
         where = f"person {n} ({name or email or 'utan namn'})"
         title = str(raw.get("role", "")).strip()

@@ -16,7 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-DONE, DASHBOARD, CALENDAR, ACTIVITIES, UNDO = "d", "b", "c", "a", "u"
+DONE, DASHBOARD, CALENDAR, ACTIVITIES, SETTINGS, UNDO = "d", "b", "c", "a", "s", "u"
 
 
 class BadLink(Exception):
@@ -68,7 +68,7 @@ class LinkSigner:
             raise BadLink("forged") from None
         if not isinstance(payload, dict) or payload.get("k") != kind:
             raise BadLink("kind")
-        issued = datetime.fromtimestamp(int(payload["t"]), UTC)
+        issued = datetime.fromtimestamp(_number(payload, "t", _MAX_TIMESTAMP, low=0), UTC)
         max_age = self._max_age.get(kind)
         if max_age is not None and now - issued > max_age:
             raise BadLink("expired")
@@ -76,12 +76,26 @@ class LinkSigner:
             raise BadLink("forged")  # from the future: a clock we never had
         return Claim(
             kind=kind,
-            person_id=int(payload["p"]),
+            person_id=_number(payload, "p", _MAX_ID),
             issued_at=issued,
-            occurrence_id=int(payload["o"]) if "o" in payload else None,
-            version=int(payload["v"]) if "v" in payload else None,
-            audit_id=int(payload["a"]) if "a" in payload else None,
+            occurrence_id=_number(payload, "o", _MAX_ID) if "o" in payload else None,
+            version=_number(payload, "v", _MAX_ID) if "v" in payload else None,
+            audit_id=_number(payload, "a", _MAX_ID) if "a" in payload else None,
         )
+
+
+# A signed payload is ours, but a key may have leaked or an old version may have written it:
+# every number must fit where it goes (a PostgreSQL integer column, a datetime), or the link
+# is refused like a forged one instead of failing deep inside the database or the clock.
+_MAX_ID = 2**31 - 1
+_MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def _number(payload: dict[str, Any], key: str, high: int, *, low: int = 1) -> int:
+    value = payload.get(key)
+    if type(value) is not int or not low <= value <= high:
+        raise BadLink("forged")
+    return value
 
 
 def signing_keys(configured: str, key_file: Path) -> list[str]:

@@ -245,6 +245,29 @@ class State(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class Preference(Base):
+    """A person's own rhythm ("Mina inställningar"); no row means as it comes, every day."""
+
+    __tablename__ = "preferences"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    bundle_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Absence(Base):
+    """A person away from–to (inclusive): their mail waits, or goes to a stand-in."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    stand_in_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Indicator(Base):
     """A measure of whether a plan or one of its areas makes a difference ("Tillitsindex")."""
 

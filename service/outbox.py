@@ -89,9 +89,8 @@ def _insert(
             "to_addrs": list(p.to),
             "cc_addrs": list(p.cc),
             "local_date": p.mail.day,
-            "payload": p.payload
-            if p.payload is not None
-            else {"sections": sections(p.mail.notices)},
+            # A digest's payload names its week; whatever rides in it is in "sections".
+            "payload": {"sections": sections(p.mail.notices), **(p.payload or {})},
             "subject": "",
             "status": PENDING,
             "attempts": 0,
@@ -258,6 +257,7 @@ class _Sender:
         self.results: list[Delivery] = []
         self.opened = False
         self.unreachable = ""  # set when the transport cannot even connect: the rest wait
+        self.unreachable_permanent = False
         self.lease_checked_at = clock()
         self.unrecorded: Callable[[], None] | None = None  # the last mail sent, not committed
 
@@ -277,7 +277,10 @@ class _Sender:
             # temporary delivery error, and failed for good only after max_attempts.
             self._finish(row, self._retry_or_fail(row, permanent=False), now, f"compose: {mail}")
         elif self.unreachable:
-            self._finish(row, PENDING, now, self.unreachable)
+            # The same rule as for the row that met the dead server first: every row of the
+            # batch was claimed (and counted) alike, so each fails alike at max_attempts.
+            status = self._retry_or_fail(row, permanent=self.unreachable_permanent)
+            self._finish(row, status, now, self.unreachable)
         else:  # None: everything in it was done meanwhile
             self._finish(row, SKIPPED, now, "")
 
@@ -316,7 +319,7 @@ class _Sender:
                 try:
                     self.transport.open()
                 except TransportError as exc:
-                    self.unreachable = str(exc)
+                    self.unreachable, self.unreachable_permanent = str(exc), exc.permanent
                     raise
                 self.opened = True
             self.transport.send_overlapping(mail, meanwhile)

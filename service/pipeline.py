@@ -8,21 +8,22 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as time_of_day
 from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from service.app import App
-from service.db import transaction
-from service.digest import DIGEST_KIND, digest_due, digest_recipients
+from service.db import dialect_insert, transaction
+from service.digest import WEEKDAYS, digest_recipients, digest_week, is_calm
 from service.mail.compose import ComposedBatch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
-from service.models import Item, Occurrence, OutboxMessage, Person, State
+from service.models import Absence, Item, Occurrence, OutboxMessage, Person, Preference, State
 from service.models import Notice as NoticeRow
 from service.occurrences import OPEN
 from service.outbox import (
@@ -34,10 +35,19 @@ from service.outbox import (
     keys_for_day,
     store_planned,
 )
-from service.reminders import Candidate, PlannedMail, Policy, is_send_moment, plan
+from service.reminders import (
+    DIGEST_KIND,
+    Candidate,
+    PlannedMail,
+    Policy,
+    Rhythm,
+    is_send_moment,
+    plan,
+)
 
 log = logging.getLogger(__name__)
 LAST_TICK = "last_tick"
+FIRST_TICK = "first_tick"
 
 
 @dataclass
@@ -51,7 +61,7 @@ def worker_name() -> str:
 
 
 def policy_of(app: App) -> Policy:
-    return Policy.from_settings(app.config.section("schedule"))
+    return Policy.from_settings(app.config.section("schedule"), app.config.section("quiet"))
 
 
 def retry_policy_of(app: App) -> RetryPolicy:
@@ -91,7 +101,6 @@ def tick(
     with transaction(app.sessions) as session:
         app.sync(session, now)
     result.planned += plan_reminders(app, now)
-    result.planned += plan_digests(app, now)
     if dispatch:
         result.mails = dispatch_outbox(app, now, transport=transport, worker=worker)
     with transaction(app.sessions) as session:
@@ -103,7 +112,7 @@ def tick(
     return result
 
 
-def candidates(session: Session, today: date, policy: Policy) -> list[Candidate]:
+def candidates(session: Session, today: date, policy: Policy, tz: tzinfo = UTC) -> list[Candidate]:
     """Open occurrences that could need a notice today; the SQL filter keeps this small on a
     large store (far-future deadlines and ended check-in windows are left out)."""
     horizon = today + timedelta(days=max(policy.days_before, default=0) + 10)
@@ -136,6 +145,7 @@ def candidates(session: Session, today: date, policy: Policy) -> list[Candidate]
     ids = [occ.id for occ, _ in rows]
     stages: dict[int, set[str]] = defaultdict(set)
     last: dict[int, date] = {}
+    first: dict[int, date] = {}
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
         for occ_id, stage, planned_on in session.execute(
             select(NoticeRow.occurrence_id, NoticeRow.stage, NoticeRow.planned_on).where(
@@ -145,6 +155,7 @@ def candidates(session: Session, today: date, policy: Policy) -> list[Candidate]
             stages[occ_id].add(stage)
             if not stage.startswith("escalation@"):
                 last[occ_id] = max(planned_on, last.get(occ_id, planned_on))
+                first[occ_id] = min(planned_on, first.get(occ_id, planned_on))
     return [
         Candidate(
             id=occ.id,
@@ -155,31 +166,190 @@ def candidates(session: Session, today: date, policy: Policy) -> list[Candidate]
             manager_id=manager_id,
             stages=frozenset(stages.get(occ.id, ())),
             last_notice=last.get(occ.id),
+            first_notice=first.get(occ.id),
+            arrived=occ.created_at.astimezone(tz).date() if occ.created_at else None,
         )
         for occ, manager_id in rows
     ]
 
 
 def plan_reminders(app: App, now: datetime) -> list[int]:
+    """Today's mails, one per person at most: reminders, check-ins and escalations from the
+    send time, and at the digest's moment each digest with that person's own notices in it."""
     local = now.astimezone(app.tz)
     today = local.date()
     policy = policy_of(app)
     domain = str(app.config.get("mail", "message_id_domain", "bevakning.local"))
     with transaction(app.sessions) as session:
         calendars = app.calendars(session)
-        if not is_send_moment(calendars, today, local.time(), policy) and not preview_mode(app):
+        started = started_on(session, app, now)
+        last_tick = _last_tick(session)
+        send_now = is_send_moment(calendars, today, local.time(), policy) or preview_mode(app)
+        week_of = digest_week(app, calendars, local, policy, started=started, last_tick=last_tick)
+        recipients = digest_recipients(app, session) if week_of or send_now else []
+        people = {person.id: address for person, address in recipients if person is not None}
+        sent_this_week = _digested(session, people.values(), week_of) if week_of else set()
+        digest_people = frozenset(
+            pid
+            for pid, address in people.items()
+            if week_of is not None and address.lower() not in sent_this_week
+        )
+        if not digest_people and not send_now:
             return []
+        # A digest recipient's day: their digest carries their own notices; before its moment
+        # (a digest later than the send time) they wait for it.
+        later = (
+            frozenset(people)
+            if digest_week(app, calendars, local, policy, started=started, at_time=False)
+            and not week_of
+            else frozenset()
+        )
         mails = plan(
-            candidates(session, today, policy),
+            candidates(session, today, policy, app.tz),
             policy,
             calendars,
             today,
             taken=keys_for_day(session, today),
+            rhythms=rhythms(app, session, people, digest_people, today),
+            digest_people=digest_people,
+            only=None if send_now else digest_people,
         )
-        return _store(session, mails, now, domain)
+        mails = [m for m in mails if m.person_id not in later]
+        skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
+        if week_of is not None and skip_calm and is_calm(session, today, now):
+            mails = [m for m in mails if m.kind != DIGEST_KIND or m.notices]
+        ids = _store(session, mails, now, domain, week_of)
+        if week_of is not None:
+            ids += _store_extra_digests(
+                session, [a for p, a in recipients if p is None], today, week_of, now, domain
+            )
+        return ids
 
 
-def _store(session: Session, mails: list[PlannedMail], now: datetime, domain: str) -> list[int]:
+def rhythms(
+    app: App,
+    session: Session,
+    people: Mapping[int, str],
+    digest_people: frozenset[int],
+    today: date,
+) -> dict[int, Rhythm]:
+    """People's own rhythm: their settings ("Mina inställningar") and absences. A digest
+    recipient's reminders wait for the digest (their bundle day) when `[digest]
+    bundle_reminders` says so, unless they chose a weekday; the digest's day is that day."""
+    out = own_rhythms(session, today)
+    bundle = bool(app.config.get("digest", "bundle_reminders", True))
+    weekday = WEEKDAYS.index(str(app.config.get("digest", "day", "mon"))[:3].lower())
+    for pid in people:
+        mine = out.get(pid, Rhythm())
+        if pid in digest_people:
+            out[pid] = replace(mine, bundle_weekday=today.weekday())
+        elif bundle and mine.bundle_weekday is None:
+            out[pid] = replace(mine, bundle_weekday=weekday)
+    return out
+
+
+def coming_mails(
+    app: App, session: Session, person_id: int, today: date, days: int = 14
+) -> list[PlannedMail]:
+    """The person's mails over the next `days` days as things stand (nobody marks anything
+    done meanwhile): the real planner run ahead day by day, for "Mina inställningar"."""
+    policy = policy_of(app)
+    calendars = app.calendars(session)
+    people = {p.id: a for p, a in digest_recipients(app, session) if p is not None}
+    mine = [c for c in candidates(session, today, policy, app.tz) if c.person_id == person_id]
+    state = {c.id: c for c in mine}
+    out: list[PlannedMail] = []
+    for offset in range(days + 1):
+        day = today + timedelta(days=offset)
+        if not calendars.is_working_day(day):
+            continue
+        local = datetime.combine(day, time_of_day(23, 59), tzinfo=app.tz)
+        week_of = digest_week(app, calendars, local, policy, started=None)
+        digest = frozenset({person_id} & set(people)) if week_of == day else frozenset()
+        mails = plan(
+            state.values(),
+            policy,
+            calendars,
+            day,
+            rhythms=rhythms(app, session, people, digest, day),
+            digest_people=digest,
+            only=frozenset({person_id}),
+        )
+        for mail in mails:
+            out.append(mail)
+            for n in mail.notices:
+                c = state[n.occurrence_id]
+                state[c.id] = replace(
+                    c,
+                    stages=c.stages | {n.stage},
+                    last_notice=day,
+                    first_notice=c.first_notice or day,
+                )
+    return out
+
+
+def own_rhythms(session: Session, today: date) -> dict[int, Rhythm]:
+    """Everyone's stored preferences and the absences not yet over."""
+    weekdays = dict(
+        session.execute(select(Preference.person_id, Preference.bundle_weekday)).tuples().all()
+    )
+    away: dict[int, list[Absence]] = defaultdict(list)
+    for absence in session.scalars(select(Absence).where(Absence.ends >= today)):
+        away[absence.person_id].append(absence)
+    return {
+        pid: Rhythm(
+            bundle_weekday=weekdays.get(pid),
+            absences=tuple((a.starts, a.ends) for a in away[pid] if a.stand_in_id is None),
+            stand_ins=tuple(
+                (a.starts, a.ends, a.stand_in_id) for a in away[pid] if a.stand_in_id is not None
+            ),
+        )
+        for pid in set(weekdays) | set(away)
+    }
+
+
+def _last_tick(session: Session) -> datetime | None:
+    state = session.get(State, LAST_TICK)
+    return datetime.fromisoformat(state.value) if state is not None else None
+
+
+def started_on(session: Session, app: App, now: datetime) -> date:
+    """The local day the store's first tick ran (an older store: its last tick before this)."""
+    state = session.get(State, FIRST_TICK)
+    if state is None:
+        last = session.get(State, LAST_TICK)
+        value = last.value if last is not None else now.isoformat()
+        session.execute(
+            dialect_insert(session, State)
+            .values(key=FIRST_TICK, value=value)
+            .on_conflict_do_nothing()
+        )
+        return datetime.fromisoformat(value).astimezone(app.tz).date()
+    return datetime.fromisoformat(state.value).astimezone(app.tz).date()
+
+
+def _digested(session: Session, addresses: Iterable[str], week_of: date) -> set[str]:
+    """Addresses that already have this week's digest (planned on any day of the week)."""
+    wanted = [a for a in addresses]
+    if not wanted:
+        return set()
+    rows = session.execute(
+        select(OutboxMessage.to_addrs).where(
+            OutboxMessage.kind == DIGEST_KIND,
+            OutboxMessage.local_date >= week_of,
+            OutboxMessage.local_date < week_of + timedelta(days=7),
+        )
+    )
+    return {a.lower() for (to,) in rows for a in to}
+
+
+def _store(
+    session: Session,
+    mails: list[PlannedMail],
+    now: datetime,
+    domain: str,
+    week_of: date | None = None,
+) -> list[int]:
     wanted = {m.person_id for m in mails}
     emails = {
         person_id: email
@@ -187,41 +357,70 @@ def _store(session: Session, mails: list[PlannedMail], now: datetime, domain: st
             select(Person.id, Person.email).where(Person.id.in_(wanted))
         )
     }
-    planned = [Addressed(m, [emails[m.person_id]]) for m in mails if m.person_id in emails]
+    planned = [
+        Addressed(
+            m,
+            [emails[m.person_id]],
+            payload={"week": _week_name(week_of)} if m.kind == DIGEST_KIND and week_of else None,
+        )
+        for m in mails
+        if m.person_id in emails
+    ]
+    return store_planned(session, planned, now=now, domain=domain)
+
+
+def _week_name(week_of: date) -> str:
+    iso = week_of.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def _store_extra_digests(
+    session: Session,
+    addresses: Sequence[str],
+    today: date,
+    week_of: date,
+    now: datetime,
+    domain: str,
+) -> list[int]:
+    """Digests to addresses outside the directory: one per address and digest week."""
+    week = _week_name(week_of)
+    planned = [
+        Addressed(
+            PlannedMail(DIGEST_KIND, None, today),
+            [address],
+            key=f"{DIGEST_KIND}:{address.lower()}:{week}",
+            payload={"week": week},
+        )
+        for address in addresses
+    ]
     return store_planned(session, planned, now=now, domain=domain)
 
 
 def plan_digests(app: App, now: datetime, *, force: bool = False) -> list[int]:
-    """The week's digest, once per recipient and digest week, from the configured moment on
-    (the next working day when that day is a holiday)."""
+    """`bevakning digest`: this week's digest now, whatever the day (to a directory person it
+    is their one mail of the day, so it is not planned again if they already have one)."""
     local = now.astimezone(app.tz)
     today = local.date()
     domain = str(app.config.get("mail", "message_id_domain", "bevakning.local"))
     with transaction(app.sessions) as session:
-        week_of = digest_due(app, app.calendars(session), local)
-        if force:
-            week_of = week_of or today
-        elif week_of is None:
-            return []
-        iso = week_of.isocalendar()
-        week = f"{iso.year}-W{iso.week:02d}"
-        planned = [
-            Addressed(
-                PlannedMail(DIGEST_KIND, person.id if person else None, today),
-                [address],
-                key=f"{DIGEST_KIND}:{address.lower()}:{week}",
-                payload={"week": week},
-            )
-            for person, address in digest_recipients(app, session)
+        calendars = app.calendars(session)
+        policy = policy_of(app)
+        week_of = digest_week(app, calendars, local, policy, started=None)
+        if week_of is None:
+            if not force:
+                return []
+            week_of = today - timedelta(days=today.weekday())
+        recipients = digest_recipients(app, session)
+        done = _digested(session, [a for _, a in recipients], week_of)
+        mails = [
+            PlannedMail(DIGEST_KIND, p.id, today)
+            for p, a in recipients
+            if p is not None and a.lower() not in done
         ]
-        taken = set(
-            session.scalars(
-                select(OutboxMessage.key).where(OutboxMessage.key.in_([p.row_key for p in planned]))
-            )
-        )
-        return store_planned(
-            session, [p for p in planned if p.row_key not in taken], now=now, domain=domain
-        )
+        taken = keys_for_day(session, today)
+        ids = _store(session, [m for m in mails if m.key not in taken], now, domain, week_of)
+        extra = [a for p, a in recipients if p is None and a.lower() not in done]
+        return ids + _store_extra_digests(session, extra, today, week_of, now, domain)
 
 
 def dispatch_outbox(

@@ -27,24 +27,52 @@ class Reassigned:
 
 
 def reassign_orphans(session: Session, directory: Directory, now: datetime) -> list[Reassigned]:
+    # Plain columns, and each item's Ansvarig and each person once, with the holders computed
+    # once per Ansvarig: this runs after every directory change over all open occurrences, and
+    # only the few orphans need their objects loaded.
     rows = session.execute(
-        select(Occurrence, Item, Person)
-        .join(Item, Occurrence.item_id == Item.id)
-        .join(Person, Occurrence.person_id == Person.id)
-        .where(Occurrence.status == OPEN)
+        select(
+            Occurrence.id, Occurrence.item_id, Occurrence.person_id, Occurrence.window_key
+        ).where(Occurrence.status == OPEN)
     ).all()
-    taken = {(o.item_id, o.person_id, o.window_key) for o, _item, _person in rows}
+    responsible = {
+        item_id: tuple(names)
+        for item_id, names in session.execute(select(Item.id, Item.responsible))
+    }
+    people = {
+        person_id: (active, email.lower())
+        for person_id, active, email in session.execute(
+            select(Person.id, Person.active, Person.email)
+        )
+    }
+    taken = {(r.item_id, r.person_id, r.window_key) for r in rows}
+    holders_of: dict[tuple[str, ...], set[str]] = {}
+    successors: dict[tuple[int, tuple[str, ...]], PersonRecord | None] = {}
     out: list[Reassigned] = []
-    for occ, item, person in rows:
-        wanted = roles.canonical_roles(item.responsible)
-        holders = {p.email.lower() for role in wanted for p, _apt in directory.holders(role)}
-        if person.active and person.email.lower() in holders:
+    for row in rows:
+        key = responsible[row.item_id]
+        if key not in holders_of:
+            holders_of[key] = {
+                p.email.lower()
+                for role in roles.canonical_roles(key)
+                for p, _apt in directory.holders(role)
+            }
+        active, email = people[row.person_id]
+        if active and email in holders_of[key]:
             continue
-        successor = _successor(directory, person, wanted)
+        person = session.get(Person, row.person_id)
+        assert person is not None
+        if (row.person_id, key) not in successors:
+            successors[(row.person_id, key)] = _successor(
+                directory, person, roles.canonical_roles(key)
+            )
+        successor = successors[(row.person_id, key)]
         if successor is None:
             continue  # nobody holds the role yet: keep it with the old holder until someone does
+        occ = session.get(Occurrence, row.id)
+        assert occ is not None
         assert successor.id is not None
-        if (item.id, successor.id, occ.window_key) in taken:
+        if (occ.item_id, successor.id, occ.window_key) in taken:
             # The successor already has this window (it was expanded for them): close the
             # duplicate rather than keep two open occurrences for one job.
             occ.status = NOT_APPLICABLE
@@ -53,7 +81,7 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
             out.append(Reassigned(occ.id, person.email, None))
             action = "occurrence.superseded"
         else:
-            taken.add((item.id, successor.id, occ.window_key))
+            taken.add((occ.item_id, successor.id, occ.window_key))
             occ.person_id = successor.id
             occ.version += 1
             out.append(Reassigned(occ.id, person.email, successor.email))

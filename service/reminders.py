@@ -9,26 +9,103 @@ The rules, in short (numbers are config.toml defaults):
   7-day clock: fewer mails, never more.
 - Escalation: once, 14 days after the deadline, to the responsible person's manager.
 - Continuous items: one check-in per period, `checkin_offset_days` into it.
-- At most one reminder mail per person per day, one escalation mail per manager per day.
+- At most one mail per person per day, of any kind: an escalation rides in the manager's
+  reminder, and on a digest recipient's digest day everything for them rides in the digest.
+- Quiet periods (config): a pre-deadline reminder that would fall inside goes out the last
+  working day before; overdue reminders, check-ins and escalations wait until after, bundled.
+- A person's own rhythm (Rhythm): bundled on one weekday (only the day-before and due-day
+  reminders keep their day), and absences, which count as a quiet period of their own.
+- An item whose deadline had passed when it arrived (a newly imported plan) is first listed
+  once as "Stämmer det här?", and its escalation counts from that mail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from typing import Any
 
 from service.calendar import Calendars
 
-OVERDUE, DUE_TODAY, UPCOMING, CHECKIN, ESCALATION = (
+OVERDUE, DUE_TODAY, UPCOMING, CHECKIN, ESCALATION, CONFIRM = (
     "overdue",
     "due_today",
     "upcoming",
     "checkin",
     "escalation",
+    "confirm",
 )
-REMINDER_KIND, CHECKIN_KIND, ESCALATION_KIND = "reminder", "checkin", "escalation"
+REMINDER_KIND, CHECKIN_KIND, ESCALATION_KIND, DIGEST_KIND = (
+    "reminder",
+    "checkin",
+    "escalation",
+    "digest",
+)
+# Pre-deadline stages this close to the deadline keep their day in a bundled rhythm.
+URGENT_DAYS = 1
+MonthDay = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class QuietPeriods:
+    """Times of year with no reminders: ISO week ranges and month-day ranges (inclusive; a
+    day range may run over the new year, as 23 December–6 January does)."""
+
+    weeks: tuple[tuple[int, int], ...] = ()
+    days: tuple[tuple[MonthDay, MonthDay], ...] = ()
+
+    @classmethod
+    def from_settings(cls, s: Mapping[str, Any]) -> QuietPeriods:
+        def month_day(text: str) -> MonthDay:
+            month, day = str(text).split("-")
+            return int(month), int(day)
+
+        return cls(
+            weeks=tuple((int(a), int(b)) for a, b in s.get("weeks", [[28, 31]])),
+            days=tuple(
+                (month_day(a), month_day(b)) for a, b in s.get("days", [["12-23", "01-06"]])
+            ),
+        )
+
+    def contains(self, day: date) -> bool:
+        week = day.isocalendar().week
+        if any(first <= week <= last for first, last in self.weeks):
+            return True
+        md = (day.month, day.day)
+        for first, last in self.days:
+            inside = first <= md <= last if first <= last else md >= first or md <= last
+            if inside:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """When a person's mail may come. The default is as it comes, every working day."""
+
+    bundle_weekday: int | None = None  # 0 = Monday: everything but urgent reminders waits for it
+    absences: tuple[tuple[date, date], ...] = ()  # inclusive; like a quiet period of their own
+    stand_ins: tuple[tuple[date, date, int], ...] = ()  # away, but a named person acts meanwhile
+
+    def absent_on(self, day: date) -> bool:
+        return any(first <= day <= last for first, last in self.absences)
+
+    def stand_in_on(self, day: date) -> int | None:
+        return next((who for first, last, who in self.stand_ins if first <= day <= last), None)
+
+    def is_bundle_day(self, day: date, calendars: Calendars) -> bool:
+        """The weekday itself, or the next working day in its week when it is closed."""
+        if self.bundle_weekday is None:
+            return True
+        anchor = day - timedelta(days=(day.weekday() - self.bundle_weekday) % 7)
+        first = anchor
+        while not calendars.is_working_day(first) and first < day:
+            first += timedelta(days=1)
+        return first == day
+
+
+DEFAULT_RHYTHM = Rhythm()
 
 
 @dataclass(frozen=True)
@@ -39,9 +116,10 @@ class Policy:
     escalate_after_days: int = 14
     checkin_offset_days: int = 14
     send_time: time = time(7, 30)
+    quiet: QuietPeriods = QuietPeriods()
 
     @classmethod
-    def from_settings(cls, s: Mapping[str, Any]) -> Policy:
+    def from_settings(cls, s: Mapping[str, Any], quiet: Mapping[str, Any] | None = None) -> Policy:
         hours, minutes = str(s.get("send_time", "07:30")).split(":")
         return cls(
             days_before=tuple(
@@ -52,7 +130,28 @@ class Policy:
             escalate_after_days=int(s.get("escalate_after_days", 14)),
             checkin_offset_days=int(s.get("checkin_offset_days", 14)),
             send_time=time(int(hours), int(minutes)),
+            quiet=QuietPeriods.from_settings(quiet or {}),
         )
+
+    def open_for(
+        self, day: date, rhythm: Rhythm, calendars: Calendars, *, urgent: bool = False
+    ) -> bool:
+        """May this person get mail on `day` (a working day)? Urgent reminders skip the
+        bundle weekday, never a quiet period or an absence."""
+        if self.quiet.contains(day) or rhythm.absent_on(day):
+            return False
+        return urgent or rhythm.is_bundle_day(day, calendars)
+
+    def send_day(self, natural: date, rhythm: Rhythm, calendars: Calendars, urgent: bool) -> date:
+        """The latest day on or before `natural` that the person may get mail: a reminder
+        that would fall on a closed day, in a quiet period or an absence, or off the bundle
+        weekday goes out before, never after."""
+        day = calendars.previous_working_day(natural)
+        for _ in range(370):
+            if self.open_for(day, rhythm, calendars, urgent=urgent):
+                return day
+            day = calendars.previous_working_day(day - timedelta(days=1))
+        return day
 
 
 @dataclass(frozen=True)
@@ -67,6 +166,13 @@ class Candidate:
     manager_id: int | None = None
     stages: frozenset[str] = frozenset()  # stages already planned
     last_notice: date | None = None  # the day of the latest notice about it
+    first_notice: date | None = None  # the day of the first notice about it
+    arrived: date | None = None  # the day the occurrence came into the store
+
+    @property
+    def arrived_late(self) -> bool:
+        """Its deadline had passed when it arrived (a newly imported plan)."""
+        return self.due is not None and self.arrived is not None and self.due < self.arrived
 
 
 @dataclass(frozen=True)
@@ -85,9 +191,8 @@ class PlannedMail:
 
     @property
     def key(self) -> str:
-        # reminder and checkin share a key: one such mail per person per day, whatever it holds.
-        family = ESCALATION_KIND if self.kind == ESCALATION_KIND else REMINDER_KIND
-        return f"{family}:{self.person_id}:{self.day.isoformat()}"
+        # Every kind shares one key per person and day: one mail a day, whatever it holds.
+        return f"{REMINDER_KIND}:{self.person_id}:{self.day.isoformat()}"
 
 
 def section_for(due: date | None, today: date) -> str:
@@ -105,43 +210,70 @@ def plan(
     today: date,
     *,
     taken: frozenset[str] = frozenset(),
+    rhythms: Mapping[int, Rhythm] | None = None,
+    digest_people: frozenset[int] = frozenset(),
+    only: frozenset[int] | None = None,
 ) -> list[PlannedMail]:
     """The mails to send on `today` (a working day past the send time; the caller checks).
 
     `taken` holds outbox keys already used today: their people wait until tomorrow.
+    `rhythms` gives people's own rhythm (default: as it comes). `digest_people` get their
+    digest today, carrying their own notices at its top. `only`, when given, limits the
+    planning to these people (the digest's moment comes before the reminders').
     """
+    rhythms = rhythms or {}
     own: dict[int, list[Notice]] = {}
     riders: dict[int, list[Notice]] = {}
     escalations: dict[int, list[Notice]] = {}
     for c in candidates:
-        triggered = _triggered(c, policy, calendars, today)
+        stand_in = rhythms.get(c.person_id, DEFAULT_RHYTHM).stand_in_on(today)
+        if stand_in is not None:
+            # While the person is away their items go to the stand-in, in the stand-in's mail.
+            c = replace(c, person_id=stand_in)
+        rhythm = rhythms.get(c.person_id, DEFAULT_RHYTHM)
+        triggered = _triggered(c, policy, calendars, today, rhythm)
         if triggered is not None:
             own.setdefault(c.person_id, []).append(triggered)
         elif _may_ride(c, policy, today):
             riders.setdefault(c.person_id, []).append(
                 Notice(c.id, f"overdue@{today.isoformat()}", OVERDUE)
             )
-        escalation = _escalation(c, policy, calendars, today)
-        if escalation is not None and c.manager_id is not None:
-            escalations.setdefault(c.manager_id, []).append(escalation)
+        if c.manager_id is None:
+            continue
+        manager_rhythm = rhythms.get(c.manager_id, DEFAULT_RHYTHM)
+        if policy.open_for(today, manager_rhythm, calendars):
+            escalation = _escalation(c, policy, calendars, today)
+            if escalation is not None:
+                escalations.setdefault(c.manager_id, []).append(escalation)
     mails: list[PlannedMail] = []
-    for person_id, notices in sorted(own.items()):
-        notices = notices + riders.get(person_id, [])
-        only_checkins = all(n.section == CHECKIN for n in notices)
-        mail = PlannedMail(
-            CHECKIN_KIND if only_checkins else REMINDER_KIND, person_id, today, tuple(notices)
-        )
-        if mail.key not in taken:
-            mails.append(mail)
-    for manager_id, notices in sorted(escalations.items()):
-        mail = PlannedMail(ESCALATION_KIND, manager_id, today, tuple(notices))
+    for person_id in sorted(set(own) | set(escalations) | set(digest_people)):
+        if only is not None and person_id not in only:
+            continue
+        mine = own.get(person_id, []) + escalations.get(person_id, [])
+        if not mine and person_id not in digest_people:
+            continue
+        # Overdue items ride along in a mail that goes out anyway.
+        notices = mine + riders.get(person_id, [])
+        if person_id in digest_people:
+            kind = DIGEST_KIND
+        elif all(n.section == ESCALATION for n in notices):
+            kind = ESCALATION_KIND
+        elif all(n.section == CHECKIN for n in notices):
+            kind = CHECKIN_KIND
+        else:
+            kind = REMINDER_KIND
+        mail = PlannedMail(kind, person_id, today, tuple(notices))
         if mail.key not in taken:
             mails.append(mail)
     return mails
 
 
-def _triggered(c: Candidate, policy: Policy, calendars: Calendars, today: date) -> Notice | None:
+def _triggered(
+    c: Candidate, policy: Policy, calendars: Calendars, today: date, rhythm: Rhythm
+) -> Notice | None:
     if c.due is None:
+        if not policy.open_for(today, rhythm, calendars):
+            return None
         return _checkin(c, policy, calendars, today)
     due = c.due
     if today <= due:
@@ -149,14 +281,24 @@ def _triggered(c: Candidate, policy: Policy, calendars: Calendars, today: date) 
         # stale "om 30 dagar" after "om 7 dagar" is due.
         offsets = [*policy.days_before, *([0] if policy.on_due_date else [])]
         reached = [
-            n for n in offsets if calendars.previous_working_day(due - timedelta(days=n)) <= today
+            n
+            for n in offsets
+            if policy.send_day(due - timedelta(days=n), rhythm, calendars, n <= URGENT_DAYS)
+            <= today
         ]
         if not reached:
+            return None
+        if not policy.open_for(today, rhythm, calendars, urgent=min(reached) <= URGENT_DAYS):
             return None
         stage = f"before-{min(reached)}@{due.isoformat()}"
         if stage in c.stages or any(_later_stage(s, min(reached), due) for s in c.stages):
             return None
         return Notice(c.id, stage, section_for(due, today))
+    if not policy.open_for(today, rhythm, calendars):
+        return None
+    if c.arrived_late and c.last_notice is None:
+        # Passed before Bevakning knew of it: asked about once, not scolded as late.
+        return Notice(c.id, f"confirm@{due.isoformat()}", CONFIRM)
     anchor = max(due, c.last_notice or due)
     next_day = calendars.previous_working_day(anchor + timedelta(days=policy.overdue_every_days))
     if today >= next_day and f"overdue@{today.isoformat()}" not in c.stages:
@@ -195,7 +337,13 @@ def _escalation(c: Candidate, policy: Policy, calendars: Calendars, today: date)
     if c.due is None or policy.escalate_after_days <= 0:
         return None
     stage = f"escalation@{c.due.isoformat()}"
-    day = calendars.previous_working_day(c.due + timedelta(days=policy.escalate_after_days))
+    start = c.due
+    if c.arrived_late:
+        # Counted from the first mail that asked about it, not from a deadline long gone.
+        if c.first_notice is None:
+            return None
+        start = c.first_notice
+    day = calendars.previous_working_day(start + timedelta(days=policy.escalate_after_days))
     if today < day or stage in c.stages:
         return None
     return Notice(c.id, stage, ESCALATION)

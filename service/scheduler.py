@@ -16,8 +16,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.app import App
+from service.availability import explain
 from service.pipeline import tick, transport_of
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,14 @@ def safe_tick(app: App) -> None:
         result = tick(app, datetime.now(UTC))
         if result.mails:
             log.info("tick sent %d mail(s)", len(result.mails))
+    except (OperationalError, InterfaceError) as exc:
+        message = explain(exc, app.config.database_url)
+        if message is None:
+            log.exception("tick failed; the next one will catch up")
+        else:
+            # The operator's own words, not a traceback: a locked or absent store is theirs
+            # to fix, and the next tick catches up.
+            log.error("tick gave up, the next one will catch up: %s", message)
     except Exception:
         log.exception("tick failed; the next one will catch up")
 
@@ -46,6 +56,27 @@ def safe_read_inbox(app: App) -> None:
             dispatch_outbox(app, now)  # the answers go out now, not at the next tick
     except Exception:
         log.exception("reading the inbox failed; the next run will catch up")
+
+
+def safe_directory_sync(app: App) -> None:
+    # A refused or failed sync changes nothing and is logged; the next day's run tries again.
+    from service.people.roster import SyncRefused
+    from service.people.sources import SourceError
+    from service.people.sync import sync_people
+
+    try:
+        summary = sync_people(app, datetime.now(UTC))
+        log.info(
+            "directory sync: %d added, %d changed, %d deactivated, %d not placed",
+            len(summary["added"]),
+            len(summary["changed"]),
+            len(summary["deactivated"]),
+            len(summary["unmatched"]),
+        )
+    except (SyncRefused, SourceError) as exc:
+        log.error("directory sync changed nothing: %s", exc)
+    except Exception:
+        log.exception("directory sync failed; the next run will try again")
 
 
 def build_scheduler(app: App) -> BackgroundScheduler:
@@ -90,6 +121,15 @@ def build_scheduler(app: App) -> BackgroundScheduler:
             ),
             args=[app],
             id="digest",
+            **common,
+        )
+    if app.config.get("directory", "source", ""):
+        hour, minute = str(app.config.get("directory", "sync_time", "05:30")).split(":")
+        scheduler.add_job(
+            safe_directory_sync,
+            CronTrigger(hour=int(hour), minute=int(minute), timezone=app.tz),
+            args=[app],
+            id="directory-sync",
             **common,
         )
     return scheduler

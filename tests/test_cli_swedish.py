@@ -39,9 +39,14 @@ def test_the_help_of_every_command_is_swedish(
     assert "flaggor:" in out and "visa den här hjälptexten och avsluta" in out
     for english in ENGLISH:
         assert english not in out
-    # Every option says what it is for (argparse prints "--name METAVAR" alone otherwise).
-    for line in out.split("flaggor:")[1].splitlines()[1:]:
-        if line.startswith("  -") and line.strip().count(" ") < 2:
+    # Every option says what it is for: argparse prints "--name METAVAR" alone on its line
+    # when it has no help, and also when the option is too long for the column, but then the
+    # help follows on the next line, indented.
+    lines = out.split("flaggor:")[1].splitlines()[1:]
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        alone = line.startswith("  -") and line.strip().count(" ") < 2
+        continued = after.startswith("      ") and not after.strip().startswith("-")
+        if alone and not continued:
             pytest.fail(f"{command or 'bevakning'}: {line.strip()} has no help text")
 
 

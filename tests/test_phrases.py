@@ -210,7 +210,6 @@ def test_it_tolerates_decomposed_swedish_letters() -> None:
     [
         "snart",
         "December",
-        "2024",
         "v. 60 2025",
         "vecka 53 2025",
         "v. 0 2025",
@@ -225,7 +224,6 @@ def test_it_tolerates_decomposed_swedish_letters() -> None:
         "",
         "   ",
         "när det passar",
-        "hösten 2025",
         "0 gånger per år",
         "varje nämndsmöte från december 2024 till september 2023",
         "nästa fredag",

@@ -132,15 +132,16 @@ def test_it_sends_nothing_on_a_weekend_or_holiday(ready: App, day: str) -> None:
     assert len(transport.sent) == before
 
 
-def test_after_the_christmas_holidays_it_catches_up_with_one_mail_per_person(
+def test_after_the_christmas_quiet_period_it_catches_up_with_one_mail_per_person(
     ready: App,
 ) -> None:
     transport = MemoryTransport()
     tick(ready, at("2024-12-20", "07:30"), transport=transport)
-    for day in ("2024-12-21", "2024-12-22", "2024-12-24", "2024-12-25", "2024-12-26"):
+    # 23 December to 6 January is quiet (config.toml's default): working days included.
+    for day in ("2024-12-23", "2024-12-27", "2024-12-30", "2025-01-02", "2025-01-03"):
         assert tick(ready, at(day, "07:30"), transport=transport).mails == []
 
-    result = tick(ready, at("2024-12-27", "07:30"), transport=transport)
+    result = tick(ready, at("2025-01-07", "07:30"), transport=transport)
 
     reminders = [m for m in result.mails if m["kind"] in ("reminder", "checkin")]
     assert reminders
@@ -261,14 +262,14 @@ def test_the_digest_goes_out_once_a_week_from_monday_0700(ready: App) -> None:
 
 def test_a_digest_monday_that_is_a_holiday_moves_to_tuesday(ready: App) -> None:
     transport = MemoryTransport()
-    assert len(digests(tick(ready, at("2024-12-30", "07:00"), transport=transport).mails)) == 1
+    assert len(digests(tick(ready, at("2025-04-14", "07:00"), transport=transport).mails)) == 1
 
-    on_epiphany = tick(ready, at("2025-01-06", "07:00"), transport=transport)
-    later_that_day = tick(ready, at("2025-01-06", "12:00"), transport=transport)
-    tuesday = tick(ready, at("2025-01-07", "07:00"), transport=transport)
-    wednesday = tick(ready, at("2025-01-08", "07:00"), transport=transport)
+    on_easter_monday = tick(ready, at("2025-04-21", "07:00"), transport=transport)
+    later_that_day = tick(ready, at("2025-04-21", "12:00"), transport=transport)
+    tuesday = tick(ready, at("2025-04-22", "07:00"), transport=transport)
+    wednesday = tick(ready, at("2025-04-23", "07:00"), transport=transport)
 
-    assert digests(on_epiphany.mails) == [] and digests(later_that_day.mails) == []
+    assert digests(on_easter_monday.mails) == [] and digests(later_that_day.mails) == []
     assert len(digests(tuesday.mails)) == 1
     assert digests(wednesday.mails) == []
 
@@ -339,3 +340,35 @@ def test_a_postponed_check_in_does_not_cost_the_person_their_mail(ready: App) ->
     with ready.sessions() as session:
         email = session.get(Person, owner).email  # type: ignore[union-attr]
     assert len(to(mails, email, "reminder", "checkin")) == 1
+
+
+def test_the_heads_own_items_ride_at_the_top_of_her_digest_and_nothing_else_comes_that_day(
+    ready: App, tmp_path: Path
+) -> None:
+    plan = write_plan(
+        tmp_path / "plans",
+        "test-egna",
+        [PlanItem("1", "Egen aktivitet för förvaltningschefen", "2024-12-12", "Förvaltningschef")],
+    )
+    import_plan(ready, plan, START)
+    (own,) = occurrence_ids(ready, "test-egna", "1").values()
+    transport = MemoryTransport()
+    # Thursday 5 December would be the 7-day reminder; bundled, it comes on Monday the 2nd.
+    days = [
+        tick(ready, at(day, clock), transport=transport)
+        for day in ("2024-12-02",)
+        for clock in ("07:00", "07:30", "12:00")
+    ]
+    to_her = [m for r in days for m in to(r.mails, HEAD)]
+    (digest,) = to_her
+    assert digest["kind"] == "digest" and own in digest["items"]
+    (sent,) = [m for m in transport.sent if HEAD in m.recipients]
+    assert sent.text.index("DET HÄR GÄLLER DIG I DAG") < sent.text.index("FÖRSENAT")
+    assert "Egen aktivitet för förvaltningschefen" in sent.text
+    # Not again until the day before (other mails to her that week are her other items'
+    # day-before and due-day reminders, which keep their day).
+    for day in ("2024-12-03", "2024-12-04", "2024-12-05", "2024-12-06", "2024-12-09", "2024-12-10"):
+        later = to(tick(ready, at(day, "07:30"), transport=transport).mails, HEAD)
+        assert not [m for m in later if own in m["items"]], day
+    (day_before,) = to(tick(ready, at("2024-12-11", "07:30"), transport=transport).mails, HEAD)
+    assert own in day_before["items"]

@@ -264,6 +264,10 @@ def test_dry_run_json_lists_each_item_with_parties_deadline_and_warnings(
             "cadence": None,
             "kind": "month",
             "due": "2024-12-31",
+            # The same reading as `bevakning deadline --json`.
+            "text": "Senast i slutet av december 2024 (2024-12-31)",
+            "period": None, "interval": None, "times": None, "after": None, "term": None,
+            "calendar": None, "start": None, "end": None, "month": None, "day": None,
         },
         "extra": {"Samverkan": "Regionen"},
         "where": "blad Plan, rad 3",

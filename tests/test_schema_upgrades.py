@@ -286,4 +286,4 @@ def test_the_backup_command_copies_a_running_store(cli: Cli, tmp_path: Path) -> 
 def test_the_revisions_form_one_line_from_the_first_release() -> None:
     directory = schema.scripts()
     assert len(directory.get_heads()) == 1
-    assert next(iter(schema._pending(directory, None, schema.head()))) == schema.FIRST
+    assert schema._pending(directory, None, schema.head())[0] == schema.FIRST

@@ -11,13 +11,27 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from filelock import Timeout as FileLockTimeout
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from service.app import App
-from service.cli import inbox, indicators, mail, plans, report, store, translation
+from service.availability import explain
+from service.cli import (
+    deadline,
+    directory,
+    inbox,
+    indicators,
+    mail,
+    plans,
+    report,
+    store,
+    translation,
+)
 from service.config import ConfigError, load_config
 from service.problems import InputError
 from service.schema import SchemaError
 
-GROUPS = (plans, mail, store, report, indicators, inbox)
+GROUPS = (plans, mail, store, report, indicators, deadline, directory, inbox)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,9 +44,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    app: App | None = None
     try:
         app = App(load_config(args.config))
         return int(args.handler(app, args) or 0)
+    except (OperationalError, InterfaceError) as exc:
+        # The store is away, refuses us or is locked: one line saying what to check.
+        message = explain(exc, app.config.database_url) if app else None
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 3
+    except FileLockTimeout as exc:
+        print(
+            f"En annan process initierar databasen (låsfilen {exc.lock_file}); vänta tills den "
+            "är klar, eller ta bort låsfilen om ingen process längre kör.",
+            file=sys.stderr,
+        )
+        return 3
     except ConfigError as exc:
         print(f"Fel i konfigurationen: {exc}", file=sys.stderr)
         return 2

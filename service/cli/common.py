@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from service import i18n
 from service.app import App
+from service.calendar import Calendars, parse_calendars
+from service.problems import InputError
 
 antal = i18n.plural_sv  # "1 område", "2 områden"
 
@@ -51,6 +54,7 @@ MAIL_STATUS_SV = {
 }
 KIND_SV = {
     "date": "datum", "month": "månad", "week": "vecka", "term": "termin", "quarter": "kvartal",
+    "year": "år", "period": "period",
     "recurring": "återkommande", "per_meeting": "per möte", "relative": "efter annan aktivitet",
     "continuous": "fortlöpande", "as_needed": "vid behov",
 }  # fmt: skip
@@ -152,3 +156,23 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     if not rows:
         print("(inga rader)")
+
+
+def file_calendars(app: App) -> Calendars:
+    """The configured terms and committee meetings, read from the calendars file (the store
+    is not needed to read a phrase); the configured term defaults if the file is unreadable."""
+    defaults = app.term_defaults
+    path = app.config.path("plans", "calendars")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        terms, meetings, rule, _ = parse_calendars(
+            data, str(path), defaults=defaults, default_rule=app.apt_rule
+        )
+    except (OSError, tomllib.TOMLDecodeError, InputError):
+        return Calendars(terms=(), term_defaults=defaults, apt_rule=app.apt_rule)
+    return Calendars(
+        terms=tuple(terms),
+        meetings={k: tuple(v) for k, v in meetings.items()},
+        apt_rule=rule,
+        term_defaults=defaults,
+    )

@@ -23,8 +23,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "värde, kommentar)",
     )
     p.add_argument("plan", help="planens id, t.ex. tillitsfull-dialog")
-    p.add_argument("file", type=Path)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "file", type=Path, help="CSV- eller xlsx-fil med indikator, datum, värde, kommentar"
+    )
+    p.add_argument("--json", action="store_true", help="svara med JSON")
     p.set_defaults(handler=cmd_indicators)
 
 

@@ -18,6 +18,7 @@ from service.cli.common import (
     STATUS_SV,
     antal,
     borttagen,
+    file_calendars,
     now_utc,
     ny,
     parse_date,
@@ -142,6 +143,7 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
     """Each item as it would be stored, with the parties its Ansvarig was read as and how
     many people of the directory file each reaches."""
     directory = load_directory_file(app.config.path("plans", "directory"))
+    calendars = file_calendars(app)
     entries = []
     for area in spec.areas:
         for item in area.items:
@@ -163,7 +165,7 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
                     "area": area.title,
                     "responsible": list(item.responsible),
                     "parties": parties,
-                    "deadline": deadline_report(item),
+                    "deadline": deadline_report(item, spec, calendars),
                     "extra": dict(item.extra),
                     "where": item.where,
                 }

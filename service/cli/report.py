@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 from service.app import App
-from service.cli.common import now_utc, ready
+from service.cli.common import now_utc, parse_date, ready
 from service.report.model import UnknownPlan
 from service.report.service import render_for, report_for
 from service.report.writers import FORMATS
@@ -20,17 +19,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="skriv planen med kontroll utförd och nyckeltal (docx, xlsx, pdf, html, json)",
     )
     p.add_argument("plan", help="planens id, t.ex. tillitsfull-dialog")
-    p.add_argument("--at", type=date.fromisoformat, help="rapportdatum (standard i dag)")
+    p.add_argument("--at", type=parse_date, metavar="DATUM", help="rapportdatum (standard i dag)")
     p.add_argument(
         "--from",
         dest="start",
-        type=date.fromisoformat,
+        type=parse_date,
+        metavar="DATUM",
         help="periodens första dag (standard planens start)",
     )
-    p.add_argument("--format", choices=FORMATS, help="filformat (standard filens ändelse)")
-    p.add_argument("-o", "--output", type=Path, help="fil att skriva (standard: skriv ut json)")
     p.add_argument(
-        "--meeting", type=date.fromisoformat, help="nämndsmötets datum: 'Underlag till …'"
+        "--format",
+        choices=FORMATS,
+        metavar="FORMAT",
+        help="filformat: docx, xlsx, pdf, html eller json (standard filens ändelse)",
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, metavar="FIL", help="fil att skriva (standard: skriv ut json)"
+    )
+    p.add_argument(
+        "--meeting", type=parse_date, metavar="DATUM", help="nämndsmötets datum: 'Underlag till …'"
     )
     p.set_defaults(handler=cmd_report)
 

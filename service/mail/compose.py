@@ -19,8 +19,22 @@ from service.mail.message import Address, OutgoingMail
 from service.mail.render import RenderedMail, render
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import OPEN
-from service.reminders import CHECKIN, DUE_TODAY, OVERDUE, UPCOMING, section_for
-from service.web.urls import activities_url, calendar_url, dashboard_url, done_url
+from service.reminders import (
+    CHECKIN,
+    CONFIRM,
+    DUE_TODAY,
+    ESCALATION,
+    OVERDUE,
+    UPCOMING,
+    section_for,
+)
+from service.web.urls import (
+    activities_url,
+    calendar_url,
+    dashboard_url,
+    done_url,
+    settings_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +109,8 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
         today = app.local_date(now)
         wanted: dict[bool, list[int]] = {}
         for row in rows:
-            if row.kind != "digest":
-                ids = [i for section in row.payload.get("sections", {}).values() for i in section]
-                wanted.setdefault(row.kind != "escalation", []).extend(ids)
+            for section, ids in row.payload.get("sections", {}).items():
+                wanted.setdefault(section != ESCALATION, []).extend(ids)
         # Escalations go to the manager: the links in them are not theirs to click.
         self.loaded = {
             with_links: mail_items(app, session, ids, today=today, now=now, with_links=with_links)
@@ -126,7 +139,7 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
                 session,
                 row,
                 self.people.get(row.person_id) if row.person_id else None,
-                self.loaded.get(row.kind != "escalation", {}),
+                self.loaded,
                 self.now,
             )
         except Exception as exc:
@@ -147,52 +160,82 @@ def _compose(
     session: Session | None,
     row: OutboxMessage,
     recipient: Person | None,
-    loaded: dict[int, MailItem],
+    loaded: Mapping[bool, dict[int, MailItem]],
     now: datetime,
 ) -> OutgoingMail | None:
+    if row.kind == ANSWER_KIND:
+        if recipient is None:
+            return None
+        rendered, threading = answer_mail(app, row, recipient, now)
+        return _mail(app, row, rendered, now, recipient, threading)
+    today = app.local_date(now)
+    own = _own_items(app, row, recipient, loaded, today, now) if recipient else None
     if row.kind == "digest":
         from service.digest import digest_context
 
         assert session is not None, "a digest is composed while its batch's session is open"
 
-        context = digest_context(app, session, recipient, now=now, today=app.local_date(now))
+        context = digest_context(app, session, recipient, now=now, today=today)
+        context = replace(
+            context,
+            own=own if own and own.item_count else None,
+            settings_url=own.settings_url if own else "",
+        )
         return _mail(app, row, render("digest", context), now, recipient)
-    if recipient is None:
+    if recipient is None or own is None or not own.item_count:
         return None
-    if row.kind == ANSWER_KIND:
-        rendered, threading = answer_mail(app, row, recipient, now)
-        return _mail(app, row, rendered, now, recipient, threading)
-    wanted = row.payload.get("sections", {})
-    items = {i: loaded[i] for ids in wanted.values() for i in ids if i in loaded}
-    if not items:
-        return None
-    today = app.local_date(now)
-    if row.kind == "escalation":
+    if own.item_count == len(own.escalations):
         escalation = EscalationContext(
             manager_name=recipient.name,
             today=today,
-            items=tuple(sorted(items.values(), key=lambda i: (i.person_name, -i.days_late))),
-            escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
-            public_url=_plans_link(app, recipient, now),
-            activities_url=activities_url(app, recipient.id, now),
+            items=own.escalations,
+            escalate_after_days=own.escalate_after_days,
+            public_url=own.public_url,
+            settings_url=own.settings_url,
+            activities_url=own.activities_url,
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
+    reply_to = reply_address(app)
+    headers = (("Reply-To", reply_to),) if reply_to else ()
+    return _mail(app, row, render("reminder", own), now, recipient, headers)
 
-    # With replies read, each item shows its number to answer with, and the items are listed
-    # in that order (see service.inbox.numbering).
+
+def _own_items(
+    app: App,
+    row: OutboxMessage,
+    recipient: Person,
+    loaded: Mapping[bool, dict[int, MailItem]],
+    today: date,
+    now: datetime,
+) -> ReminderContext:
+    """What the row says to its recipient about their own items (and, as a manager, about
+    their people's escalated ones)."""
+    # Sections are decided again at send time: a mail retried days later shows each item
+    # under the heading that is true when it arrives.
+    grouped: dict[str, list[MailItem]] = {
+        s: [] for s in (CONFIRM, OVERDUE, DUE_TODAY, UPCOMING, CHECKIN, ESCALATION)
+    }
+    for section, ids in row.payload.get("sections", {}).items():
+        items = loaded.get(section != ESCALATION, {})
+        for i in ids:
+            if i not in items:
+                continue
+            if section in (CHECKIN, ESCALATION, CONFIRM):
+                heading = section
+            else:
+                heading = section_for(items[i].due, today)
+            grouped[heading].append(items[i])
+
+    # With replies read, each own item shows its number to answer with, and the items are
+    # listed in that order (see service.inbox.numbering).
     replies = bool(reply_address(app))
     if replies:
         numbered = {occ: n for n, occ in reply_numbers(row.payload).items()}
-        items = {i: replace(it, reply_number=numbered.get(i, 0)) for i, it in items.items()}
-
-    # Sections are decided again at send time: a mail retried days later shows each item
-    # under the heading that is true when it arrives.
-    grouped: dict[str, list[MailItem]] = {OVERDUE: [], DUE_TODAY: [], UPCOMING: [], CHECKIN: []}
-    for section, ids in wanted.items():
-        for i in ids:
-            if i in items:
-                heading = CHECKIN if section == CHECKIN else section_for(items[i].due, today)
-                grouped[heading].append(items[i])
+        for heading, found in grouped.items():
+            if heading != ESCALATION:
+                grouped[heading] = [
+                    replace(it, reply_number=numbered.get(it.occurrence_id, 0)) for it in found
+                ]
 
     def pick(section: str) -> tuple[MailItem, ...]:
         if replies:
@@ -201,7 +244,7 @@ def _compose(
             sorted(grouped[section], key=lambda i: (i.due or date.max, i.plan_title, i.number))
         )
 
-    reminder = ReminderContext(
+    return ReminderContext(
         person_name=recipient.name,
         today=today,
         overdue=pick(OVERDUE),
@@ -210,12 +253,13 @@ def _compose(
         checkins=pick(CHECKIN),
         public_url=_plans_link(app, recipient, now),
         calendar_url=calendar_url(app, recipient.id, now),
-        reply_by_mail=replies,
+        confirm=pick(CONFIRM),
+        escalations=tuple(sorted(grouped[ESCALATION], key=lambda i: (i.person_name, -i.days_late))),
+        escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
+        settings_url=settings_url(app, recipient.id, now),
         activities_url=activities_url(app, recipient.id, now),
+        reply_by_mail=replies,
     )
-    reply_to = reply_address(app)
-    headers = (("Reply-To", reply_to),) if reply_to else ()
-    return _mail(app, row, render("reminder", reminder), now, recipient, headers)
 
 
 def _plans_link(app: App, recipient: Person, now: datetime) -> str:

@@ -46,11 +46,24 @@ class ReminderContext:
     public_url: str
     calendar_url: str = ""  # personal iCalendar feed, optional
     reply_by_mail: bool = False  # replies are read ([mail.inbox]): say how to write one
+    # Passed before Bevakning knew of them (a newly imported plan): "Stämmer det här?"
+    confirm: tuple[MailItem, ...] = ()
+    # The manager's copy about their people's late items (each with person_name, days_late).
+    escalations: tuple[MailItem, ...] = ()
+    escalate_after_days: int = 14
+    settings_url: str = ""  # "Mina inställningar"
     activities_url: str = ""  # "Mina aktiviteter": all the person's open items on one page
 
     @property
     def item_count(self) -> int:
-        return len(self.overdue) + len(self.due_today) + len(self.upcoming) + len(self.checkins)
+        return (
+            len(self.overdue)
+            + len(self.due_today)
+            + len(self.upcoming)
+            + len(self.checkins)
+            + len(self.confirm)
+            + len(self.escalations)
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class EscalationContext:
     items: tuple[MailItem, ...]  # each with person_name and days_late
     escalate_after_days: int
     public_url: str
+    settings_url: str = ""  # "Mina inställningar"
     activities_url: str = ""  # the manager's own "Mina aktiviteter"
 
 
@@ -140,5 +154,7 @@ class DigestContext:
     failed: tuple[FailedDelivery, ...]
     dashboard_url: str
     public_url: str
+    own: ReminderContext | None = None  # the recipient's own items of the day, at the top
+    settings_url: str = ""  # "Mina inställningar"; none for an address outside the directory
     activities_url: str = ""  # the recipient's own "Mina aktiviteter"
     plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week

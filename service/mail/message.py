@@ -34,7 +34,13 @@ class Address:
     name: str = ""
 
     def formatted(self) -> str:
-        return formataddr((clean_header(self.name), clean_header(self.email)), charset="utf-8")
+        name, address = clean_header(self.name), clean_header(self.email)
+        if "=?" in name:
+            # An ASCII name shaped like an RFC 2047 encoded-word ("=?utf-8?q?=0D=0ABcc:…?=")
+            # would be decoded by the reader's client, control characters and all. Encoded by
+            # us, it decodes to exactly the text it is. Words joined by a space, not folded.
+            return f"{Header(name, 'utf-8').encode(linesep=' ')} <{address}>"
+        return formataddr((name, address), charset="utf-8")
 
 
 @dataclass(frozen=True)

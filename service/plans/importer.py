@@ -11,7 +11,6 @@ what the reader itself found wrong, so that one run still lists every problem.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -24,12 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import roles
+from service.calendar import Calendars
 from service.deadlines import Deadline, PhraseError
 from service.models import Area, AuditEntry, Item, Plan
 from service.occurrences import reopen_retired
 from service.plans.docx import read_docx
 from service.plans.limits import Limits, file_too_big
-from service.plans.phrases import parse_phrase
+from service.plans.phrases import PlanPeriod, parse_phrase
+from service.plans.reading import reading
 from service.plans.tables import ITEM_NUMBER, ReadOptions
 from service.plans.xlsx import read_xlsx
 from service.problems import InputError, Problem
@@ -208,6 +209,8 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
         if len(problems) == mark:  # else the wrong value is named already
             problems.append(Problem(file, period, "start och end måste vara datum, start först."))
         start = end = date.min
+    # Pins phrases without a year ("i maj", "nästa år"); only a valid period can.
+    plan_period = PlanPeriod(start, end) if start != date.min else PlanPeriod()
     organisation = fields.text(
         head, "organisation", "[plan] organisation", max_length=_MAX_LENGTH["organisation"]
     )
@@ -226,7 +229,7 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
         raw_items = fields.tables(raw_area, "item", f"område {a_no}, [[area.item]]")
         partial = bool(raw_area.get("_partial")) or len(problems) > mark
         for raw in raw_items:
-            spec = _parse_item(raw, fields, a_no, warnings, options)
+            spec = _parse_item(raw, fields, a_no, warnings, options, plan_period)
             if spec is None:
                 # Reported already; its sub-steps should not be reported as orphans too.
                 number = raw.get("number", "")
@@ -296,6 +299,7 @@ def _parse_item(
     area_no: int,
     warnings: list[Problem],
     options: ReadOptions,
+    period: PlanPeriod,
 ) -> ItemSpec | None:
     problems, file = fields.problems, fields.file
     raw_number = raw.get("number", "")
@@ -366,10 +370,10 @@ def _parse_item(
                     "avstämning per termin).",
                 )
             )
-            deadline = read_deadline(_CONTINUOUS)
+            deadline = read_deadline(_CONTINUOUS, period)
     elif phrase:
         try:
-            deadline = read_deadline(phrase)
+            deadline = read_deadline(phrase, period)
         except PhraseError as exc:
             problems.append(
                 Problem(file, at_deadline, f"okänd tidsangivelse {phrase!r}: {exc.reason}.")
@@ -377,7 +381,7 @@ def _parse_item(
     if cadence:
         # The activity text's cadence ("Två gånger per termin …") gives the meaning.
         try:
-            deadline = read_deadline(cadence)
+            deadline = read_deadline(cadence, period)
         except PhraseError as exc:
             problems.append(
                 Problem(
@@ -420,19 +424,28 @@ def _extra(raw: Mapping[str, Any], fields: _Fields, item: str) -> dict[str, str]
     }
 
 
-def read_deadline(phrase: str) -> Deadline:
-    """The one place a deadline phrase is read at import (swap in a richer reader here)."""
-    return parse_phrase(phrase)
+def read_deadline(phrase: str, period: PlanPeriod) -> Deadline:
+    """The one place a deadline phrase is read at import; the plan's period pins phrases
+    without a year."""
+    return parse_phrase(phrase, plan_start=period.start, plan_end=period.end)
 
 
-def deadline_report(item: ItemSpec) -> dict[str, Any]:
-    """The deadline of an item as the import report shows it: at least phrase, kind and due."""
-    deadline = item.deadline
+def deadline_report(
+    item: ItemSpec, plan: PlanSpec, calendars: Calendars | None = None
+) -> dict[str, Any]:
+    """The deadline of an item as the import report shows it: the same reading as
+    `bevakning deadline --json` (kind, due, period, interval, times, after, text, …)."""
     return {
         "phrase": item.deadline_phrase,
         "cadence": item.cadence_phrase or None,
-        **json.loads(deadline.to_json()),
-        "due": deadline.due.isoformat() if deadline.due else None,
+        **reading(
+            item.deadline,
+            today=plan.start,
+            plan_start=plan.start,
+            plan_end=plan.end,
+            calendars=calendars,
+            has_parent=item.parent_number is not None,
+        ),
     }
 
 

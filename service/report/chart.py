@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from xml.sax.saxutils import escape
 
 from babel.dates import format_date
@@ -100,11 +101,10 @@ def summary_png(figures: Figures, monthly: Sequence[tuple[date, float | None]]) 
     """The summary chart for Word: the stacked bar and the monthly columns, as one PNG."""
     from PIL import Image, ImageDraw, ImageFont
 
-    width, height = 1200, 520
+    width, height = 1200, 440
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=26)
-    small = ImageFont.load_default(size=20)
+    font, small = _font(ImageFont, 26), _font(ImageFont, 20)
     draw.text((20, 10), "Förekomster med frist", fill="black", font=font)
     x = 20.0
     bar_w = width - 40
@@ -135,3 +135,12 @@ def summary_png(figures: Figures, monthly: Sequence[tuple[date, float | None]]) 
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def _font(image_font: Any, size: int) -> Any:
+    """DejaVu Sans where installed (it has å, ä, ö; the Dockerfile installs it), else
+    Pillow's own."""
+    try:
+        return image_font.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return image_font.load_default(size=size)

@@ -13,7 +13,8 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Length, Pt
+from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from service import i18n
@@ -76,8 +77,9 @@ def build_docx(report: PlanReport, summary: list[str], template: Path | None = N
         )
         for c, text in zip(cells, values, strict=True):
             c.text = text
-    doc.add_paragraph()
-    doc.add_picture(io.BytesIO(chart.summary_png(report.figures, report.monthly)), width=Cm(22))
+    _widths(figures, (Cm(11), Cm(3.5), Cm(3), Cm(4), Cm(3)))
+    _small(figures)
+    doc.add_picture(io.BytesIO(chart.summary_png(report.figures, report.monthly)), width=Cm(17))
     doc.add_paragraph(chart.describe_monthly(report.monthly))
     doc.paragraphs[-1].runs[-1].add_break(WD_BREAK.PAGE)
 
@@ -101,16 +103,27 @@ def build_docx(report: PlanReport, summary: list[str], template: Path | None = N
             cells[2].text = row.responsible
             cells[3].text = row.deadline
             _lines(cells[4].paragraphs[0], row.check)
-    widths = (Cm(4.5), Cm(9), Cm(4), Cm(3.5), Cm(6))
-    for line in table.rows:
-        for c, width in zip(line.cells, widths, strict=True):
-            c.width = width
-    for paragraph in (p for r in table.rows for c in r.cells for p in c.paragraphs):
-        for run in paragraph.runs:
-            run.font.size = Pt(9)
+    _widths(table, (Cm(4.5), Cm(9), Cm(4), Cm(3.5), Cm(6)))
+    _small(table)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
+
+
+def _widths(table: Table, widths: tuple[Length, ...]) -> None:
+    table.autofit = False
+    # LibreOffice reads the grid's column widths, Word the cells': set both.
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for line in table.rows:
+        for c, width in zip(line.cells, widths, strict=True):
+            c.width = width
+
+
+def _small(table: Table) -> None:
+    for paragraph in (p for r in table.rows for c in r.cells for p in c.paragraphs):
+        for run in paragraph.runs:
+            run.font.size = Pt(9)
 
 
 def _lines(paragraph: Paragraph, lines: tuple[str, ...]) -> None:

@@ -19,7 +19,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
 from service.links import signing_keys
-from service.web import activities, admin, feeds, indicator_form, items, ops, reports, undo
+from service.web import (
+    activities,
+    admin,
+    feeds,
+    indicator_form,
+    items,
+    ops,
+    own_settings,
+    reports,
+    undo,
+)
 from service.web.context import Clock, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import group_store
@@ -79,6 +89,8 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),
         Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
         Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
+        Route("/installningar/{token}", own_settings.show_settings, methods=["GET"]),
+        Route("/installningar/{token}", own_settings.post_settings, methods=["POST"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),

@@ -261,10 +261,13 @@ def deadline_note(item: Item) -> str:
     """A word on items without a date: why the last column may stay empty."""
     if item.deadline_kind == DeadlineKind.AS_NEEDED.value:
         return "Vid behov: inga påminnelser."
-    if item.deadline_kind == DeadlineKind.RELATIVE.value:
+    if item.deadline_kind == DeadlineKind.RELATIVE.value and item.parent_id is not None:
+        # Without a parent ("inom 30 dagar" from the plan's start) it has a date like any other.
         return "Skapas när föregående aktivitet är klar."
     if item.deadline_kind == DeadlineKind.CONTINUOUS.value:
         return "Fortlöpande: avstämning varje termin."
+    if item.deadline_kind == DeadlineKind.PERIOD.value:
+        return "Under perioden: avstämning varje termin, klart vid periodens slut."
     return ""
 
 

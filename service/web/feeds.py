@@ -45,7 +45,8 @@ def calendar_feed(request: Request) -> Response:
         cal.add("prodid", "-//Bevakning//Socialförvaltningen//SV")
         cal.add("version", "2.0")
         cal.add("calscale", "GREGORIAN")
-        cal.add("x-wr-calname", f"Bevakning – {person.name}")
+        # One line whatever is stored: a name from before names were normalised may hold one.
+        cal.add("x-wr-calname", " ".join(f"Bevakning – {person.name}".split()))
         cal.add("x-published-ttl", "PT6H")
         for occ in occurrences:
             due = occ.effective_due

@@ -10,10 +10,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.availability import explain, sqlite_write_locked
 from service.models import OutboxMessage, State
 from service.web.context import web_of
 
 log = logging.getLogger(__name__)
+# How long the health check waits for the write lock: our own writes are short commits, so a
+# lock held longer than this belongs to a stuck or foreign writer.
+_LOCK_PROBE_SECONDS = 1.0
 
 
 def healthz(request: Request) -> Response:
@@ -26,10 +30,31 @@ def healthz(request: Request) -> Response:
                 .select_from(OutboxMessage)
                 .where(OutboxMessage.status == "pending")
             )
+        # Reads go on under WAL while another process holds the write lock, and then no tick
+        # can record anything: that is not healthy.
+        locked = sqlite_write_locked(web.app.engine, _LOCK_PROBE_SECONDS)
     except SQLAlchemyError as exc:
         log.warning("health check: database unreachable: %s", type(exc).__name__)
         return JSONResponse(
-            {"database": "error", "last_tick": None, "outbox_backlog": None}, status_code=503
+            {
+                "database": "error",
+                "last_tick": None,
+                "outbox_backlog": None,
+                "message": explain(exc, web.app.config.database_url),
+            },
+            status_code=503,
+        )
+    if locked:
+        log.warning("health check: the SQLite store is write-locked by another process")
+        return JSONResponse(
+            {
+                "database": "locked",
+                "last_tick": last_tick.value if last_tick else None,
+                "outbox_backlog": int(backlog or 0),
+                "message": "Databasen är låst för skrivning av en annan process; kontrollera "
+                "vilken process som håller SQLite-filen öppen.",
+            },
+            status_code=503,
         )
     return JSONResponse(
         {

@@ -14,6 +14,10 @@ from service.report.service import render_for, report_for
 from service.report.writers import FORMATS, MEDIA_TYPES, file_name
 from service.web.context import Web, page, web_of
 
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 # The links above each plan on the dashboard, in this order.
 LINKS = (
     ("docx", "Word"),
@@ -67,14 +71,15 @@ def _download(request: Request, web: Web) -> Response:
             return _not_found("Planen finns inte; välj en plan på översikten.")
     body = render_for(web.app, report, fmt)
     disposition = "inline" if fmt == "html" else "attachment"
-    return Response(
-        body,
-        media_type=MEDIA_TYPES[fmt],
-        headers={
-            "Content-Disposition": f'{disposition}; filename="{file_name(report, fmt)}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{file_name(report, fmt)}"',
+        "Cache-Control": "no-store",
+    }
+    if fmt == "html":
+        # The printable page is one file with its own print CSS (it is also saved and mailed),
+        # so it needs inline styles; it has no script, and every text in it is escaped.
+        headers["Content-Security-Policy"] = REPORT_CSP
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
 def _not_found(message: str) -> HTMLResponse:

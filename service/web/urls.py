@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.app import App
-from service.links import ACTIVITIES, CALENDAR, DASHBOARD, UNDO, Claim
+from service.links import ACTIVITIES, CALENDAR, DASHBOARD, SETTINGS, UNDO, Claim
 
 
 def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
@@ -47,3 +47,9 @@ def undo_url(app: App, audit_id: int, occurrence_id: int, person_id: int, now: d
     """The person's link that takes back one change made by a reply (see service.inbox.undo)."""
     claim = Claim(UNDO, person_id, now, occurrence_id, audit_id=audit_id)
     return f"{app.public_url}/angra/{app.signer.issue(claim)}"
+
+
+def settings_url(app: App, person_id: int, now: datetime) -> str:
+    """The person's own settings ("Mina inställningar"), linked from every mail's footer."""
+    token = app.signer.issue(Claim(SETTINGS, person_id, now))
+    return f"{app.public_url}/installningar/{token}"

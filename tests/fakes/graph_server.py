@@ -3,11 +3,15 @@
 - GET  /{tenant}/v2.0/.well-known/openid-configuration   (msal's tenant discovery)
 - POST /{tenant}/oauth2/v2.0/token                        (client credentials -> "token-N")
 - POST /v1.0/users/{mailbox}/sendMail                     (MIME, base64, text/plain -> 202)
+- GET  /v1.0/users?$select=…&$expand=manager&$top=N       (the directory, paged by @odata.nextLink)
+- GET  /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user   (a group's user members, paged)
 - the mailbox, for the inbox: GET mailFolders/{id}/messages, GET messages/{id}/$value,
   POST messages/{id}/move, PATCH messages/{id}, GET and POST mailFolders
 
 sendMail checks the bearer token and records each accepted mail as a `GraphMail`. Replies
-are scriptable: `script_send(401)` answers the next sendMail with 401, and so on.
+are scriptable: `script_send(401)` answers the next sendMail with 401, and so on; `script_read(429,
+headers={"Retry-After": "7"})` throttles the next directory read. `users` (dicts as Graph has
+them, with "manager" as the manager's id) and `groups` (id -> member ids) are the directory.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 from tests.fakes.http_server import HTTPReply, HTTPRequest, LocalHTTPServer
 from tests.fakes.tls import Certificates, make_certificates
@@ -64,6 +68,9 @@ class FakeGraphServer(LocalHTTPServer):
         self.send_attempts: list[str] = []  # the bearer token of every sendMail, accepted or not
         self._send_script: list[tuple[int, dict[str, str]]] = []
         self._token_script: list[HTTPReply] = []
+        self._read_script: list[tuple[int, dict[str, str]]] = []
+        self.users: list[dict[str, object]] = []
+        self.groups: dict[str, list[str]] = {}
         self.stored: list[StoredMessage] = []  # the mailbox's messages, oldest first
         self.folders: dict[str, str] = {}  # display name -> id (besides the inbox)
         self.requests_seen: list[str] = []  # "GET /messages/…", for the inbox's calls
@@ -103,6 +110,13 @@ class FakeGraphServer(LocalHTTPServer):
         with self.lock:
             self._send_script.extend([(status, headers or {})] * times)
 
+    def script_read(
+        self, status: int, *, times: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer the next `times` directory reads (users, group members) with `status`."""
+        with self.lock:
+            self._read_script.extend([(status, headers or {})] * times)
+
     def script_token(self, status: int, error: str, description: str = "scripted") -> None:
         """Answer the next token request with an OAuth error."""
         with self.lock:
@@ -118,6 +132,19 @@ class FakeGraphServer(LocalHTTPServer):
             return _json(200, self._openid_configuration())
         if request.method == "POST" and path == f"/{TENANT}/oauth2/v2.0/token":
             return self._token(request)
+        if request.method == "GET" and path == "/v1.0/users":
+            return self._read(request, self.users)
+        group_prefix, group_suffix = "/v1.0/groups/", "/transitiveMembers/microsoft.graph.user"
+        if (
+            request.method == "GET"
+            and path.startswith(group_prefix)
+            and path.endswith(group_suffix)
+        ):
+            group = unquote(path[len(group_prefix) : -len(group_suffix)])
+            if group not in self.groups:
+                return _graph_error(404, "Request_ResourceNotFound", f"no group {group}")
+            members = set(self.groups[group])
+            return self._read(request, [u for u in self.users if u["id"] in members])
         prefix, suffix = "/v1.0/users/", "/sendMail"
         if request.method == "POST" and path.startswith(prefix) and path.endswith(suffix):
             return self._send_mail(request, unquote(path[len(prefix) : -len(suffix)]))
@@ -228,3 +255,40 @@ class FakeGraphServer(LocalHTTPServer):
         with self.lock:
             self.mails.append(GraphMail(mailbox=mailbox, token=token, mime=mime, message=parsed))
         return HTTPReply(202, b"", "text/plain")
+
+    def _read(self, request: HTTPRequest, rows: list[dict[str, object]]) -> HTTPReply:
+        """One page of `rows` as Graph serves a collection: $select, $expand=manager, $top and
+        an opaque $skiptoken in @odata.nextLink."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            scripted = self._read_script.pop(0) if self._read_script else None
+            known = token in self.issued_tokens
+        if scripted is not None:
+            status, headers = scripted
+            reply = _graph_error(status, "TooManyRequests", "scripted throttling")
+            reply.headers.update(headers)
+            return reply
+        if not known:
+            return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        path, _, query = request.path.partition("?")
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        top = int(params.get("$top", "100"))
+        skip = int(params.get("$skiptoken", "0"))
+        selected = params.get("$select", "id").split(",")
+        by_id = {u["id"]: u for u in self.users}
+        page = []
+        for row in rows[skip : skip + top]:
+            out = {k: row.get(k) for k in selected}
+            if params.get("$expand", "").startswith("manager"):
+                manager = by_id.get(row.get("manager"))
+                out["manager"] = (
+                    {"id": manager["id"], "mail": manager.get("mail")} if manager else None
+                )
+            page.append(out)
+        body: dict[str, object] = {"value": page}
+        if skip + top < len(rows):
+            rest = {k: v for k, v in params.items() if k != "$skiptoken"}
+            body["@odata.nextLink"] = (
+                f"{self.base_url}{path}?{urlencode({**rest, '$skiptoken': skip + top})}"
+            )
+        return _json(200, body)

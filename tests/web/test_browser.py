@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from service.app import App
-from service.models import Occurrence
+from service.models import Occurrence, Preference
 from service.web.app import create_app
 from service.web.server import BackgroundServer
-from service.web.urls import dashboard_url
+from service.web.urls import dashboard_url, settings_url
 from tests.support import ROOT, make_config
 from tests.web.conftest import NOW, Clock, done_path, find_occurrence, path_of, reload
 
@@ -195,3 +195,35 @@ def test_the_admin_signs_in_and_the_dashboard_passes_axe(
     assert_accessible(page, "admin-dashboard-desktop")
     page.goto(server.url + "/admin/login")  # signed in: straight on to the dashboard
     assert page.url.endswith("/admin/oversikt")
+
+
+def test_the_settings_page_passes_axe_and_works_with_the_keyboard_only(
+    browser: Browser, browser_app: App, server: BackgroundServer
+) -> None:
+    occ = find_occurrence(browser_app, "starka-enhetschefer", 1, "1")
+    url = server.url + path_of(browser_app, settings_url(browser_app, occ.person_id, NOW))
+    for viewport_name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = new_page(browser, viewport)
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "Mina inställningar"
+        assert_accessible(page, f"settings-{viewport_name}")
+        page.context.close()
+    page = new_page(browser, DESKTOP)
+    page.goto(url)
+    # Keyboard only: Tab to the weekday list, choose Thursday, Tab to "Spara", Enter.
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == "bundle_weekday":
+            break
+    else:
+        pytest.fail("the weekday list cannot be reached with Tab")
+    for _ in range(4):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Spara"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Dina inställningar är sparade")
+    assert_accessible(page, "settings-saved-desktop")
+    with browser_app.sessions() as session:
+        pref = session.get(Preference, occ.person_id)
+        assert pref is not None and pref.bundle_weekday == 3

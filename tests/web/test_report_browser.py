@@ -62,6 +62,9 @@ def test_the_printable_report_passes_axe_and_draws_its_chart(
     response = page.goto(f"{server.url}{base}/rapport/tillitsfull-dialog.html")
     assert response is not None and response.status == 200
     assert_accessible(page, "report-html")
+    # The page's own print CSS applies (the policy allows its inline styles, no script).
+    header_cell = "getComputedStyle(document.querySelector('th')).backgroundColor"
+    assert page.evaluate(header_cell) == "rgb(232, 232, 232)"
     chart = page.locator("section.summary svg").first
     assert chart.get_attribute("aria-label", timeout=5000)
     assert near(colours(chart.screenshot()), GREEN) or near(colours(chart.screenshot()), ORANGE_RED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 from docx import Document
 from starlette.testclient import TestClient
@@ -76,11 +77,12 @@ def test_the_admin_downloads_the_report_after_signing_in(admin_client: TestClien
 def test_the_admin_records_an_indicator_value_on_the_dashboard(
     started: App,
     admin_client: TestClient,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     from tests.test_indicators import write
 
     with transaction(started.sessions) as session:
-        started.import_plan(session, write(started.config.base_dir / "ind-plans"), NOW)
+        started.import_plan(session, write(tmp_path / "ind-plans"), NOW)
         started.sync(session, NOW)
     assert sign_in(admin_client, "rätt lösen") == 303
     html = admin_client.get("/admin/oversikt?plan=tillit-matt").text

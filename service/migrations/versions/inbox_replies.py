@@ -1,7 +1,7 @@
 """Mails read from the inbox (replies, bounces), claimed by Message-ID
 
 Revision ID: inbox_replies
-Revises: report_indicators
+Revises: burdenmail_preferences
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "inbox_replies"
-down_revision: str | None = "report_indicators"
+down_revision: str | None = "burdenmail_preferences"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

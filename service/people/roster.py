@@ -1,0 +1,273 @@
+"""A list of people from any source, compared with the store and applied all or nothing.
+
+A person is never deleted: whoever is missing from the source is deactivated, their done records
+stay, and their open occurrences pass to their successor (service/reassignment.py). Every change
+is audited. A run that would deactivate more than a configured share of the active people is
+refused: a broken filter or a half export must not empty the directory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import roles
+from service.directory import (
+    Directory,
+    PersonRecord,
+    UnitRecord,
+    load_directory,
+    store_directory,
+)
+from service.models import AuditEntry, Division, Person, Unit
+from service.occurrences import bump_data_version
+from service.reassignment import reassign_orphans
+
+# The fields of a person that a source can change, in the order a diff shows them.
+FIELDS = ("name", "role", "role_title", "unit", "division", "reports_to", "active")
+
+
+class SyncRefused(Exception):
+    """The run would change too much; nothing was changed. The message is Swedish."""
+
+
+def role_for(title: str) -> str | None:
+    """The directory's role for a job title as written, or None.
+
+    The one place people sources match roles, so a data-driven vocabulary can replace it.
+    """
+    role = roles.canonical_role(title)
+    return role if role in roles.PERSON_ROLES else None
+
+
+def new_role_key(title: str) -> str | None:
+    """The role key for a role the source brings that the directory did not declare, or None
+    when the title cannot be one (empty, or a group such as "Chefer")."""
+    if not title.strip() or roles.canonical_role(title) is not None:
+        return None
+    return re.sub(r"\s+", " ", title.strip().lower())
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Someone the source has but no rule placed: reported, never guessed."""
+
+    who: str  # e-mail, or the name when there is none
+    reason: str  # Swedish
+
+    def as_dict(self) -> dict[str, str]:
+        return {"who": self.who, "reason": self.reason}
+
+
+@dataclass
+class Places:
+    """Units and areas known to the store, found by code or name, plus those a source adds."""
+
+    units: dict[str, UnitRecord]
+    divisions: dict[str, str]
+    new_units: list[str] = field(default_factory=list)
+    new_divisions: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_store(cls, session: Session) -> Places:
+        return cls(
+            units={
+                u.code: UnitRecord(u.code, u.name, u.division_code, u.address)
+                for u in session.scalars(select(Unit))
+            },
+            divisions={d.code: d.name for d in session.scalars(select(Division))},
+        )
+
+    def division(self, written: str) -> str | None:
+        wanted = written.strip().casefold()
+        return next(
+            (
+                code
+                for code, name in self.divisions.items()
+                if wanted in (code.casefold(), name.casefold())
+            ),
+            None,
+        )
+
+    def unit(self, written: str) -> UnitRecord | None:
+        wanted = written.strip().casefold()
+        return next(
+            (u for u in self.units.values() if wanted in (u.code.casefold(), u.name.casefold())),
+            None,
+        )
+
+    def add_division(self, name: str) -> str:
+        code = self.division(name)
+        if code is None:
+            code = name.strip()
+            self.divisions[code] = code
+            self.new_divisions.append(code)
+        return code
+
+    def add_unit(self, name: str, division: str) -> UnitRecord:
+        unit = self.unit(name)
+        if unit is None:
+            unit = UnitRecord(name.strip(), name.strip(), division)
+            self.units[unit.code] = unit
+            self.new_units.append(unit.code)
+        return unit
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Everyone a source says belongs in the directory, and where they sit."""
+
+    source: str
+    people: tuple[PersonRecord, ...]
+    places: Places
+    new_roles: tuple[str, ...] = ()
+    unmatched: tuple[Unmatched, ...] = ()
+    # Addresses the source marks as gone (Aktiv = Nej, a disabled account): deactivated even
+    # when they hold a role the source does not otherwise manage.
+    inactive: tuple[str, ...] = ()
+
+    def directory(self) -> Directory:
+        return Directory(self.people, dict(self.places.units), dict(self.places.divisions))
+
+
+def _snapshot(session: Session) -> dict[str, dict[str, Any]]:
+    people = list(session.scalars(select(Person)))
+    emails = {p.id: p.email for p in people}
+    return {
+        p.email.lower(): {
+            "email": p.email,
+            "name": p.name,
+            "role": p.role,
+            "role_title": p.role_title,
+            "unit": p.unit_code,
+            "division": p.division_code,
+            "reports_to": emails.get(p.reports_to_id) if p.reports_to_id else None,
+            "active": bool(p.active),
+        }
+        for p in people
+    }
+
+
+def describe_changes(
+    before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[Any]]:
+    """added, changed, deactivated and reactivated people between two snapshots."""
+    added: list[Any] = []
+    changed: list[Any] = []
+    deactivated: list[Any] = []
+    for key, new in sorted(after.items()):
+        old = before.get(key)
+        if old is None:
+            if new["active"]:
+                added.append({"email": new["email"], "name": new["name"], "role": new["role"]})
+            continue
+        if old["active"] and not new["active"]:
+            deactivated.append(new["email"])
+            continue
+        diff = {f: [old[f], new[f]] for f in FIELDS if old[f] != new[f]}
+        if new["active"] and diff:
+            changed.append({"email": new["email"], "changes": diff})
+    return {"added": added, "changed": changed, "deactivated": deactivated}
+
+
+def check_safety_limit(active_before: int, deactivating: int, max_share: float) -> None:
+    """Refuse a run that would deactivate more than `max_share` of the active people."""
+    if active_before and deactivating / active_before > max_share:
+        raise SyncRefused(
+            f"Körningen skulle avaktivera {deactivating} av {active_before} aktiva personer, "
+            f"mer än gränsen {max_share * 100:.0f} % ([directory] max_deactivate_share); inget "
+            "ändrades. Kontrollera källan och filtret, eller höj gränsen för en körning med "
+            "miljövariabeln BEVAKNING_DIRECTORY_MAX_DEACTIVATE_SHARE (t.ex. 0.5)."
+        )
+
+
+def apply_roster(
+    session: Session,
+    roster: Roster,
+    now: datetime,
+    *,
+    actor: str,
+    max_deactivate_share: float,
+    keep_roles: Collection[str] = (),
+) -> dict[str, Any]:
+    """Bring the store's people in line with `roster` inside the caller's transaction.
+
+    People holding one of `keep_roles` (role keys) whom the source does not mention stay as
+    they are: the source does not manage those roles. Raises SyncRefused before anything is
+    written when the safety limit is passed; the caller rolls back for a dry run.
+    """
+    before = _snapshot(session)
+    active_before = sum(1 for p in before.values() if p["active"])
+    mentioned = {p.email.lower() for p in roster.people} | {e.lower() for e in roster.inactive}
+    kept = [
+        p
+        for p in load_directory(session).people
+        if p.role in keep_roles and p.email.lower() not in mentioned
+    ]
+    directory = roster.directory()
+    directory = replace(directory, people=(*directory.people, *kept))
+    wanted = {p.email.lower() for p in directory.people}
+    leaving = [k for k, p in before.items() if p["active"] and k not in wanted]
+    check_safety_limit(active_before, len(leaving), max_deactivate_share)
+    store_directory(session, directory)
+    after = _snapshot(session)
+    summary = describe_changes(before, after)
+    for entry in summary["added"]:
+        _audit(session, now, actor, "person.added", entry)
+    for entry in summary["changed"]:
+        _audit(session, now, actor, "person.changed", entry)
+    for email in summary["deactivated"]:
+        _audit(session, now, actor, "person.deactivated", {"email": email})
+    moved = reassign_orphans(session, load_directory(session), now)
+    bump_data_version(session)
+    return {
+        "source": roster.source,
+        "people": sum(1 for p in after.values() if p["active"]),
+        **summary,
+        "new_roles": list(roster.new_roles),
+        "new_units": list(roster.places.new_units),
+        "new_areas": list(roster.places.new_divisions),
+        "unmatched": [u.as_dict() for u in roster.unmatched],
+        "reassigned": [
+            {"occurrence": m.occurrence_id, "from": m.from_email, "to": m.to_email} for m in moved
+        ],
+    }
+
+
+def _audit(session: Session, now: datetime, actor: str, action: str, detail: Any) -> None:
+    session.add(AuditEntry(at=now, actor=actor, action=action, detail=dict(detail)))
+
+
+def person(
+    *,
+    email: str,
+    name: str,
+    role: str,
+    title: str,
+    unit: UnitRecord | None,
+    division: str | None,
+    reports_to: str | None,
+) -> PersonRecord:
+    return PersonRecord(
+        email=email.strip(),
+        name=name.strip(),
+        role=role,
+        role_title=title.strip(),
+        unit=unit.code if unit else None,
+        division=division or (unit.division if unit else None),
+        reports_to=reports_to.strip() if reports_to else None,
+    )
+
+
+def check_managers(people: Sequence[PersonRecord]) -> list[tuple[PersonRecord, str]]:
+    """People whose manager (by e-mail) is not among the people: the source is incomplete."""
+    emails = {p.email.lower() for p in people}
+    return [
+        (p, p.reports_to) for p in people if p.reports_to and p.reports_to.lower() not in emails
+    ]

@@ -1,0 +1,67 @@
+"""One run of a people source against the store: all or nothing, or checked and rolled back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from service.app import App
+from service.config import ConfigError
+from service.people.roster import Places, Roster, apply_roster, role_for
+
+
+def max_deactivate_share(app: App) -> float:
+    return float(app.config.get("directory", "max_deactivate_share", 0.2))
+
+
+def keep_roles(app: App) -> set[str]:
+    """The role keys of [directory] keep_roles (roles as written)."""
+    written = [str(w) for w in app.config.get("directory", "keep_roles", [])]
+    keys = {w: role_for(w) for w in written}
+    unknown = [w for w, key in keys.items() if key is None]
+    if unknown:
+        raise ConfigError(
+            f"[directory] keep_roles: {', '.join(unknown)} är ingen roll i katalogen; ange roller "
+            "som katalogen känner (t.ex. Ledamot)."
+        )
+    return {key for key in keys.values() if key}
+
+
+def update_people(
+    app: App,
+    read: Callable[[Places], Roster],
+    now: datetime,
+    *,
+    actor: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Read a roster against the store's units and areas, apply it and expand occurrences.
+
+    `read` runs inside the transaction, so a source's InputError or a SyncRefused leaves the
+    store as it was; with dry_run everything is computed and rolled back.
+    """
+    app.init(now)
+    session = app.sessions()
+    try:
+        session.begin()
+        roster = read(Places.from_store(session))
+        summary = apply_roster(
+            session,
+            roster,
+            now,
+            actor=actor,
+            max_deactivate_share=max_deactivate_share(app),
+            keep_roles=keep_roles(app),
+        )
+        app.sync(session, now)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+        return {"ok": True, "dry_run": dry_run, **summary}
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
