@@ -12,7 +12,7 @@ from typing import Any
 
 from service.reminders import CHECKIN, CONFIRM, DUE_TODAY, ESCALATION, OVERDUE, UPCOMING
 
-_ORDER = (OVERDUE, DUE_TODAY, UPCOMING, CHECKIN, CONFIRM)
+_ORDER = (CONFIRM, OVERDUE, DUE_TODAY, UPCOMING, CHECKIN)  # as the reminder shows them
 
 
 def reply_numbers(payload: Mapping[str, Any]) -> dict[int, int]:
