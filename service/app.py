@@ -25,6 +25,7 @@ from service.links import (
     DASHBOARD,
     DONE,
     SETTINGS,
+    UNDO,
     LinkSigner,
     signing_keys,
 )
@@ -317,6 +318,7 @@ def make_signer(config: Config) -> LinkSigner:
         keys,
         max_age={
             DONE: timedelta(days=int(web.get("link_max_age_days", 60))),
+            UNDO: timedelta(days=int(web.get("link_max_age_days", 60))),
             # "Mina inställningar" is in every mail, like the mark-done links: same lifetime.
             SETTINGS: timedelta(days=int(web.get("link_max_age_days", 60))),
             # "Mina aktiviteter" acts like a bundle of mark-done links: the same lifetime.

@@ -16,7 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-DONE, DASHBOARD, CALENDAR, ACTIVITIES, SETTINGS = "d", "b", "c", "a", "s"
+DONE, DASHBOARD, CALENDAR, ACTIVITIES, SETTINGS, UNDO = "d", "b", "c", "a", "s", "u"
 
 
 class BadLink(Exception):
@@ -34,6 +34,7 @@ class Claim:
     issued_at: datetime
     occurrence_id: int | None = None
     version: int | None = None
+    audit_id: int | None = None  # UNDO: the audited change the link takes back
 
 
 class LinkSigner:
@@ -53,6 +54,8 @@ class LinkSigner:
         if claim.occurrence_id is not None:
             payload["o"] = claim.occurrence_id
             payload["v"] = claim.version or 1
+        if claim.audit_id is not None:
+            payload["a"] = claim.audit_id
         return str(self._serializer.dumps(payload))
 
     def done_token(self, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
@@ -77,6 +80,7 @@ class LinkSigner:
             issued_at=issued,
             occurrence_id=_number(payload, "o", _MAX_ID) if "o" in payload else None,
             version=_number(payload, "v", _MAX_ID) if "v" in payload else None,
+            audit_id=_number(payload, "a", _MAX_ID) if "a" in payload else None,
         )
 
 

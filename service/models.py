@@ -301,3 +301,25 @@ class IndicatorValue(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(320), default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboxMessage(Base):
+    """A mail read from the inbox, claimed by its Message-ID so it is handled exactly once.
+
+    The row is written in the same transaction as the changes the mail asked for; a reader
+    whose INSERT clashes on the unique Message-ID leaves the mail to whoever has it.
+    """
+
+    __tablename__ = "inbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    # What it was: applied, not_understood, ignored_auto, refused, unmatched, bounce, …
+    outcome: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The mail of ours it answered (or, for a bounce, the one that bounced).
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    processed_by: Mapped[str] = mapped_column(String(100), default="")

@@ -43,6 +43,21 @@ def safe_tick(app: App) -> None:
         log.exception("tick failed; the next one will catch up")
 
 
+def safe_read_inbox(app: App) -> None:
+    # Like the tick: a failing run is logged, and the next one picks up what is left.
+    from service.inbox.reader import read_inbox
+    from service.pipeline import dispatch_outbox, worker_name
+
+    try:
+        now = datetime.now(UTC)
+        run = read_inbox(app, now, worker=worker_name())
+        if run.handled:
+            log.info("inbox: handled %d mail(s)", len(run.handled))
+            dispatch_outbox(app, now)  # the answers go out now, not at the next tick
+    except Exception:
+        log.exception("reading the inbox failed; the next run will catch up")
+
+
 def safe_directory_sync(app: App) -> None:
     # A refused or failed sync changes nothing and is logged; the next day's run tries again.
     from service.people.roster import SyncRefused
@@ -82,6 +97,18 @@ def build_scheduler(app: App) -> BackgroundScheduler:
         next_run_time=datetime.now(app.tz),  # the first tick at once, not in five minutes
         **common,
     )
+    from service.inbox.reader import enabled
+
+    if enabled(app):
+        scheduler.add_job(
+            safe_read_inbox,
+            IntervalTrigger(
+                minutes=int(app.config.get("mail.inbox", "every_minutes", 3)), timezone=app.tz
+            ),
+            args=[app],
+            id="inbox",
+            **common,
+        )
     if d.get("enabled", True):
         hour, minute = str(d.get("time", "07:00")).split(":")
         scheduler.add_job(
@@ -109,9 +136,13 @@ def build_scheduler(app: App) -> BackgroundScheduler:
 
 
 def run(app: App, *, with_web: bool = True) -> int:
+    from service.inbox.reader import enabled, source_of
+
     try:
         # A mail set-up that cannot work should stop the start, not fail every tick.
         transport_of(app)
+        if enabled(app):
+            source_of(app)
     except ValueError as exc:
         print(f"Fel i e-postinställningarna: {exc}", file=sys.stderr)
         return 2

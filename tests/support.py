@@ -17,6 +17,7 @@ def make_config(db_url: str, tmp_path: Path, **sections: dict[str, object]) -> C
     overrides: dict[str, dict[str, object]] = {
         "database": {"url": db_url},
         "mail.files": {"folder": str(tmp_path / "outbox"), "preview": False},
+        "mail.inbox": {"folder": str(tmp_path / "inbox")},
         "web": {"secret_keys": "test-key-1"},
     }
     for name, values in sections.items():

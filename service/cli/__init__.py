@@ -16,12 +16,22 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.app import App
 from service.availability import explain
-from service.cli import deadline, directory, indicators, mail, plans, report, store, translation
+from service.cli import (
+    deadline,
+    directory,
+    inbox,
+    indicators,
+    mail,
+    plans,
+    report,
+    store,
+    translation,
+)
 from service.config import ConfigError, load_config
 from service.problems import InputError
 from service.schema import SchemaError
 
-GROUPS = (plans, mail, store, report, indicators, deadline, directory)
+GROUPS = (plans, mail, store, report, indicators, deadline, directory, inbox)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, object_session
 from service import roles
 from service.app import App
 from service.directory import stored_roles
+from service.inbox.answers import ANSWER_KIND, answer_mail, reply_address
+from service.inbox.numbering import reply_numbers
 from service.mail.context import EscalationContext, MailItem, ReminderContext
 from service.mail.message import Address, OutgoingMail
 from service.mail.render import RenderedMail, render
@@ -163,6 +165,11 @@ def _compose(
     loaded: Mapping[bool, dict[int, MailItem]],
     now: datetime,
 ) -> OutgoingMail | None:
+    if row.kind == ANSWER_KIND:
+        if recipient is None:
+            return None
+        rendered, threading = answer_mail(app, row, recipient, now)
+        return _mail(app, row, rendered, now, recipient, threading)
     today = app.local_date(now)
     own = _own_items(app, row, recipient, loaded, today, now) if recipient else None
     if row.kind == "digest":
@@ -190,7 +197,9 @@ def _compose(
             activities_url=own.activities_url,
         )
         return _mail(app, row, render("escalation", escalation), now, recipient)
-    return _mail(app, row, render("reminder", own), now, recipient)
+    reply_to = reply_address(app)
+    headers = (("Reply-To", reply_to),) if reply_to else ()
+    return _mail(app, row, render("reminder", own), now, recipient, headers)
 
 
 def _own_items(
@@ -219,7 +228,20 @@ def _own_items(
                 heading = section_for(items[i].due, today)
             grouped[heading].append(items[i])
 
+    # With replies read, each own item shows its number to answer with, and the items are
+    # listed in that order (see service.inbox.numbering).
+    replies = bool(reply_address(app))
+    if replies:
+        numbered = {occ: n for n, occ in reply_numbers(row.payload).items()}
+        for heading, found in grouped.items():
+            if heading != ESCALATION:
+                grouped[heading] = [
+                    replace(it, reply_number=numbered.get(it.occurrence_id, 0)) for it in found
+                ]
+
     def pick(section: str) -> tuple[MailItem, ...]:
+        if replies:
+            return tuple(sorted(grouped[section], key=lambda i: i.reply_number))
         return tuple(
             sorted(grouped[section], key=lambda i: (i.due or date.max, i.plan_title, i.number))
         )
@@ -238,6 +260,7 @@ def _own_items(
         escalate_after_days=int(app.config.get("schedule", "escalate_after_days", 14)),
         settings_url=settings_url(app, recipient.id, now),
         activities_url=activities_url(app, recipient.id, now),
+        reply_by_mail=replies,
     )
 
 
@@ -259,6 +282,7 @@ def _mail(
     rendered: RenderedMail,
     now: datetime,
     recipient: Person | None,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> OutgoingMail:
     mail_settings = app.config.section("mail")
     # The recipient's name beside the address, as colleagues' mail shows it.
@@ -272,5 +296,5 @@ def _mail(
         text=rendered.text,
         html=rendered.html,
         date=now,
-        headers=(("X-Bevakning-Kind", row.kind),),
+        headers=(("X-Bevakning-Kind", row.kind), *headers),
     )

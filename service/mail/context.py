@@ -28,6 +28,7 @@ class MailItem:
     item_url: str = ""  # the item's page (digest)
     days_late: int = 0
     is_apt: bool = False  # a "Medarbetare" item: the enhetschef raises it at the unit's APT
+    reply_number: int = 0  # the number to answer with ("klar 2"); 0 when replies are not read
 
     def __post_init__(self) -> None:
         if self.days_late < 0:
@@ -44,6 +45,7 @@ class ReminderContext:
     checkins: tuple[MailItem, ...]  # continuous items: "Hur går det?"; the done link = checked in
     public_url: str
     calendar_url: str = ""  # personal iCalendar feed, optional
+    reply_by_mail: bool = False  # replies are read ([mail.inbox]): say how to write one
     # Passed before Bevakning knew of them (a newly imported plan): "Stämmer det här?"
     confirm: tuple[MailItem, ...] = ()
     # The manager's copy about their people's late items (each with person_name, days_late).

@@ -15,7 +15,7 @@ from service.mail.buttons import outlook_button_end, outlook_button_start
 from service.mail.inlining import INLINER, InliningLoader
 from service.mail.message import clean_header
 
-KINDS = ("reminder", "escalation", "digest")
+KINDS = ("reminder", "escalation", "digest", "answer")
 
 TEMPLATE_DIR = templating.TEMPLATE_ROOT / "mail"
 

@@ -28,6 +28,7 @@ from service.web import (
     ops,
     own_settings,
     reports,
+    undo,
 )
 from service.web.context import Clock, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
@@ -74,6 +75,8 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/", home, methods=["GET"]),
         Route("/k/{token}", items.show_item, methods=["GET"]),  # HEAD comes with GET
         Route("/k/{token}", items.post_item, methods=["POST"]),
+        Route("/angra/{token}", undo.show_undo, methods=["GET"]),
+        Route("/angra/{token}", undo.post_undo, methods=["POST"]),
         Route("/mina/{token}", activities.show_activities, methods=["GET"]),
         Route("/mina/{token}", activities.post_activities, methods=["POST"]),
         Route("/oversikt/{token}", admin.personal_dashboard, methods=["GET"]),

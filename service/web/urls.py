@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.app import App
-from service.links import ACTIVITIES, CALENDAR, DASHBOARD, SETTINGS, Claim
+from service.links import ACTIVITIES, CALENDAR, DASHBOARD, SETTINGS, UNDO, Claim
 
 
 def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: datetime) -> str:
@@ -41,6 +41,12 @@ def calendar_url(app: App, person_id: int, now: datetime) -> str:
     """The person's iCalendar feed of open deadlines, to subscribe to in Outlook."""
     token = app.signer.issue(Claim(CALENDAR, person_id, now))
     return f"{app.public_url}/kalender/{token}.ics"
+
+
+def undo_url(app: App, audit_id: int, occurrence_id: int, person_id: int, now: datetime) -> str:
+    """The person's link that takes back one change made by a reply (see service.inbox.undo)."""
+    claim = Claim(UNDO, person_id, now, occurrence_id, audit_id=audit_id)
+    return f"{app.public_url}/angra/{app.signer.issue(claim)}"
 
 
 def settings_url(app: App, person_id: int, now: datetime) -> str:

@@ -2,7 +2,9 @@
 
 Speaks SOAP on POST /EWS/Exchange.asmx with Basic auth:
 - GetFolder for distinguished folders (exchangelib looks up Sent Items for SendAndSaveCopy),
-- CreateItem with MessageDisposition SendOnly / SendAndSaveCopy / SaveOnly.
+- CreateItem with MessageDisposition SendOnly / SendAndSaveCopy / SaveOnly,
+- a mailbox for the inbox: FindItem, GetItem (MimeContent, Categories), MoveItem, UpdateItem,
+  FindFolder (by display name) and CreateFolder.
 
 Every CreateItem is recorded as a `SentItem` with the decoded <t:MimeContent>. Failures are
 scripted: `fail_create(code)` answers the next CreateItem with an EWS error ResponseMessage,
@@ -25,6 +27,15 @@ SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T = "http://schemas.microsoft.com/exchange/services/2006/types"
 PATH = "/EWS/Exchange.asmx"
+
+
+@dataclass
+class StoredItem:
+    id: str
+    folder: str  # a distinguished id ("inbox") or a FolderId Id
+    mime: bytes
+    categories: list[str]
+    is_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,14 @@ def _envelope(body: str) -> bytes:
     ).encode()
 
 
+def _error(operation: str, code: str) -> str:
+    return (
+        f'<m:{operation}ResponseMessage ResponseClass="Error">'
+        f"<m:MessageText>{code}</m:MessageText><m:ResponseCode>{code}</m:ResponseCode>"
+        f"<m:DescriptiveLinkKey>0</m:DescriptiveLinkKey></m:{operation}ResponseMessage>"
+    )
+
+
 def _addresses(item: ET.Element, tag: str) -> tuple[str, ...]:
     return tuple(
         (mailbox.findtext(f"{{{T}}}EmailAddress") or "")
@@ -67,6 +86,8 @@ class FakeEWSServer(LocalHTTPServer):
         self.operations: list[str] = []
         self._create_failures: list[tuple[str, str]] = []
         self._http_failures: list[tuple[int, int | None]] = []
+        self.items: list[StoredItem] = []  # the mailbox, oldest first
+        self.folders: dict[str, str] = {}  # display name -> FolderId Id (besides the inbox)
 
     # -- what tests use ------------------------------------------------------------------------
 
@@ -89,6 +110,16 @@ class FakeEWSServer(LocalHTTPServer):
         }
         values.update(overrides)
         return values
+
+    def deliver(self, mime: bytes, folder: str = "inbox") -> str:
+        with self.lock:
+            item = StoredItem(f"item-{len(self.items) + 1}", folder, mime, [])
+            self.items.append(item)
+            return item.id
+
+    def in_folder(self, name: str) -> list[StoredItem]:
+        folder = "inbox" if name == "inbox" else self.folders.get(name, "")
+        return [i for i in self.items if i.folder == folder]
 
     def fail_create(self, code: str, text: str = "scripted failure", times: int = 1) -> None:
         """Answer the next `times` CreateItem requests with ResponseClass="Error" and `code`."""
@@ -126,7 +157,162 @@ class FakeEWSServer(LocalHTTPServer):
             return HTTPReply(200, self._get_folder(operation), "text/xml; charset=utf-8")
         if name == "CreateItem":
             return HTTPReply(200, self._create_item(root, operation), "text/xml; charset=utf-8")
+        mailbox = {
+            "FindItem": self._find_item,
+            "GetItem": self._get_item,
+            "MoveItem": self._move_item,
+            "UpdateItem": self._update_item,
+            "FindFolder": self._find_folder,
+            "CreateFolder": self._create_folder,
+        }
+        if name in mailbox:
+            with self.lock:
+                body = mailbox[name](operation)
+            return HTTPReply(200, _envelope(body), "text/xml; charset=utf-8")
         raise AssertionError(f"the fake EWS server does not speak {name}")
+
+    # -- the mailbox ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _folder_of(element: ET.Element | None) -> str:
+        assert element is not None
+        for child in element:
+            return child.get("Id") or ""
+        return ""
+
+    def _item(self, item_id: str) -> StoredItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    @staticmethod
+    def _message(item: StoredItem, *, full: bool) -> str:
+        extra = ""
+        if full:
+            mime = base64.b64encode(item.mime).decode()
+            categories = "".join(f"<t:String>{escape(c)}</t:String>" for c in item.categories)
+            extra = f'<t:MimeContent CharacterSet="UTF-8">{mime}</t:MimeContent>' + (
+                f"<t:Categories>{categories}</t:Categories>" if categories else ""
+            )
+        return f'<t:Message><t:ItemId Id="{item.id}" ChangeKey="ck-{item.id}"/>{extra}</t:Message>'
+
+    def _find_item(self, operation: ET.Element) -> str:
+        folder = self._folder_of(operation.find(f"{{{M}}}ParentFolderIds"))
+        found = [i for i in self.items if i.folder == folder]
+        return (
+            "<m:FindItemResponse><m:ResponseMessages>"
+            '<m:FindItemResponseMessage ResponseClass="Success">'
+            "<m:ResponseCode>NoError</m:ResponseCode>"
+            f'<m:RootFolder TotalItemsInView="{len(found)}" IncludesLastItemInRange="true">'
+            "<t:Items>"
+            + "".join(self._message(i, full=False) for i in found)
+            + "</t:Items></m:RootFolder></m:FindItemResponseMessage></m:ResponseMessages>"
+            "</m:FindItemResponse>"
+        )
+
+    def _get_item(self, operation: ET.Element) -> str:
+        messages = []
+        for item_id in operation.iter(f"{{{T}}}ItemId"):
+            item = self._item(item_id.get("Id") or "")
+            if item is None:
+                messages.append(_error("GetItem", "ErrorItemNotFound"))
+                continue
+            messages.append(
+                '<m:GetItemResponseMessage ResponseClass="Success">'
+                "<m:ResponseCode>NoError</m:ResponseCode><m:Items>"
+                + self._message(item, full=True)
+                + "</m:Items></m:GetItemResponseMessage>"
+            )
+        return (
+            "<m:GetItemResponse><m:ResponseMessages>"
+            + "".join(messages)
+            + "</m:ResponseMessages></m:GetItemResponse>"
+        )
+
+    def _move_item(self, operation: ET.Element) -> str:
+        target = self._folder_of(operation.find(f"{{{M}}}ToFolderId"))
+        messages = []
+        for item_id in operation.iter(f"{{{T}}}ItemId"):
+            item = self._item(item_id.get("Id") or "")
+            if item is None or target not in self.folders.values():
+                messages.append(_error("MoveItem", "ErrorItemNotFound"))
+                continue
+            # Exchange gives a moved item a new id.
+            item.folder, item.id = target, f"{item.id}-moved"
+            messages.append(
+                '<m:MoveItemResponseMessage ResponseClass="Success">'
+                "<m:ResponseCode>NoError</m:ResponseCode><m:Items>"
+                + self._message(item, full=False)
+                + "</m:Items></m:MoveItemResponseMessage>"
+            )
+        return (
+            "<m:MoveItemResponse><m:ResponseMessages>"
+            + "".join(messages)
+            + "</m:ResponseMessages></m:MoveItemResponse>"
+        )
+
+    def _update_item(self, operation: ET.Element) -> str:
+        messages = []
+        for change in operation.iter(f"{{{T}}}ItemChange"):
+            item_id = change.find(f"{{{T}}}ItemId")
+            item = self._item(item_id.get("Id") or "") if item_id is not None else None
+            if item is None:
+                messages.append(_error("UpdateItem", "ErrorItemNotFound"))
+                continue
+            for message in change.iter(f"{{{T}}}Message"):
+                categories = message.find(f"{{{T}}}Categories")
+                if categories is not None:
+                    item.categories = [c.text or "" for c in categories]
+                if message.findtext(f"{{{T}}}IsRead") is not None:
+                    item.is_read = message.findtext(f"{{{T}}}IsRead") in ("true", "1")
+            messages.append(
+                '<m:UpdateItemResponseMessage ResponseClass="Success">'
+                "<m:ResponseCode>NoError</m:ResponseCode><m:Items>"
+                + self._message(item, full=False)
+                + "</m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>"
+                "</m:UpdateItemResponseMessage>"
+            )
+        return (
+            "<m:UpdateItemResponse><m:ResponseMessages>"
+            + "".join(messages)
+            + "</m:ResponseMessages></m:UpdateItemResponse>"
+        )
+
+    @staticmethod
+    def _folder_xml(folder_id: str, name: str) -> str:
+        return (
+            f'<t:Folder><t:FolderId Id="{folder_id}" ChangeKey="ck-{folder_id}"/>'
+            f'<t:ParentFolderId Id="folder-msgfolderroot" ChangeKey="ck-msgfolderroot"/>'
+            f"<t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>{escape(name)}</t:DisplayName>"
+            "<t:TotalCount>0</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount>"
+            "<t:UnreadCount>0</t:UnreadCount></t:Folder>"
+        )
+
+    def _find_folder(self, operation: ET.Element) -> str:
+        constant = next(operation.iter(f"{{{T}}}Constant"), None)
+        wanted = constant.get("Value", "") if constant is not None else ""
+        found = [(i, n) for n, i in self.folders.items() if n.lower() == wanted.lower()]
+        return (
+            "<m:FindFolderResponse><m:ResponseMessages>"
+            '<m:FindFolderResponseMessage ResponseClass="Success">'
+            "<m:ResponseCode>NoError</m:ResponseCode>"
+            f'<m:RootFolder TotalItemsInView="{len(found)}" IncludesLastItemInRange="true">'
+            "<t:Folders>"
+            + "".join(self._folder_xml(i, n) for i, n in found)
+            + "</t:Folders></m:RootFolder></m:FindFolderResponseMessage></m:ResponseMessages>"
+            "</m:FindFolderResponse>"
+        )
+
+    def _create_folder(self, operation: ET.Element) -> str:
+        name = operation.findtext(f".//{{{T}}}DisplayName") or ""
+        folder_id = f"folder-{len(self.folders) + 1}"
+        self.folders[name] = folder_id
+        return (
+            "<m:CreateFolderResponse><m:ResponseMessages>"
+            '<m:CreateFolderResponseMessage ResponseClass="Success">'
+            "<m:ResponseCode>NoError</m:ResponseCode><m:Folders>"
+            f'<t:Folder><t:FolderId Id="{folder_id}" ChangeKey="ck-{folder_id}"/></t:Folder>'
+            "</m:Folders></m:CreateFolderResponseMessage></m:ResponseMessages>"
+            "</m:CreateFolderResponse>"
+        )
 
     def _get_folder(self, operation: ET.Element) -> bytes:
         messages = []

@@ -5,6 +5,8 @@
 - POST /v1.0/users/{mailbox}/sendMail                     (MIME, base64, text/plain -> 202)
 - GET  /v1.0/users?$select=…&$expand=manager&$top=N       (the directory, paged by @odata.nextLink)
 - GET  /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user   (a group's user members, paged)
+- the mailbox, for the inbox: GET mailFolders/{id}/messages, GET messages/{id}/$value,
+  POST messages/{id}/move, PATCH messages/{id}, GET and POST mailFolders
 
 sendMail checks the bearer token and records each accepted mail as a `GraphMail`. Replies
 are scriptable: `script_send(401)` answers the next sendMail with 401, and so on; `script_read(429,
@@ -30,6 +32,15 @@ from tests.fakes.tls import Certificates, make_certificates
 TENANT = "00000000-0000-0000-0000-0000000000aa"
 CLIENT_ID = "11111111-1111-1111-1111-1111111111bb"
 CLIENT_SECRET = "hemligt-klientlosen"
+
+
+@dataclass
+class StoredMessage:
+    id: str
+    folder: str  # a folder id; "inbox" is the well-known inbox
+    mime: bytes
+    categories: list[str]
+    is_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,9 @@ class FakeGraphServer(LocalHTTPServer):
         self._read_script: list[tuple[int, dict[str, str]]] = []
         self.users: list[dict[str, object]] = []
         self.groups: dict[str, list[str]] = {}
+        self.stored: list[StoredMessage] = []  # the mailbox's messages, oldest first
+        self.folders: dict[str, str] = {}  # display name -> id (besides the inbox)
+        self.requests_seen: list[str] = []  # "GET /messages/…", for the inbox's calls
 
     # -- what tests use ------------------------------------------------------------------------
 
@@ -78,6 +92,16 @@ class FakeGraphServer(LocalHTTPServer):
         }
         values.update(overrides)
         return values
+
+    def deliver(self, mime: bytes, folder: str = "inbox") -> str:
+        with self.lock:
+            message = StoredMessage(f"msg-{len(self.stored) + 1}", folder, mime, [])
+            self.stored.append(message)
+            return message.id
+
+    def in_folder(self, name: str) -> list[StoredMessage]:
+        folder = "inbox" if name == "inbox" else self.folders.get(name, "")
+        return [m for m in self.stored if m.folder == folder]
 
     def script_send(
         self, status: int, *, times: int = 1, headers: dict[str, str] | None = None
@@ -124,7 +148,54 @@ class FakeGraphServer(LocalHTTPServer):
         prefix, suffix = "/v1.0/users/", "/sendMail"
         if request.method == "POST" and path.startswith(prefix) and path.endswith(suffix):
             return self._send_mail(request, unquote(path[len(prefix) : -len(suffix)]))
+        if path.startswith(prefix):
+            return self._mailbox(request, path[len(prefix) :].split("/", 1)[1])
         return _graph_error(404, "NotFound", f"no fake for {request.method} {path}")
+
+    def _mailbox(self, request: HTTPRequest, path: str) -> HTTPReply:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            if token not in self.issued_tokens:
+                return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+            self.requests_seen.append(f"{request.method} /{path}")
+            query = {k: v[0] for k, v in parse_qs(request.path.partition("?")[2]).items()}
+            parts = path.split("/")
+            body = json.loads(request.body or b"null")
+            if request.method == "GET" and parts[0] == "mailFolders" and len(parts) == 3:
+                folder = parts[1]
+                listed = [m for m in self.stored if m.folder == folder]
+                top = int(query.get("$top", "10"))
+                values = [{"id": m.id, "categories": m.categories} for m in listed[:top]]
+                return _json(200, {"value": values})
+            if request.method == "GET" and parts == ["mailFolders"]:
+                name = query.get("$filter", "").split("'")[1]
+                found = (
+                    [{"id": self.folders[name], "displayName": name}]
+                    if name in self.folders
+                    else []
+                )
+                return _json(200, {"value": found})
+            if request.method == "POST" and parts == ["mailFolders"]:
+                name = body["displayName"]
+                self.folders[name] = f"folder-{len(self.folders) + 1}"
+                return _json(201, {"id": self.folders[name], "displayName": name})
+            message = next((m for m in self.stored if len(parts) > 1 and m.id == parts[1]), None)
+            if parts[0] != "messages" or message is None:
+                return _graph_error(404, "ErrorItemNotFound", "The specified object was not found")
+            if request.method == "GET" and parts[2:] == ["$value"]:
+                return HTTPReply(200, message.mime, "text/plain")
+            if request.method == "POST" and parts[2:] == ["move"]:
+                target = body["destinationId"]
+                if target not in self.folders.values():
+                    return _graph_error(404, "ErrorFolderNotFound", "no such folder")
+                # Graph gives a moved message a new id.
+                message.folder, message.id = target, f"{message.id}-moved"
+                return _json(201, {"id": message.id})
+            if request.method == "PATCH" and len(parts) == 2:
+                message.categories = list(body.get("categories", message.categories))
+                message.is_read = bool(body.get("isRead", message.is_read))
+                return _json(200, {"id": message.id})
+        return _graph_error(400, "BadRequest", f"no fake for {request.method} {path}")
 
     def _openid_configuration(self) -> dict[str, object]:
         base = f"{self.base_url}/{TENANT}"

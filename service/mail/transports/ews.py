@@ -213,6 +213,13 @@ class EwsTransport(Transport):
             raise classify(exc, self._where()) from exc
         self._account = account
 
+    @property
+    def account(self) -> Account:
+        """The connected account (opened on first use); the inbox reads through it too."""
+        self.open()
+        assert self._account is not None
+        return self._account
+
     def close(self) -> None:
         account, self._account = self._account, None
         if account is not None:

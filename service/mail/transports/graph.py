@@ -246,6 +246,26 @@ class GraphTransport(Transport):
         # 400 (bad MIME, bad address), 403 (no Mail.Send on this mailbox), 404 (no such user).
         raise TransportError(detail, permanent=True)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A Graph call on the mailbox (`path` after /users/{mailbox}), with this app's token;
+        one fresh token after a 401. For the inbox, which reads the same mailbox."""
+        self.open()
+        assert self._session is not None
+        url = f"{self.api_base}/users/{quote(self.sender_mailbox, safe='@')}{path}"
+        extra = kwargs.pop("headers", {})
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self._token()}", **extra}
+            try:
+                response = self._session.request(method, url, headers=headers, **kwargs)
+            except requests.RequestException as exc:
+                raise TransportError(
+                    f"cannot reach Graph at {self.api_base}: {exc}", permanent=False
+                ) from exc
+            if response.status_code != 401 or attempt == 2:
+                return response
+            self._drop_token()
+        raise AssertionError("unreachable")
+
     def _post(self, body: bytes) -> requests.Response:
         assert self._session is not None
         headers = {

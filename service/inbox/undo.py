@@ -1,0 +1,120 @@
+"""Taking back a change a reply made ("klar 2" where 3 was meant), from the link in the answer.
+
+Only the change the link names, only by the person it was made for, and only while nothing
+else has happened to the occurrence since: a later click or reply wins over an old link.
+What the change recorded stays in the audit log; the undoing is audited too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from service.links import Claim
+from service.models import AuditEntry, Occurrence, Person
+from service.occurrences import DONE, NOT_APPLICABLE, OPEN
+
+UNDONE = "occurrence.undone"
+# What each undoable change left the occurrence in.
+_STATUS_AFTER = {
+    "occurrence.done": DONE,
+    "occurrence.not_applicable": NOT_APPLICABLE,
+    "occurrence.postponed": OPEN,
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change a link names, as found in the audit log."""
+
+    entry: AuditEntry
+    occurrence: Occurrence
+    person: Person
+    # "" when it can be taken back; else why not: "changed" (something happened since),
+    # "undone" (taken back already).
+    blocked: str = ""
+
+
+def find(session: Session, claim: Claim) -> Change | None:
+    """The change the link names, or None when the link does not fit the store."""
+    if claim.audit_id is None or claim.occurrence_id is None:
+        return None
+    entry = session.get(AuditEntry, claim.audit_id)
+    occurrence = session.get(Occurrence, claim.occurrence_id)
+    person = session.get(Person, claim.person_id)
+    if (
+        entry is None
+        or occurrence is None
+        or person is None
+        or entry.occurrence_id != occurrence.id
+        or entry.action not in _STATUS_AFTER
+        or entry.actor.lower() != person.email.lower()
+    ):
+        return None
+    latest = session.scalar(
+        select(func.max(AuditEntry.id)).where(AuditEntry.occurrence_id == occurrence.id)
+    )
+    blocked = ""
+    if latest != entry.id:
+        later = session.scalar(select(AuditEntry.action).where(AuditEntry.id == latest))
+        blocked = "undone" if later == UNDONE else "changed"
+    elif occurrence.status != _STATUS_AFTER[entry.action]:
+        blocked = "changed"
+    return Change(entry, occurrence, person, blocked)
+
+
+def undo(session: Session, change: Change, *, now: datetime, via: str) -> bool:
+    """Take the change back; False (nothing written) if it can no longer be."""
+    if change.blocked:
+        return False
+    entry, occurrence = change.entry, change.occurrence
+    values: dict[str, Any]
+    if entry.action == "occurrence.done":
+        values = {
+            "status": OPEN,
+            "done_on": None,
+            "done_at": None,
+            "done_by_id": None,
+            "done_via": "",
+            "comment": "",
+            "result_note": "",
+        }
+    elif entry.action == "occurrence.not_applicable":
+        values = {
+            "status": OPEN,
+            "deferral_reason": "",
+            "deferred_at": None,
+            "deferred_by_id": None,
+        }
+    else:
+        before = entry.detail.get("from")
+        earlier = date.fromisoformat(before) if before else None
+        postponed_to = earlier if earlier is not None and earlier != occurrence.due else None
+        values = {"postponed_to": postponed_to}
+        if postponed_to is None:
+            values.update(deferral_reason="", deferred_at=None, deferred_by_id=None)
+    # Conditional, like every change: a click that lands at the same moment wins or loses
+    # cleanly, never half.
+    changed = session.execute(
+        update(Occurrence)
+        .where(Occurrence.id == occurrence.id, Occurrence.status == _STATUS_AFTER[entry.action])
+        .values(**values)
+        .returning(Occurrence.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if changed is None:
+        return False
+    session.execute(
+        insert(AuditEntry).values(
+            at=now,
+            actor=change.person.email,
+            action=UNDONE,
+            occurrence_id=occurrence.id,
+            detail={"undid": entry.id, "action": entry.action, "via": via},
+        )
+    )
+    return True

@@ -1,0 +1,149 @@
+"""Replies read from Exchange with the transports' own account settings: Exchange Online
+through Microsoft Graph (the real msal and requests code against the local Graph fake) and
+Exchange Server through EWS (the real exchangelib against the local EWS fake)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.app import App
+from service.inbox.process import handle
+from service.inbox.reader import read_inbox, source_of
+from service.occurrences import DONE
+from tests.fakes import replies
+from tests.fakes.ews_server import FakeEWSServer
+from tests.fakes.graph_server import FakeGraphServer
+from tests.support import make_config
+from tests.test_inbox_replies import LATER, Sent, occurrences_of, sender_of
+
+MAILBOX = "bevakning-svar@example.se"
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> Iterator[FakeGraphServer]:
+    with FakeGraphServer(tmp_path / "tls").start() as server:
+        yield server
+
+
+def graph_app(sqlite_url: str, tmp_path: Path, graph: FakeGraphServer, **inbox: object) -> App:
+    config = make_config(sqlite_url, tmp_path).with_overrides(
+        {
+            "mail.graph": graph.settings(),
+            "mail.inbox": {"source": "graph", "mailbox": MAILBOX, **inbox},
+        }
+    )
+    return App(config)
+
+
+def test_replies_are_read_over_graph_and_moved_to_the_processed_folder(
+    sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
+) -> None:
+    app = graph_app(sqlite_url, tmp_path, graph)
+    sent = Sent(app)
+    mail = sent.with_items(lambda n: n >= 1)
+    graph.deliver(replies.outlook(mail, "klar 1", sender_of(mail)))
+
+    run = read_inbox(app, LATER)
+
+    assert [h.outcome for h in run.handled] == ["applied"] and run.errors == []
+    assert occurrences_of(app, mail)[1].status == DONE
+    assert graph.in_folder("inbox") == [] and len(graph.in_folder("Behandlade")) == 1
+    app.engine.dispose()
+
+
+def test_over_graph_without_a_processed_folder_a_mail_gets_a_category(
+    sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
+) -> None:
+    app = graph_app(sqlite_url, tmp_path, graph, processed_folder="")
+    sent = Sent(app)
+    mail = sent.with_items(lambda n: n >= 1)
+    graph.deliver(replies.gmail(mail, "klar 1", sender_of(mail)))
+
+    assert len(read_inbox(app, LATER).handled) == 1
+    assert read_inbox(app, LATER).handled == []
+    (kept,) = graph.in_folder("inbox")
+    assert kept.categories == ["Bevakning"] and kept.is_read
+    app.engine.dispose()
+
+
+def test_a_graph_mailbox_the_app_may_not_read_is_reported(
+    sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
+) -> None:
+    app = graph_app(sqlite_url, tmp_path, graph, remote_folder="Finns inte")
+    Sent(app)
+
+    run = read_inbox(app, LATER)
+
+    assert run.handled == [] and "no folder Finns inte" in run.errors[0]
+    app.engine.dispose()
+
+
+@pytest.fixture
+def ews() -> Iterator[FakeEWSServer]:
+    with FakeEWSServer() as server:
+        yield server
+
+
+def ews_app(sqlite_url: str, tmp_path: Path, ews: FakeEWSServer, **inbox: object) -> App:
+    config = make_config(sqlite_url, tmp_path).with_overrides(
+        {
+            "mail.ews": ews.settings(),
+            "mail.inbox": {"source": "ews", "mailbox": MAILBOX, **inbox},
+        }
+    )
+    return App(config)
+
+
+def test_replies_are_read_over_ews_and_moved_to_the_processed_folder(
+    sqlite_url: str, tmp_path: Path, ews: FakeEWSServer
+) -> None:
+    app = ews_app(sqlite_url, tmp_path, ews)
+    sent = Sent(app)
+    mail = sent.with_items(lambda n: n >= 2)
+    ews.deliver(replies.outlook(mail, "klar 2", sender_of(mail)))
+
+    run = read_inbox(app, LATER)
+
+    assert [h.outcome for h in run.handled] == ["applied"] and run.errors == []
+    assert occurrences_of(app, mail)[2].status == DONE
+    assert ews.in_folder("inbox") == [] and len(ews.in_folder("Behandlade")) == 1
+    assert {"FindItem", "GetItem", "CreateFolder", "MoveItem"} <= set(ews.operations)
+    app.engine.dispose()
+
+
+def test_over_ews_without_a_processed_folder_a_mail_gets_a_category(
+    sqlite_url: str, tmp_path: Path, ews: FakeEWSServer
+) -> None:
+    app = ews_app(sqlite_url, tmp_path, ews, processed_folder="")
+    sent = Sent(app)
+    mail = sent.with_items(lambda n: n >= 1)
+    ews.deliver(replies.gmail(mail, "klar 1", sender_of(mail)))
+
+    assert len(read_inbox(app, LATER).handled) == 1
+    assert read_inbox(app, LATER).handled == []
+    (kept,) = ews.in_folder("inbox")
+    assert kept.categories == ["Bevakning"] and kept.is_read
+    app.engine.dispose()
+
+
+def test_two_instances_reading_one_graph_mailbox_apply_a_reply_once(
+    sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
+) -> None:
+    app = graph_app(sqlite_url, tmp_path, graph)
+    sent = Sent(app)
+    mail = sent.with_items(lambda n: n >= 1)
+    graph.deliver(replies.outlook(mail, "klar 1", sender_of(mail)))
+    first, second = source_of(app), source_of(app)
+    (fetched,) = list(first.unread(10))
+    assert [f.ref for f in second.unread(10)] == [fetched.ref]  # both saw it
+
+    results = [handle(app, fetched.raw, LATER), handle(app, fetched.raw, LATER)]
+    first.done(fetched.ref)
+    second.done(fetched.ref)  # already moved by the first: not an error
+
+    assert [r is None for r in results] == [False, True]
+    assert len(graph.in_folder("Behandlade")) == 1
+    app.engine.dispose()
