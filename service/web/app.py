@@ -3,6 +3,7 @@ feeds, health, metrics."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -19,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
 from service.links import signing_keys
-from service.web import activities, admin, feeds, items, ops
+from service.web import activities, admin, feeds, items, ops, signin
 from service.web.context import Clock, Web, page
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import group_store
@@ -60,6 +62,9 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         writer=ThreadPoolExecutor(1, thread_name_prefix="bevakning-writer") if sqlite else None,
         quick=group_store(app),
     )
+    oidc = signin.OidcSettings.from_config(app.config)
+    if oidc.enabled:
+        web.signin = signin.SignIn(oidc, app.public_url)
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [
         Route("/", home, methods=["GET"]),
@@ -68,6 +73,10 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/mina/{token}", activities.show_activities, methods=["GET"]),
         Route("/mina/{token}", activities.post_activities, methods=["POST"]),
         Route("/oversikt/{token}", admin.personal_dashboard, methods=["GET"]),
+        Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["GET"]),
+        Route(signin.CALLBACK_PATH, signin.callback, methods=["GET"]),
+        Route(signin.SIGN_OUT_PATH, signin.sign_out, methods=["POST"]),
+        Route("/mitt", admin.my_overview, methods=["GET"]),
         Route("/admin/login", admin.login_form, methods=["GET"]),
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
@@ -79,10 +88,23 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/metrics", ops.metrics, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    middleware = [Middleware(SecurityHeaders), Middleware(ErrorPage)]
+    if web.signin is not None:
+        # Only with sign-in: a mail link's click needs no session and pays nothing for one.
+        middleware.append(
+            Middleware(
+                SessionMiddleware,
+                secret_key=hashlib.sha256(b"bevakning-session|" + keys[0].encode()).hexdigest(),
+                session_cookie="bv_session",
+                max_age=oidc.session_hours * 3600,
+                same_site="lax",  # the provider's redirect back is a cross-site GET
+                https_only=app.public_url.startswith("https://"),
+            )
+        )
     starlette = Starlette(
         routes=routes,
         # Headers outermost, so error pages carry them too; errors become a Swedish page.
-        middleware=[Middleware(SecurityHeaders), Middleware(ErrorPage)],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error},
     )
     starlette.state.web = web

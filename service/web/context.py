@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,6 +19,9 @@ from service.web.metrics import WebMetrics
 from service.web.quick import GroupStore
 from service.web.security import BadTokenLimiter, Csrf, client_address
 from service.web.templating import render
+
+if TYPE_CHECKING:
+    from service.web.signin import SignIn
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -65,6 +68,8 @@ class Web:
     writer: Executor | None = None
     # The common click's writes, with group commit (see service/web/quick.py).
     quick: GroupStore | None = None
+    # Sign-in with the municipality's account, when [web.oidc] is set.
+    signin: SignIn | None = None
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Runs `work(*args)`, a function that writes to the store, off the event loop."""
