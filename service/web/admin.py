@@ -25,7 +25,7 @@ from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
-from service.web.urls import activities_url
+from service.web.urls import activities_path
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def my_overview(request: Request) -> Response:
             mine["scope"] = scope.describe(
                 holder, division.name if division else "", unit.name if unit else ""
             )
-            mine["activities_url"] = activities_url(web.app, person.id, web.now())
+            mine["activities_url"] = activities_path(web.app, person.id, web.now())
         return _dashboard_page(
             request, web, session, viewer=user.name, admin=False, people=people, mine=mine
         )

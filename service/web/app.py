@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.app import App
 from service.links import signing_keys
 from service.web import activities, admin, feeds, items, ops, signin
-from service.web.context import Clock, Web, page
+from service.web.context import Clock, Web, page, web_of
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import group_store
 from service.web.security import (
@@ -112,7 +112,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
 
 
 def home(request: Request) -> Response:
-    return page("home.html.j2")
+    return page("home.html.j2", signin=web_of(request).signin is not None)
 
 
 def no_icon(request: Request) -> Response:

@@ -3,6 +3,7 @@
 - GET  /.well-known/openid-configuration   discovery
 - GET  /jwks                                the signing key's public half
 - POST /token                               code -> access token + an RS256-signed id_token
+- GET  /authorize                           signs `next_sign_in` in at once (browser tests)
 
 The browser's visit to the authorization endpoint is `authorize(url, ...)`: it reads the
 request as a provider would (client id, redirect URI, state, nonce, PKCE challenge), and
@@ -45,6 +46,8 @@ class OidcProvider(LocalHTTPServer):
         super().__init__()
         self.key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
         self.grants: dict[str, _Grant] = {}
+        # Who the browser "is" at GET /authorize (a real browser test signs in as them).
+        self.next_sign_in: dict[str, Any] = {}
 
     @property
     def issuer(self) -> str:
@@ -106,6 +109,9 @@ class OidcProvider(LocalHTTPServer):
                     "code_challenge_methods_supported": ["S256"],
                 },
             )
+        if request.method == "GET" and path == "/authorize" and self.next_sign_in:
+            back = self.authorize(self.base_url + request.path, **self.next_sign_in)
+            return HTTPReply(302, b"", "text/plain", {"Location": back})
         if request.method == "GET" and path == "/jwks":
             return _json(200, {"keys": [self.key.as_dict(private=False)]})
         if request.method == "POST" and path == "/token":
