@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from service.config import Config
 from service.models import Person
-from service.web.context import page, web_of
+from service.web.context import page, stale_form, web_of
 
 log = logging.getLogger(__name__)
 
@@ -214,12 +214,7 @@ async def sign_out(request: Request) -> Response:
     web = web_of(request)
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
-        return page(
-            "error.html.j2",
-            403,
-            title="Formuläret kunde inte skickas",
-            message="Sidan var för gammal. Ladda om sidan och logga ut igen.",
-        )
+        return stale_form(message="Sidan var för gammal. Ladda om sidan och logga ut igen.")
     if "session" in request.scope:
         request.session.clear()
     return RedirectResponse("/", status_code=303)

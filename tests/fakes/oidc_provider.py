@@ -57,6 +57,15 @@ class OidcProvider(LocalHTTPServer):
     def discovery_url(self) -> str:
         return f"{self.base_url}/.well-known/openid-configuration"
 
+    def settings(self, **extra: object) -> dict[str, object]:
+        """An app's [web.oidc] section for this provider."""
+        return {
+            "discovery_url": self.discovery_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            **extra,
+        }
+
     def authorize(
         self,
         url: str,

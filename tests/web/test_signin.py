@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from service.app import App
 from service.models import Person
 from service.web.app import create_app
-from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
+from tests.fakes.oidc_provider import CLIENT_ID, OidcProvider
 from tests.support import make_config
 from tests.web.conftest import NOW, Clock, csrf_of, find_occurrence, reload
 
@@ -39,12 +39,7 @@ def oidc_app(tmp_path: Path, provider: OidcProvider) -> Iterator[App]:
         f"sqlite:///{tmp_path / 'oidc.db'}",
         tmp_path,
         web={"admin_password": "lösen"},
-        web__oidc={
-            "discovery_url": provider.discovery_url,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "admin_groups": [ADMIN_GROUP],
-        },
+        web__oidc=provider.settings(admin_groups=[ADMIN_GROUP]),
     )
     app = App(config)
     app.init(NOW)

@@ -11,7 +11,7 @@ from service.app import App
 from service.web.app import create_app
 from service.web.server import BackgroundServer
 from service.web.signin import CALLBACK_PATH
-from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
+from tests.fakes.oidc_provider import OidcProvider
 from tests.support import make_config
 from tests.web.conftest import NOW, Clock
 from tests.web.test_browser import CHROMIUM, DESKTOP, assert_accessible, browser, new_page
@@ -42,11 +42,7 @@ def server(tmp_path: Path, provider: OidcProvider) -> Iterator[BackgroundServer]
     config = make_config(
         f"sqlite:///{tmp_path / 'oidc-browser.db'}",
         tmp_path,
-        web__oidc={
-            "discovery_url": provider.discovery_url,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
+        web__oidc=provider.settings(),
     )
     app = App(config)
     app.init(NOW)
