@@ -164,14 +164,17 @@ _Work = Callable[[Connection], Any]
 class ThreadedGroupStore:
     """PostgreSQL: the clicks of one turn of the event loop are written by one thread, in one
     transaction, committed once. A transaction per click on the thread pool had made every click
-    wait for its own WAL flush, and 40 threads for the GIL; here, while one group commits, the
-    clicks that arrive meanwhile gather into the next. Same contract as QuickStore.write: None
-    sends the click to the general path, which redoes it on its own (any failure in a group
-    undoes all of it), and a bug in the work is raised to its own caller."""
+    wait for its own WAL flush, and 40 threads for the GIL; here, while a group commits, the
+    clicks that arrive meanwhile gather into the next, which a second writer takes. Same
+    contract as QuickStore.write: None sends the click to the general path, which redoes it on
+    its own (any failure in a group undoes all of it), and a bug in the work is raised to its
+    own caller."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, writers: int = 4) -> None:
         self.engine = app.engine
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="bevakning-group-writer")
+        # Several groups in flight at once, each its own transaction: their round trips to the
+        # server overlap (the clicks touch different rows, so they do not wait on each other).
+        self._writer = ThreadPoolExecutor(writers, thread_name_prefix="bevakning-group-writer")
         self._batch: list[tuple[_Work, asyncio.Future[Any]]] | None = None
 
     async def write(self, work: Callable[[Connection], T | None]) -> T | None:
