@@ -23,6 +23,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BEVAKNING_WEB_HOST=0.0.0.0 \
     BEVAKNING_WEB_PORT=8080
 
+# The PDF report is WeasyPrint from the printable page; it lays out text with Pango.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md config.toml ./
 COPY service ./service

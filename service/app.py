@@ -23,6 +23,8 @@ from service.links import ACTIVITIES, CALENDAR, DASHBOARD, DONE, LinkSigner, sig
 from service.models import Person, Plan, Term, Unit
 from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
+from service.plans.limits import Limits
+from service.plans.tables import ReadOptions, Vocabulary
 from service.reassignment import reassign_orphans
 
 log = logging.getLogger(__name__)
@@ -197,10 +199,28 @@ class App:
         finally:
             session.close()
 
+    def read_options(self, *, strict: bool = False) -> ReadOptions:
+        """The plan readers' limits and headings from [plans]; --strict from the command."""
+        plans = self.config.section("plans")
+        extra = str(plans.get("headers", "") or "")
+        return ReadOptions(
+            limits=Limits.from_settings(plans),
+            vocabulary=Vocabulary.load(self.config.path("plans", "headers") if extra else None),
+            strict=strict,
+        )
+
     def import_plan(
-        self, session: Session, path: Path, now: datetime, *, actor: str = "import"
+        self,
+        session: Session,
+        path: Path,
+        now: datetime,
+        *,
+        actor: str = "import",
+        strict: bool = False,
     ) -> ImportResult:
-        spec, digest = read_plan_file(path, self.display_path(path))
+        spec, digest = read_plan_file(
+            path, self.display_path(path), self.read_options(strict=strict)
+        )
         result = store_plan(
             session,
             spec,
@@ -210,8 +230,26 @@ class App:
             source_hash=digest,
             actor=actor,
         )
+        if path.suffix.lower() == ".toml":
+            self._import_indicators(session, path, spec.slug, now, actor)
         bump_data_version(session)
         return result
+
+    def _import_indicators(
+        self, session: Session, path: Path, slug: str, now: datetime, actor: str
+    ) -> None:
+        """The plan file's [[indicator]] and [[area.indicator]] sections; values are added,
+        never removed."""
+        import tomllib
+
+        from service import indicators
+
+        specs = indicators.parse_specs(
+            tomllib.loads(path.read_text(encoding="utf-8")), self.display_path(path)
+        )
+        if specs:
+            plan = session.scalars(select(Plan).where(Plan.slug == slug)).one()
+            indicators.store_specs(session, plan, specs, now=now, actor=actor)
 
     def sync(self, session: Session, now: datetime, *, force: bool = False) -> int:
         """Bring the occurrences in line with plans, directory and calendars (cheap when

@@ -26,6 +26,7 @@ from service.mail.context import (
 )
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
+from service.report.model import plan_trends
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
 DIGEST_KIND = "digest"
@@ -148,6 +149,7 @@ def digest_context(
         continuous=continuous,
         progress=progress,
         failed=failed,
+        plan_lines=tuple(plan_trends(session, today, app.tz)),
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -82,6 +83,8 @@ class Item(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     # False once a re-import no longer has the item; its records stay.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The plan's own columns beyond ours (Samverkanspartner, Status, …): heading -> text.
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True, default=dict)
 
     plan: Mapped[Plan] = relationship(back_populates="items")
     area: Mapped[Area] = relationship(back_populates="items")
@@ -240,3 +243,33 @@ class State(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Indicator(Base):
+    """A measure of whether a plan or one of its areas makes a difference ("Tillitsindex")."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("plan_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))  # None: the whole plan
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    target: Mapped[float | None] = mapped_column(Float)
+
+
+class IndicatorValue(Base):
+    """One measurement; never deleted by an import, one per indicator and day."""
+
+    __tablename__ = "indicator_values"
+    __table_args__ = (UniqueConstraint("indicator_id", "measured_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), index=True)
+    measured_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(320), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

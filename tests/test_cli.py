@@ -194,7 +194,8 @@ def test_dry_run_checks_a_good_plan_and_changes_nothing(cli_ready: Cli, tmp_path
     assert "ny-plan" in out and "Inget ändrades (--dry-run)" in out
     assert cli_ready.counts() == before
     result = cli_ready.dry_run(good)
-    assert result == {"ok": True, "dry_run": True, "plan": "ny-plan", "areas": 1, "items": 1}
+    counts = {k: result[k] for k in ("ok", "dry_run", "plan", "areas", "items")}
+    assert counts == {"ok": True, "dry_run": True, "plan": "ny-plan", "areas": 1, "items": 1}
 
 
 def test_import_adds_a_good_plan_and_its_occurrences(cli_ready: Cli, tmp_path: Path) -> None:

@@ -187,9 +187,30 @@ def test_a_count_mismatch_names_table_row_and_column(tmp_path: Path) -> None:
     assert only_problem(path, "plan.docx") == (
         "plan.docx",
         "tabell 1, rad 2, kolumn Ansvarig",
-        "3 ansvariga men 4 aktiviteter; skriv ett stycke per aktivitet och delsteg, "
-        "i samma ordning.",
+        "3 ansvariga men 4 aktiviteter (den första som saknas är aktivitet 2.1); skriv ett "
+        "stycke per aktivitet och delsteg, i samma ordning.",
     )
+
+
+def test_an_empty_paragraph_beside_an_activity_names_that_activity(tmp_path: Path) -> None:
+    rows = seed_rows()
+    rows[0][2] = ["Förvaltningschef", "", "", "", "", "Förvaltningschef", "Ledamot"]
+    path = seed_document(tmp_path / NAME, rows=rows)
+    _, where, message = only_problem(path, "plan.docx")
+    assert where == "tabell 1, rad 2, kolumn Ansvarig"
+    assert message.startswith("3 ansvariga men 4 aktiviteter (aktivitet 1.1);")
+
+
+def test_a_count_mismatch_does_not_hide_the_other_problems_of_the_file(tmp_path: Path) -> None:
+    rows = seed_rows()
+    rows[0][3] = ["December 2024", "Maj 2026"]
+    rows[1][2] = ["Förvaltningschef", "Rektor", "Enhetschefer"]
+    with pytest.raises(InputError) as caught:
+        read_plan_file(seed_document(tmp_path / NAME, rows=rows), "plan.docx")
+    assert [p.where for p in caught.value.problems] == [
+        "tabell 1, rad 2, kolumn Klart när?",
+        "tabell 1, rad 3, aktivitet 1.1, kolumn Ansvarig",
+    ]
 
 
 def test_an_unknown_role_names_table_row_activity_and_column(tmp_path: Path) -> None:
@@ -212,11 +233,11 @@ def test_an_unknown_phrase_names_table_row_activity_and_column(tmp_path: Path) -
 
 
 def test_a_missing_header_column_names_the_table_and_row(tmp_path: Path) -> None:
-    header = [h if h != "Klart när?" else "När" for h in HEADER]
+    header = [h if h != "Ansvarig" else "Person" for h in HEADER]
     path = seed_document(tmp_path / NAME, header=header)
     file, where, message = only_problem(path, "plan.docx")
     assert (file, where) == ("plan.docx", "tabell 1, rad 1")
-    assert message.startswith("kolumnen Klart när? saknas i rubrikraden")
+    assert message.startswith("kolumnen Ansvarig saknas i rubrikraden")
 
 
 def test_a_file_that_is_not_a_document_says_so(tmp_path: Path) -> None:
@@ -229,7 +250,8 @@ def test_a_file_that_is_not_a_document_says_so(tmp_path: Path) -> None:
 
 
 def test_dry_run_checks_a_document_and_changes_nothing(cli_ready: Cli, tmp_path: Path) -> None:
-    assert cli_ready.dry_run(seed_document(tmp_path / NAME)) == {
+    result = cli_ready.dry_run(seed_document(tmp_path / NAME))
+    assert {k: result[k] for k in ("ok", "dry_run", "plan", "areas", "items")} == {
         "ok": True,
         "dry_run": True,
         "plan": "handlingsplan-tillitsfull-dialog",

@@ -281,3 +281,9 @@ def test_the_backup_command_copies_a_running_store(cli: Cli, tmp_path: Path) -> 
     columns = columns_of(original)
     assert snapshot(copy, columns) == snapshot(original, columns)
     assert cli("backup", str(target))[0] == 2  # never over an existing file
+
+
+def test_the_revisions_form_one_line_from_the_first_release() -> None:
+    directory = schema.scripts()
+    assert len(directory.get_heads()) == 1
+    assert list(schema._pending(directory, None, schema.head()))[0] == schema.FIRST

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from service.app import App
-from service.cli import mail, plans, store, translation
+from service.cli import indicators, mail, plans, report, store, translation
 from service.config import ConfigError, load_config
 from service.problems import InputError
 from service.schema import SchemaError
 
-GROUPS = (plans, mail, store)
+GROUPS = (plans, mail, store, report, indicators)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service import roles
 from service.app import App
 from service.cli.common import (
     JSON_HELP,
@@ -26,9 +27,10 @@ from service.cli.common import (
     uppdaterad,
 )
 from service.deadlines import Deadline
+from service.directory import load_directory_file
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import count_statuses, schedule_items, status_at
-from service.plans.importer import read_plan_file
+from service.plans.importer import PlanSpec, deadline_report, read_plan_file
 from service.schedule import expand
 
 
@@ -39,6 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="läs in en plan (.toml, .xlsx eller .docx)")
     p.add_argument("file", type=Path, metavar="FIL", help="planfilen")
     p.add_argument("--dry-run", action="store_true", help="kontrollera bara, ändra ingenting")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="vägra aktiviteter utan tidsangivelse i stället för att följa upp dem som fortlöpande",
+    )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_import)
 
@@ -75,7 +82,8 @@ def cmd_init(app: App, args: argparse.Namespace) -> int:
 
 def cmd_import(app: App, args: argparse.Namespace) -> int:
     path: Path = args.file
-    spec, _digest = read_plan_file(path, str(path))
+    strict = bool(getattr(args, "strict", False))
+    spec, _digest = read_plan_file(path, str(path), app.read_options(strict=strict))
     if args.dry_run:
         result: dict[str, Any] = {
             "ok": True,
@@ -83,6 +91,10 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             "plan": spec.slug,
             "areas": len(spec.areas),
             "items": spec.item_count,
+            "entries": import_entries(app, spec),
+            "columns": [dict(c) for c in spec.columns],
+            "warnings": [w.as_dict() for w in spec.warnings],
+            "problems": [],
         }
     else:
         app.init(now_utc())
@@ -90,7 +102,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
         with transaction(app.sessions) as session:
             now = now_utc()
-            imported = app.import_plan(session, path.resolve(), now, actor="cli")
+            imported = app.import_plan(session, path.resolve(), now, actor="cli", strict=strict)
             app.sync(session, now)
         result = {
             "ok": True,
@@ -102,10 +114,16 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             "added": imported.items_added,
             "updated": imported.items_updated,
             "retired": imported.items_retired,
+            "warnings": [w.as_dict() for w in spec.warnings],
         }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
-    elif args.dry_run:
+        return 0
+    for column in spec.columns:
+        print(f"  {column['where']}: kolumnen ”{column['header']}” läses som {column['read_as']}.")
+    for warning in spec.warnings:
+        print(f"Varning: {warning}")
+    if args.dry_run:
         print(
             f"Planen {spec.slug} är korrekt: {antal(len(spec.areas), 'område', 'områden')}, "
             f"{antal(spec.item_count, 'aktivitet', 'aktiviteter')}. Inget ändrades (--dry-run)."
@@ -118,6 +136,39 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             f"{'aktivitet' if result['retired'] == 1 else 'aktiviteter'}."
         )
     return 0
+
+
+def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
+    """Each item as it would be stored, with the parties its Ansvarig was read as and how
+    many people of the directory file each reaches."""
+    directory = load_directory_file(app.config.path("plans", "directory"))
+    entries = []
+    for area in spec.areas:
+        for item in area.items:
+            parties = []
+            for written in item.responsible:
+                role = roles.canonical_role(written)
+                parties.append(
+                    {
+                        "written": written,
+                        "role": role,
+                        "external": None,
+                        "reaches": len(directory.holders(role)) if role else 0,
+                    }
+                )
+            entries.append(
+                {
+                    "number": item.number,
+                    "title": item.title,
+                    "area": area.title,
+                    "responsible": list(item.responsible),
+                    "parties": parties,
+                    "deadline": deadline_report(item),
+                    "extra": dict(item.extra),
+                    "where": item.where,
+                }
+            )
+    return entries
 
 
 def cmd_reload(app: App, args: argparse.Namespace) -> int:

@@ -139,3 +139,4 @@ class DigestContext:
     dashboard_url: str
     public_url: str
     activities_url: str = ""  # the recipient's own "Mina aktiviteter"
+    plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week

@@ -11,9 +11,11 @@ what the reader itself found wrong, so that one run still lists every problem.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from service.deadlines import Deadline, PhraseError
 from service.models import Area, AuditEntry, Item, Plan
 from service.occurrences import reopen_retired
 from service.plans.docx import read_docx
+from service.plans.limits import Limits, file_too_big
 from service.plans.phrases import parse_phrase
+from service.plans.tables import ITEM_NUMBER, ReadOptions
 from service.plans.xlsx import read_xlsx
 from service.problems import InputError, Problem
 
@@ -42,6 +46,9 @@ class ItemSpec:
     deadline: Deadline
     checked: str = ""
     note: str = ""
+    # The plan's own columns beyond ours (Samverkanspartner, Status, …): heading -> text.
+    extra: Mapping[str, str] = field(default_factory=dict)
+    where: str = ""  # the item's place in the file, for the import report
 
     @property
     def parent_number(self) -> str | None:
@@ -66,62 +73,164 @@ class PlanSpec:
     end: date
     follow_from: date | None
     areas: tuple[AreaSpec, ...]
+    # What a person should look at although the plan was accepted (an item read as
+    # continuous because its time cell is empty, …).
+    warnings: tuple[Problem, ...] = ()
+    # Which column of an Excel or Word table was read as what.
+    columns: tuple[Mapping[str, str], ...] = ()
 
     @property
     def item_count(self) -> int:
         return sum(len(a.items) for a in self.areas)
 
 
-def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
+# The longest texts the store keeps in a String column; longer ones are refused, not cut.
+_MAX_LENGTH = {"id": 100, "title": 300, "organisation": 200, "number": 20}
+_CONTINUOUS = "Fortlöpande"
+
+
+class _Fields:
+    """Typed reading of one file's fields: every wrong type, control character or overlong
+    text becomes a problem with its place, and the reading goes on."""
+
+    def __init__(self, file: str, problems: list[Problem], limits: Limits) -> None:
+        self.file, self.problems, self.limits = file, problems, limits
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(Problem(self.file, where, message))
+
+    def text(
+        self, raw: Mapping[str, Any], key: str, where: str, *, max_length: int | None = None
+    ) -> str:
+        value = raw.get(key, "")
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.add(where, f"{key} ska vara text, inte {_type_sv(value)}.")
+            return ""
+        if isinstance(value, int) and key != "number":
+            self.add(where, f"{key} ska vara text, inte {_type_sv(value)}.")
+            return ""
+        return self.clean(str(value), where, max_length=max_length)
+
+    def clean(self, value: str, where: str, *, max_length: int | None = None) -> str:
+        found = _CONTROL.search(value)
+        if found is not None:
+            bad = found[0]
+            self.add(
+                where,
+                f"texten innehåller styrtecknet U+{ord(bad):04X}, som inte kan sparas; ta bort "
+                "det.",
+            )
+            return ""
+        limit = min(max_length or self.limits.cell_chars, self.limits.cell_chars)
+        if len(value) > limit:
+            self.add(
+                where,
+                f"texten är {len(value)} tecken men får vara högst {limit}; korta den.",
+            )
+            return ""
+        return value
+
+    def date(self, raw: Mapping[str, Any], key: str, where: str) -> date | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        # A TOML datetime is a date too, to Python; a plan's dates have no time of day.
+        if type(value) is not date:
+            self.add(
+                where,
+                f"{key} ska vara ett datum som 2025-01-01, inte {_type_sv(value)}.",
+            )
+            return None
+        return value
+
+    def tables(self, raw: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            self.add(
+                where,
+                f"{key} ska vara en lista av tabeller ([[{key}]] eller [[area.{key}]]), inte "
+                f"{_type_sv(value)}.",
+            )
+            return []
+        return value
+
+
+# What no text of a plan has: C0/C1 controls (NUL included, but not tab and line breaks), and
+# lone surrogates, which PostgreSQL refuses.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _type_sv(value: Any) -> str:
+    if isinstance(value, bool):
+        return "ett sant/falskt-värde"
+    if isinstance(value, datetime):
+        return "en tidpunkt"
+    if isinstance(value, date):
+        return "ett datum"
+    if isinstance(value, int | float):
+        return f"talet {value}"
+    if isinstance(value, list):
+        return "en lista"
+    if isinstance(value, Mapping):
+        return "en tabell"
+    if isinstance(value, str):
+        return "text"
+    return "ett värde av fel slag"
+
+
+def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None = None) -> PlanSpec:
     """Validate a plan document; raises InputError naming the file, area, item and field."""
+    options = options or ReadOptions()
     problems: list[Problem] = list(data.get("_problems", ()))
+    warnings: list[Problem] = []
+    fields = _Fields(file, problems, options.limits)
     head = data.get("plan")
     if not isinstance(head, Mapping):
         raise InputError([*problems, Problem(file, "[plan]", "tabellen [plan] saknas.")])
-    slug = str(head.get("id", "")).strip()
-    title = str(head.get("title", "")).strip()
-    if not slug or not slug.replace("-", "").isalnum():
+    slug = fields.text(head, "id", _where(head, "id", "[plan] id"), max_length=100).strip()
+    title = fields.text(head, "title", _where(head, "title", "[plan] title"), max_length=300)
+    title = " ".join(title.split())
+    if not slug or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug, re.IGNORECASE):
         problems.append(
             Problem(
                 file,
                 _where(head, "id", "[plan] id"),
-                "id måste anges med bokstäver, siffror och bindestreck.",
+                "id måste anges med bokstäverna a–z, siffror och bindestreck.",
             )
         )
-    if not title:
+    if not title and isinstance(head.get("title", ""), str) and not problems:
         problems.append(Problem(file, _where(head, "title", "[plan] title"), "title måste anges."))
-    start, end, follow = head.get("start"), head.get("end"), head.get("follow_from")
-    if not isinstance(start, date) or not isinstance(end, date) or end < start:
-        problems.append(
-            Problem(
-                file,
-                _where(head, "start/end", "[plan] start/end"),
-                "start och end måste vara datum, start först.",
-            )
-        )
+    period = _where(head, "start/end", "[plan] start/end")
+    mark = len(problems)
+    start, end = fields.date(head, "start", period), fields.date(head, "end", period)
+    follow = fields.date(head, "follow_from", _where(head, "follow_from", "[plan] follow_from"))
+    if start is None or end is None or end < start:
+        if len(problems) == mark:  # else the wrong value is named already
+            problems.append(Problem(file, period, "start och end måste vara datum, start först."))
         start = end = date.min
-    if follow is not None and not isinstance(follow, date):
-        problems.append(
-            Problem(
-                file,
-                _where(head, "follow_from", "[plan] follow_from"),
-                "follow_from måste vara ett datum.",
-            )
-        )
-        follow = None
-    raw_areas = data.get("area", [])
-    if not isinstance(raw_areas, list) or not raw_areas:
+    organisation = fields.text(
+        head, "organisation", "[plan] organisation", max_length=_MAX_LENGTH["organisation"]
+    )
+    source = fields.text(head, "source", "[plan] source")
+    background = fields.text(head, "background", "[plan] background").strip()
+    mark = len(problems)
+    raw_areas = fields.tables(data, "area", _where(head, "area", "[[area]]"))
+    if not raw_areas and len(problems) == mark:
         problems.append(Problem(file, _where(head, "area", "[[area]]"), "planen har inga områden."))
-        raw_areas = []
     areas = []
     for a_no, raw_area in enumerate(raw_areas, start=1):
         items = []
         numbers: set[str] = set()
-        for raw in raw_area.get("item", []):
-            spec = _parse_item(raw, file, a_no, problems)
+        at_area = _where(raw_area, "title", f"område {a_no}")
+        mark = len(problems)
+        raw_items = fields.tables(raw_area, "item", f"område {a_no}, [[area.item]]")
+        partial = bool(raw_area.get("_partial")) or len(problems) > mark
+        for raw in raw_items:
+            spec = _parse_item(raw, fields, a_no, warnings, options)
             if spec is None:
                 # Reported already; its sub-steps should not be reported as orphans too.
-                numbers.add(str(raw.get("number", "")).strip())
+                number = raw.get("number", "")
+                numbers.add(str(number).strip() if isinstance(number, str | int) else "")
                 continue
             where = _where(raw, "item", f"område {a_no}, aktivitet {spec.number}")
             if spec.number in numbers:
@@ -136,90 +245,139 @@ def parse_plan(data: Mapping[str, Any], file: str) -> PlanSpec:
                 )
             numbers.add(spec.number)
             items.append(spec)
-        if not str(raw_area.get("title", "")).strip():
-            where = _where(raw_area, "title", f"område {a_no}")
-            problems.append(Problem(file, where, "området saknar title."))
+        area_title = " ".join(fields.text(raw_area, "title", at_area).split())
+        if not area_title:
+            problems.append(Problem(file, at_area, "området saknar title."))
+        elif not numbers and not partial:
+            problems.append(
+                Problem(
+                    file,
+                    at_area,
+                    "området har inga aktiviteter; lägg till dem eller ta bort området.",
+                )
+            )
         areas.append(
             AreaSpec(
-                str(raw_area.get("title", "")).strip(),
-                str(raw_area.get("description", "")).strip(),
+                area_title,
+                fields.text(raw_area, "description", at_area).strip(),
                 tuple(items),
             )
         )
     if problems:
         raise InputError(problems)
-    assert isinstance(start, date) and isinstance(end, date)
+    assert start is not None and end is not None
     return PlanSpec(
         slug=slug,
         title=title,
-        organisation=str(head.get("organisation", "")),
-        source=str(head.get("source", "")),
-        background=str(head.get("background", "")).strip(),
+        organisation=organisation,
+        source=source,
+        background=background,
         start=start,
         end=end,
         follow_from=follow,
         areas=tuple(areas),
+        warnings=tuple(warnings),
+        columns=tuple(data.get("_columns", ())),
     )
 
 
 def _where(raw: Mapping[str, Any], field: str, default: str) -> str:
     """Where a field of a plan head, area or item stands: the reader's "_where" entry if it
     gave one ("blad Plan, rad 7, cell D7"), else the TOML-style default."""
-    given = raw.get("_where") or {}
+    given = raw.get("_where")
+    if not isinstance(given, Mapping):
+        return default
     return str(given.get(field) or default)
 
 
 def _parse_item(
-    raw: Mapping[str, Any], file: str, area_no: int, problems: list[Problem]
+    raw: Mapping[str, Any],
+    fields: _Fields,
+    area_no: int,
+    warnings: list[Problem],
+    options: ReadOptions,
 ) -> ItemSpec | None:
-    number = str(raw.get("number", "")).strip()
-    item = _where(raw, "item", f"område {area_no}, aktivitet {number or '?'}")
+    problems, file = fields.problems, fields.file
+    raw_number = raw.get("number", "")
+    shown = str(raw_number).strip() if isinstance(raw_number, str | int) else "?"
+    item = _where(raw, "item", f"område {area_no}, aktivitet {shown or '?'}")
     before = len(problems)
-    if not number or not all(part.isdigit() for part in number.split(".")):
+    number = fields.text(raw, "number", _where(raw, "number", item), max_length=20).strip()
+    if len(problems) == before and not ITEM_NUMBER.fullmatch(number):
         problems.append(
             Problem(
                 file,
                 _where(raw, "number", item),
-                f'number {number!r} ska vara t.ex. "1" eller "1.2".',
+                f'number {number!r} ska vara t.ex. "1" eller "1.2", med siffrorna 0–9.',
             )
         )
-    title = " ".join(str(raw.get("title", "")).split())
-    if not title:
-        problems.append(
-            Problem(
-                file, _where(raw, "title", f"{item}, kolumn Åtgärd/aktivitet"), "texten saknas."
-            )
-        )
+    at_title = _where(raw, "title", f"{item}, kolumn Åtgärd/aktivitet")
+    mark = len(problems)
+    title = " ".join(fields.text(raw, "title", at_title).split())
+    if not title and len(problems) == mark:
+        problems.append(Problem(file, at_title, "texten saknas."))
+    column_ansvarig = _where(raw, "responsible", f"{item}, kolumn Ansvarig")
     responsible = raw.get("responsible", [])
     if isinstance(responsible, str):
         responsible = [responsible]
-    canonical = []
-    column_ansvarig = _where(raw, "responsible", f"{item}, kolumn Ansvarig")
-    if not responsible:
-        problems.append(Problem(file, column_ansvarig, "ansvarig saknas."))
-    for written in responsible:
-        role = roles.canonical_role(str(written))
-        if role is None:
-            problems.append(Problem(file, column_ansvarig, f"okänd roll {written!r}."))
-        else:
-            canonical.append(role)
-    phrase = str(raw.get("deadline", "")).strip()
-    cadence = " ".join(str(raw.get("cadence", "")).split())
-    deadline: Deadline | None = None
-    try:
-        deadline = parse_phrase(phrase)
-    except PhraseError as exc:
+    if not isinstance(responsible, list) or not all(isinstance(r, str) for r in responsible):
         problems.append(
             Problem(
                 file,
-                _where(raw, "deadline", f"{item}, kolumn Klart när?"),
-                f"okänd tidsangivelse {phrase!r}: {exc.reason}.",
+                column_ansvarig,
+                f"responsible ska vara en roll eller en lista med roller, inte "
+                f"{_type_sv(responsible)}.",
             )
         )
+        responsible = []
+    elif not responsible:
+        problems.append(Problem(file, column_ansvarig, "ansvarig saknas."))
+    written_roles = [fields.clean(r, column_ansvarig) for r in responsible]
+    canonical = []
+    for written in written_roles:
+        role = roles.canonical_role(written) if written else None
+        if written and role is None:
+            problems.append(Problem(file, column_ansvarig, f"okänd roll {written!r}."))
+        elif role:
+            canonical.append(role)
+    at_deadline = _where(raw, "deadline", f"{item}, kolumn Klart när?")
+    mark = len(problems)
+    phrase = fields.text(raw, "deadline", at_deadline).strip()
+    cadence = " ".join(
+        fields.text(raw, "cadence", _where(raw, "cadence", f"{item}, cadence")).split()
+    )
+    deadline: Deadline | None = None
+    if not phrase and len(problems) == mark:
+        if options.strict:
+            problems.append(
+                Problem(
+                    file,
+                    at_deadline,
+                    "tidsangivelse saknas (--strict); skriv när aktiviteten ska vara klar, "
+                    f"t.ex. ”December 2025” eller ”{_CONTINUOUS}”.",
+                )
+            )
+        else:
+            warnings.append(
+                Problem(
+                    file,
+                    at_deadline,
+                    "tidsangivelse saknas; aktiviteten följs upp som fortlöpande (en "
+                    "avstämning per termin).",
+                )
+            )
+            deadline = read_deadline(_CONTINUOUS)
+    elif phrase:
+        try:
+            deadline = read_deadline(phrase)
+        except PhraseError as exc:
+            problems.append(
+                Problem(file, at_deadline, f"okänd tidsangivelse {phrase!r}: {exc.reason}.")
+            )
     if cadence:
         # The activity text's cadence ("Två gånger per termin …") gives the meaning.
         try:
-            deadline = parse_phrase(cadence)
+            deadline = read_deadline(cadence)
         except PhraseError as exc:
             problems.append(
                 Problem(
@@ -228,23 +386,61 @@ def _parse_item(
                     f"okänd tidsangivelse {cadence!r}: {exc.reason}.",
                 )
             )
+    checked = fields.text(raw, "checked", f"{item}, kolumn Kontroll utfört")
+    note = fields.text(raw, "note", f"{item}, note")
+    extra = _extra(raw, fields, item)
     if len(problems) > before or deadline is None:
         return None
     return ItemSpec(
         number=number,
         title=title,
-        responsible=tuple(str(r) for r in responsible),
+        responsible=tuple(written_roles),
         roles=tuple(dict.fromkeys(canonical)),
         deadline_phrase=phrase,
         cadence_phrase=cadence,
         deadline=deadline,
-        checked=str(raw.get("checked", "")),
-        note=str(raw.get("note", "")),
+        checked=checked,
+        note=note,
+        extra=extra,
+        where=item,
     )
 
 
-def read_plan_file(path: Path, display: str | None = None) -> tuple[PlanSpec, str]:
+def _extra(raw: Mapping[str, Any], fields: _Fields, item: str) -> dict[str, str]:
+    value = raw.get("extra", {})
+    where = f"{item}, extra"
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        fields.add(where, f"extra ska vara en tabell med text, inte {_type_sv(value)}.")
+        return {}
+    return {
+        fields.clean(k, where, max_length=300): fields.clean(v, f"{item}, kolumn {k}")
+        for k, v in value.items()
+    }
+
+
+def read_deadline(phrase: str) -> Deadline:
+    """The one place a deadline phrase is read at import (swap in a richer reader here)."""
+    return parse_phrase(phrase)
+
+
+def deadline_report(item: ItemSpec) -> dict[str, Any]:
+    """The deadline of an item as the import report shows it: at least phrase, kind and due."""
+    deadline = item.deadline
+    return {
+        "phrase": item.deadline_phrase,
+        "cadence": item.cadence_phrase or None,
+        **json.loads(deadline.to_json()),
+        "due": deadline.due.isoformat() if deadline.due else None,
+    }
+
+
+def read_plan_file(
+    path: Path, display: str | None = None, options: ReadOptions | None = None
+) -> tuple[PlanSpec, str]:
     """The parsed plan (TOML, Excel or Word, by the file's suffix) and the hash of its bytes."""
+    options = options or ReadOptions()
     file = display or str(path)
     reader = _readers().get(path.suffix.lower())
     if reader is None:
@@ -259,22 +455,62 @@ def read_plan_file(path: Path, display: str | None = None) -> tuple[PlanSpec, st
             ]
         )
     try:
+        size = path.stat().st_size
+        # Checked before reading, so a huge file costs nothing.
+        if size > options.limits.file_bytes:
+            raise InputError([file_too_big(file, size, options.limits)])
         content = path.read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(file, "", "filen finns inte.")]) from None
-    return parse_plan(reader(content, file), file), hashlib.sha256(content).hexdigest()
+    except IsADirectoryError:
+        raise InputError([Problem(file, "", "det är en mapp, inte en fil.")]) from None
+    data = reader(content, file, options)
+    return parse_plan(data, file, options), hashlib.sha256(content).hexdigest()
 
 
-def _read_toml(content: bytes, file: str) -> dict[str, Any]:
+def _read_toml(content: bytes, file: str, options: ReadOptions) -> dict[str, Any]:
+    if len(content) > options.limits.file_bytes:
+        raise InputError([file_too_big(file, len(content), options.limits)])
     try:
-        return tomllib.loads(content.decode("utf-8"))
+        data = tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError([Problem(file, "", "filen är inte UTF-8.")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(file, "", f"ogiltig TOML: {exc}.")]) from None
+    internal = _internal_keys(data, "")
+    if internal:
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    key,
+                    "nycklar som börjar med _ används av inläsningen själv och får inte stå i "
+                    "filen; ta bort nyckeln.",
+                )
+                for key in internal
+            ]
+        )
+    return data
 
 
-def _readers() -> dict[str, Callable[[bytes, str], dict[str, Any]]]:
+def _internal_keys(value: Any, path: str) -> list[str]:
+    """Keys starting with "_" anywhere in the document (the readers' own "_where" and
+    "_problems" must come from a reader, never from a file)."""
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            at = f"{path}.{key}" if path else str(key)
+            if str(key).startswith("_"):
+                found.append(at)
+            else:
+                found += _internal_keys(inner, at)
+    elif isinstance(value, list):
+        for n, inner in enumerate(value, start=1):
+            found += _internal_keys(inner, f"{path}[{n}]")
+    return found
+
+
+def _readers() -> dict[str, Callable[[bytes, str, ReadOptions], dict[str, Any]]]:
     return {".toml": _read_toml, ".xlsx": read_xlsx, ".docx": read_docx}
 
 
@@ -357,6 +593,7 @@ def store_plan(
             item.deadline_kind = item_spec.deadline.kind.value
             item.deadline_json = item_spec.deadline.to_json()
             item.checked, item.note, item.active = item_spec.checked, item_spec.note, True
+            item.extra = dict(item_spec.extra)
             session.flush()
             by_number[item_spec.number] = item
     retired = 0

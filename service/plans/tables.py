@@ -3,26 +3,20 @@ activity numbering, and the plan head when the file does not state it."""
 
 from __future__ import annotations
 
+import functools
 import re
+import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from service import roles
-from service.problems import Problem
+from service.plans.limits import Limits
+from service.problems import InputError, Problem
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    # Header texts lower-cased, without ".", ":" and "?", spaces around "/" removed.
-    "area": ("område", "områden"),
-    "number": ("nr", "nummer"),
-    "title": ("åtgärd/aktivitet", "åtgärd", "aktivitet", "åtgärder/aktiviteter", "aktiviteter"),
-    "responsible": ("ansvarig", "ansvariga"),
-    "deadline": ("klart när", "deadline"),
-    "cadence": ("kadens",),
-    "checked": ("kontroll utfört datum", "kontroll utfört"),
-}
 COLUMN_NAMES_SV = {
     "area": "Område",
     "number": "Nr",
@@ -32,26 +26,122 @@ COLUMN_NAMES_SV = {
     "cadence": "Kadens",
     "checked": "Kontroll utfört. Datum.",
 }
-REQUIRED_COLUMNS = ("area", "title", "responsible", "deadline")
+# A table needs these; without Område the areas come from headings or full-width rows, and
+# without Klart när? every activity is continuous (with a warning, or refused with --strict).
+REQUIRED_COLUMNS = ("title", "responsible")
+# Enough to tell a header row from an activity row.
+HEADER_MINIMUM = 2
+_BUNDLED_HEADERS = Path(__file__).with_name("headers.toml")
 
 
-def match_header(texts: Sequence[str]) -> dict[str, int]:
+def header_key(text: str) -> str:
+    """A heading as compared: lower case, without ".", ":" and "?", spaces around "/" removed."""
+    key = unicodedata.normalize("NFC", text).lower()
+    return " ".join(re.sub(r"\s*/\s*", "/", re.sub(r"[.:?]", "", key)).split())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The headings each column goes by (service/plans/headers.toml plus the municipality's)."""
+
+    columns: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, extra: Path | None = None) -> Vocabulary:
+        names: dict[str, set[str]] = {column: set() for column in COLUMN_NAMES_SV}
+        for path in (_BUNDLED_HEADERS, extra):
+            if path is None:
+                continue
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise InputError(
+                    [Problem(str(path), "", f"rubrikfilen går inte att läsa: {exc}.")]
+                ) from None
+            columns = data.get("columns", {})
+            for column, written in columns.items() if isinstance(columns, Mapping) else ():
+                if column not in names or not isinstance(written, list):
+                    raise InputError(
+                        [
+                            Problem(
+                                str(path),
+                                f"[columns] {column}",
+                                "ska vara en lista med rubriker för någon av kolumnerna "
+                                f"{', '.join(COLUMN_NAMES_SV)}.",
+                            )
+                        ]
+                    )
+                names[column].update(header_key(str(w)) for w in written)
+        return cls({c: frozenset(n) for c, n in names.items()})
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a reader needs beyond the file: the limits, the headings, and --strict."""
+
+    limits: Limits = field(default_factory=Limits)
+    vocabulary: Vocabulary | None = None
+    strict: bool = False
+
+    @property
+    def headers(self) -> Vocabulary:
+        return self.vocabulary or default_vocabulary()
+
+
+@functools.cache
+def default_vocabulary() -> Vocabulary:
+    return Vocabulary.load()
+
+
+def match_header(texts: Sequence[str], vocabulary: Vocabulary | None = None) -> dict[str, int]:
     """The position of each known column in a header row (the first one wins)."""
+    columns = (vocabulary or default_vocabulary()).columns
     found: dict[str, int] = {}
     for position, text in enumerate(texts):
-        key = unicodedata.normalize("NFC", text).lower()
-        key = " ".join(re.sub(r"\s*/\s*", "/", re.sub(r"[.:?]", "", key)).split())
-        for column, names in COLUMNS.items():
+        key = header_key(text)
+        for column, names in columns.items():
             if key in names:
                 found.setdefault(column, position)
     return found
 
 
+def is_header(found: Mapping[str, int]) -> bool:
+    return all(c in found for c in REQUIRED_COLUMNS) and len(found) >= HEADER_MINIMUM
+
+
+def extra_columns(texts: Sequence[str], found: Mapping[str, int]) -> dict[str, int]:
+    """The header row's other headed columns (Samverkanspartner, Status, …): kept per item."""
+    taken = set(found.values())
+    extra: dict[str, int] = {}
+    for position, text in enumerate(texts):
+        name = " ".join(text.split())
+        if name and position not in taken and name not in extra:
+            extra[name] = position
+    return extra
+
+
+def column_report(
+    texts: Sequence[str], found: Mapping[str, int], extra: Mapping[str, int], place: str
+) -> list[dict[str, str]]:
+    """Which column was read as what, for the import report."""
+    read_as = {p: COLUMN_NAMES_SV[c] for c, p in found.items()}
+    read_as.update({p: "extra uppgift" for p in extra.values()})
+    return [
+        {"where": place, "header": " ".join(texts[p].split()), "read_as": read_as[p]}
+        for p in sorted(read_as)
+    ]
+
+
 def header_problem(file: str, where: str, found: Mapping[str, int]) -> Problem:
-    wanted = ", ".join(COLUMN_NAMES_SV[c] for c in REQUIRED_COLUMNS)
+    wanted = " och ".join(COLUMN_NAMES_SV[c] for c in REQUIRED_COLUMNS)
     missing = [COLUMN_NAMES_SV[c] for c in REQUIRED_COLUMNS if c not in found]
-    if len(missing) == len(REQUIRED_COLUMNS):
-        return Problem(file, where, f"ingen rubrikrad med kolumnerna {wanted} hittades.")
+    if len(missing) == len(REQUIRED_COLUMNS) or not missing:
+        return Problem(
+            file,
+            where,
+            f"ingen rubrikrad med kolumnerna {wanted} hittades; lägg till rubrikerna eller "
+            "nya rubriknamn i filen som [plans] headers pekar på.",
+        )
     columns = " och ".join(missing)
     noun = "kolumnen" if len(missing) == 1 else "kolumnerna"
     return Problem(
@@ -84,7 +174,9 @@ def _broken_word(before: str, after: str) -> bool:
     return not both_roles and roles.canonical_role(before + after) is not None
 
 
-_NUMBERED = re.compile(r"(?:(\d{1,2}(?:\.\d{1,2})+)\.?|(\d{1,2})[.)])\s+(\S.*)", re.DOTALL)
+# ASCII digits only: "²", "٣" and "１" are digits to Python but never an item number.
+_NUMBERED = re.compile(r"(?:([0-9]{1,2}(?:\.[0-9]{1,2})+)\.?|([0-9]{1,2})[.)])\s+(\S.*)", re.DOTALL)
+ITEM_NUMBER = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6}){0,3}")
 _SUB_STEP = re.compile(r"[-–—•]\s*(\S.*)", re.DOTALL)
 
 
@@ -109,8 +201,8 @@ class Numbering:
 
     def next(self, *, sub: bool, written: str | None = None) -> str:
         if written:
-            parts = written.split(".")
-            if all(p.isdigit() for p in parts):
+            if ITEM_NUMBER.fullmatch(written):
+                parts = written.split(".")
                 self.activity, self.step = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
             return written
         if sub:
@@ -135,7 +227,7 @@ def table_plan_head(
     """The [plan] head of an Excel or Word plan. What the file states (`given`) wins; otherwise
     the id is the file name as a slug, the title is the file's own title (else the file name),
     and the period runs from 1 January of the first year to 31 December of the last year named
-    in the deadline phrases."""
+    in the deadline phrases (else in the title)."""
     stem = Path(file).stem
     head: dict[str, Any] = {
         "id": slugify(stem),
@@ -147,7 +239,7 @@ def table_plan_head(
     head["_where"] = {"id": "filnamnet", **where}
     problems: list[Problem] = []
     if "start" not in head or "end" not in head:
-        years = sorted(int(y) for p in phrases for y in re.findall(r"\b(?:19|20)\d\d\b", p))
+        years = _years(phrases) or _years([head["title"]])  # "Handlingsplan 2025–2026"
         if years:
             head.setdefault("start", date(years[0], 1, 1))
             head.setdefault("end", date(years[-1], 12, 31))
@@ -164,6 +256,10 @@ def table_plan_head(
             head.setdefault("start", date.min)
             head.setdefault("end", date.min)
     return head, problems
+
+
+def _years(texts: Iterable[str]) -> list[int]:
+    return sorted(int(y) for t in texts for y in re.findall(r"\b(?:19|20)\d\d\b", str(t)))
 
 
 def slugify(name: str) -> str:

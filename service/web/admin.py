@@ -20,7 +20,7 @@ from service import completion, scope
 from service.db import transaction
 from service.links import DASHBOARD
 from service.models import Division, Occurrence, Person, Unit
-from service.web import dashboard, signin
+from service.web import dashboard, reports, signin
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
@@ -111,6 +111,9 @@ def _dashboard_page(
         here=_without_notice(request.url.path, request.url.query),
         csrf=web.csrf.field_value(cookie, "/admin/klarmarkera") if admin else "",
         notice=request.query_params.get("klar", ""),
+        report_base="/admin/rapport/" if admin else f"{request.url.path}/rapport/",
+        indicator_csrf=web.csrf.field_value(cookie, "/admin/indikator") if admin else "",
+        report_formats=reports.LINKS,
         # The signed-in person's own overview: their scope, links and the sign-out form.
         mine={**mine, "csrf": web.csrf.field_value(cookie, signin.SIGN_OUT_PATH)} if mine else None,
         **dashboard.template_context(board, today),

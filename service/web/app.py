@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import App
 from service.links import signing_keys
-from service.web import activities, admin, feeds, items, ops, signin
+from service.web import activities, admin, feeds, indicator_form, items, ops, reports, signin
 from service.web.context import Clock, Web, page, web_of
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import group_store
@@ -81,6 +81,10 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
+        Route("/oversikt/{token}/rapport/{plan}.{fmt}", reports.personal_report, methods=["GET"]),
+        Route("/admin/rapport/{plan}.{fmt}", reports.admin_report, methods=["GET"]),
+        Route("/mitt/rapport/{plan}.{fmt}", reports.signed_in_report, methods=["GET"]),
+        Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),
         Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
         Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),

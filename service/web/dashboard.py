@@ -13,8 +13,12 @@ from sqlalchemy.orm import Session
 
 from service import i18n, roles
 from service.deadlines import DeadlineKind
+from service.figures import Figures
+from service.indicators import Shown, shown_for
 from service.models import Area, AuditEntry, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
+from service.report import chart
+from service.report.model import area_figures
 from service.roles import role_title_sv
 from service.web.present import STATUS_FILTERS, HistoryLine, Status, describe, people_by_email
 
@@ -81,6 +85,9 @@ class AreaGroup:
 class PlanTable:
     plan: Plan
     groups: list[AreaGroup]
+    # Effect figures per area id, over the plan's period up to today.
+    figures: dict[int, Figures] = field(default_factory=dict)
+    indicators: dict[int | None, list[Shown]] = field(default_factory=dict)
 
     @property
     def row_count(self) -> int:
@@ -156,7 +163,10 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
             if a.plan_id == plan.id and rows_by_area.get(a.id)
         ]
         if groups:
-            tables.append(PlanTable(plan, groups))
+            plan_items = [i for i in items if i.plan_id == plan.id]
+            plan_occs = [o for i in plan_items for o in by_item.get(i.id, [])]
+            figures = area_figures(plan, plan_items, plan_occs, today)
+            tables.append(PlanTable(plan, groups, figures, shown_for(session, plan.id, today)))
     return Dashboard(
         tables=tables,
         filters=filters,
@@ -270,4 +280,6 @@ def template_context(board: Dashboard, today: date) -> dict[str, Any]:
         "today": today,
         "deadline_note": deadline_note,
         "plural": i18n.plural_sv,
+        "chart_bar": chart.bar_svg,
+        "describe_figures": chart.describe,
     }

@@ -272,3 +272,13 @@ def test_without_sign_in_configured_the_password_still_works(
             assert c.get("/logga-in").headers["location"] == "/admin/login"
     finally:
         app.engine.dispose()
+
+
+def test_the_overviews_report_links_work_signed_in_only(
+    browser: TestClient, provider: OidcProvider
+) -> None:
+    assert browser.get("/mitt/rapport/tillitsfull-dialog.json").status_code == 303
+    sign_in(browser, provider, HEAD)
+    page = browser.get("/mitt").text
+    assert 'href="/mitt/rapport/tillitsfull-dialog.json"' in page
+    assert browser.get("/mitt/rapport/tillitsfull-dialog.json").status_code == 200

@@ -1,0 +1,74 @@
+"""`bevakning report`: the plan for the committee, with "Kontroll utfört. Datum." filled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from service.app import App
+from service.cli.common import now_utc, parse_date, ready
+from service.report.model import UnknownPlan
+from service.report.service import render_for, report_for
+from service.report.writers import FORMATS
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "report",
+        help="skriv planen med kontroll utförd och nyckeltal (docx, xlsx, pdf, html, json)",
+    )
+    p.add_argument("plan", metavar="PLAN", help="planens id, t.ex. tillitsfull-dialog")
+    p.add_argument("--at", type=parse_date, metavar="DATUM", help="rapportdatum (standard i dag)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=parse_date,
+        metavar="DATUM",
+        help="periodens första dag (standard planens start)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        metavar="FORMAT",
+        help=f"filformat: {', '.join(FORMATS)} (standard filens ändelse)",
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, metavar="FIL", help="fil att skriva (standard: skriv ut json)"
+    )
+    p.add_argument(
+        "--meeting",
+        type=parse_date,
+        metavar="DATUM",
+        help="nämndsmötets datum: 'Underlag till …'",
+    )
+    p.set_defaults(handler=cmd_report)
+
+
+def cmd_report(app: App, args: argparse.Namespace) -> int:
+    output: Path | None = args.output
+    fmt = args.format or (output.suffix.lstrip(".").lower() if output else "json")
+    if fmt not in FORMATS:
+        print(
+            f"Okänt format '{fmt}' för {output}; välj --format {', '.join(FORMATS)}.",
+            file=sys.stderr,
+        )
+        return 2
+    with ready(app) as session:
+        today = app.local_date(now_utc())
+        try:
+            report = report_for(app, session, args.plan, args.at or today, args.meeting, args.start)
+        except UnknownPlan as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    data = render_for(app, report, fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    output.write_bytes(data)
+    f = report.figures
+    print(
+        f"Rapporten för {report.title} per {report.at.isoformat()} är skriven till {output}: "
+        f"{f.activities_done} av {f.activities_due} aktiviteter med frist klara."
+    )
+    return 0

@@ -1,0 +1,312 @@
+"""Indicators: did the plan make a difference? Definitions come from the plan file, values from
+the dashboard or a CSV/xlsx import. A recorded value is never deleted or overwritten by an
+import: a second value for the same indicator and day is reported and left out."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Area, Indicator, IndicatorValue, Plan
+from service.problems import InputError, Problem
+
+HIGHER = ("högre", "higher")
+LOWER = ("lägre", "lower")
+VALUE_COLUMNS = ("indikator", "datum", "värde", "kommentar")
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    name: str
+    area_position: int | None
+    unit: str
+    higher_is_better: bool
+    target: float | None
+    values: tuple[tuple[date, float, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    indicator: str
+    on: date
+    value: float
+    comment: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An indicator as the report and the dashboard show it."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    target: float | None
+    values: tuple[tuple[date, float, str], ...]
+    id: int = 0
+
+    @property
+    def line(self) -> str:
+        """ "Tillitsindex 61 → 67 (mål 70)"."""
+        numbers = " → ".join(_number(v) for _, v, _ in self.values) or "inga mätvärden ännu"
+        unit = f" {self.unit}" if self.unit and self.values else ""
+        target = f", mål {_number(self.target)}" if self.target is not None else ""
+        return f"{self.name} {numbers}{unit}{target}"
+
+    @property
+    def reached(self) -> bool | None:
+        if self.target is None or not self.values:
+            return None
+        last = self.values[-1][1]
+        return last >= self.target if self.higher_is_better else last <= self.target
+
+
+def _number(value: float) -> str:
+    return (f"{value:.1f}".rstrip("0").rstrip(".")).replace(".", ",")
+
+
+def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
+    """`[[indicator]]` (the whole plan) and `[[area.indicator]]` sections of a plan TOML."""
+    out: list[IndicatorSpec] = []
+    problems: list[Problem] = []
+    sources: list[tuple[int | None, Mapping[str, Any], str]] = [
+        (None, raw, f"indikator {n}") for n, raw in enumerate(data.get("indicator", []), 1)
+    ]
+    for area_no, area in enumerate(data.get("area", []), 1):
+        for n, raw in enumerate(area.get("indicator", []), 1):
+            sources.append((area_no, raw, f"område {area_no}, indikator {n}"))
+    for position, raw, where in sources:
+        name = str(raw.get("name", "")).strip()
+        direction = str(raw.get("direction", "högre")).strip().lower()
+        if not name:
+            problems.append(Problem(file, where, "namn (name) saknas."))
+            continue
+        if direction not in HIGHER + LOWER:
+            problems.append(
+                Problem(file, where, f"riktning {direction!r}; skriv ”högre” eller ”lägre”.")
+            )
+            continue
+        values = tuple(
+            (v["date"], float(v["value"]), str(v.get("comment", "")))
+            for v in raw.get("value", [])
+            if isinstance(v.get("date"), date)
+        )
+        target = raw.get("target")
+        out.append(
+            IndicatorSpec(
+                name=name,
+                area_position=position,
+                unit=str(raw.get("unit", "")),
+                higher_is_better=direction in HIGHER,
+                target=float(target) if target is not None else None,
+                values=values,
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def store_specs(
+    session: Session, plan: Plan, specs: Sequence[IndicatorSpec], *, now: datetime, actor: str
+) -> int:
+    """Define or update the plan's indicators; add values for days not yet recorded."""
+    areas = {a.position: a.id for a in session.scalars(select(Area).where(Area.plan_id == plan.id))}
+    added = 0
+    for spec in specs:
+        indicator = session.scalars(
+            select(Indicator).where(Indicator.plan_id == plan.id, Indicator.name == spec.name)
+        ).one_or_none()
+        if indicator is None:
+            indicator = Indicator(plan_id=plan.id, name=spec.name)
+            session.add(indicator)
+        indicator.area_id = areas.get(spec.area_position) if spec.area_position else None
+        indicator.unit = spec.unit
+        indicator.higher_is_better = spec.higher_is_better
+        indicator.target = spec.target
+        session.flush()
+        for on, value, comment in spec.values:
+            added += add_value(session, indicator, on, value, comment, actor=actor, now=now)
+    return added
+
+
+def add_value(
+    session: Session,
+    indicator: Indicator,
+    on: date,
+    value: float,
+    comment: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> int:
+    """1 if the value was recorded, 0 if the day already has one (which is kept)."""
+    exists = session.scalars(
+        select(IndicatorValue.id).where(
+            IndicatorValue.indicator_id == indicator.id, IndicatorValue.measured_on == on
+        )
+    ).first()
+    if exists is not None:
+        return 0
+    session.add(
+        IndicatorValue(
+            indicator_id=indicator.id,
+            measured_on=on,
+            value=value,
+            comment=comment.strip(),
+            recorded_by=actor,
+            recorded_at=now,
+        )
+    )
+    session.flush()
+    return 1
+
+
+def read_values(path: Path, display: str) -> list[ValueRow]:
+    """The rows of a CSV (`;` or `,`) or xlsx file with indikator, datum, värde, kommentar."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        grid = [list(r) for r in sheet.iter_rows(values_only=True)]
+        sheet_name = f"blad {sheet.title}, "
+    else:
+        text = path.read_text(encoding="utf-8-sig")
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=";,\t")
+        grid = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+        sheet_name = ""
+    if not grid:
+        raise InputError([Problem(display, "rad 1", "filen är tom.")])
+    header = [str(c or "").strip().lower() for c in grid[0]]
+    missing = [c for c in VALUE_COLUMNS[:3] if c not in header]
+    if missing:
+        raise InputError(
+            [
+                Problem(
+                    display,
+                    f"{sheet_name}rad 1",
+                    f"kolumnen {', '.join(missing)} saknas; rubrikraden ska vara "
+                    "indikator, datum, värde, kommentar.",
+                )
+            ]
+        )
+    at = {name: header.index(name) for name in VALUE_COLUMNS if name in header}
+    rows: list[ValueRow] = []
+    problems: list[Problem] = []
+    for number, raw in enumerate(grid[1:], 2):
+        cells = [*raw, *[None] * len(header)]
+        if not any(c not in (None, "") for c in raw):
+            continue
+        where = f"{sheet_name}rad {number}"
+        name = str(cells[at["indikator"]] or "").strip()
+        on = _date(cells[at["datum"]])
+        value = _float(cells[at["värde"]])
+        comment = str(cells[at["kommentar"]] or "") if "kommentar" in at else ""
+        if not name or on is None or value is None:
+            problems.append(
+                Problem(
+                    display,
+                    where,
+                    "indikator, datum (ÅÅÅÅ-MM-DD) och värde (ett tal) behövs på varje rad.",
+                )
+            )
+            continue
+        rows.append(ValueRow(name, on, value, comment, where))
+    if problems:
+        raise InputError(problems)
+    return rows
+
+
+def _date(cell: object) -> date | None:
+    if isinstance(cell, datetime):
+        return cell.date()
+    if isinstance(cell, date):
+        return cell
+    try:
+        return date.fromisoformat(str(cell).strip())
+    except ValueError:
+        return None
+
+
+def parse_number(text: str) -> float | None:
+    """A value as people type it: "67", "67,5", "1 200"."""
+    return _float(text)
+
+
+def _float(cell: object) -> float | None:
+    if isinstance(cell, int | float):
+        return float(cell)
+    try:
+        return float(str(cell).strip().replace(",", ".").replace(" ", ""))
+    except ValueError:
+        return None
+
+
+def import_values(
+    session: Session,
+    plan: Plan,
+    rows: Sequence[ValueRow],
+    display: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """(added, already recorded); an unknown indicator is an error and nothing changes."""
+    known = {
+        i.name.lower(): i
+        for i in session.scalars(select(Indicator).where(Indicator.plan_id == plan.id))
+    }
+    unknown = [r for r in rows if r.indicator.lower() not in known]
+    if unknown:
+        names = ", ".join(sorted(known_name.name for known_name in known.values())) or "inga"
+        raise InputError(
+            [
+                Problem(
+                    display,
+                    r.where,
+                    f"okänd indikator {r.indicator!r} i planen {plan.slug}; kända: {names}.",
+                )
+                for r in unknown
+            ]
+        )
+    added = sum(
+        add_value(
+            session, known[r.indicator.lower()], r.on, r.value, r.comment, actor=actor, now=now
+        )
+        for r in rows
+    )
+    return added, len(rows) - added
+
+
+def shown_for(session: Session, plan_id: int, at: date) -> dict[int | None, list[Shown]]:
+    """The plan's indicators by area id (None: the whole plan), with values up to `at`."""
+    out: dict[int | None, list[Shown]] = {}
+    indicators = session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan_id).order_by(Indicator.id)
+    ).all()
+    for indicator in indicators:
+        values = session.execute(
+            select(IndicatorValue.measured_on, IndicatorValue.value, IndicatorValue.comment)
+            .where(IndicatorValue.indicator_id == indicator.id, IndicatorValue.measured_on <= at)
+            .order_by(IndicatorValue.measured_on)
+        ).all()
+        out.setdefault(indicator.area_id, []).append(
+            Shown(
+                indicator.name,
+                indicator.unit,
+                indicator.higher_is_better,
+                indicator.target,
+                tuple((on, value, comment) for on, value, comment in values),
+                indicator.id,
+            )
+        )
+    return out

@@ -1,0 +1,392 @@
+"""The report as data: the plan's rows in order with the last column filled, and the figures.
+
+I/O at this edge only: it reads the store once and hands pure data to the writers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import i18n
+from service.figures import Fact, Figures, Period, compute, grouped, monthly_on_time, trend
+from service.indicators import Shown, shown_for
+from service.models import Area, Item, Occurrence, Person, Plan
+from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
+
+HEADERS = ("Område", "Åtgärd/aktivitet", "Ansvarig", "Klart när?", "Kontroll utfört. Datum.")
+STATUS_SV = {
+    DONE: "klar",
+    OPEN: "pågår",
+    OVERDUE: "försenad",
+    NOT_APPLICABLE: "inte aktuell",
+    "postponed": "uppskjuten",
+    "waiting": "ej påbörjad",
+}
+
+
+class UnknownPlan(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class PersonLine:
+    """One responsible person's state of an item at the report day."""
+
+    name: str
+    status: str
+    done_on: date | None
+    due: date | None
+    result_note: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Row:
+    area_title: str
+    number: str
+    title: str
+    responsible: str
+    deadline: str
+    cadence: str
+    check: tuple[str, ...]  # the filled "Kontroll utfört. Datum." cell, one line per paragraph
+    status: str
+    people: tuple[PersonLine, ...]
+    item_id: int = 0
+
+    @property
+    def is_sub_step(self) -> bool:
+        return "." in self.number
+
+    @property
+    def check_text(self) -> str:
+        return "\n".join(self.check)
+
+
+@dataclass(frozen=True)
+class AreaReport:
+    position: int
+    title: str
+    description: str
+    rows: tuple[Row, ...]
+    figures: Figures
+    indicators: tuple[Shown, ...] = ()
+
+    @property
+    def headline(self) -> str:
+        """ "8 av 9 aktiviteter klara, Tillitsindex 61 → 67, mål 70"."""
+        parts = [
+            f"{self.figures.activities_done} av {self.figures.activities_due} aktiviteter klara"
+        ]
+        parts += [i.line for i in self.indicators]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    slug: str
+    title: str
+    organisation: str
+    background: str
+    source: str
+    follow_from: date
+    start: date
+    end: date
+    at: date
+    meeting: date | None
+    committee: str
+    figures: Figures
+    areas: tuple[AreaReport, ...]
+    monthly: tuple[tuple[date, float | None], ...]
+    indicators: tuple[Shown, ...] = ()
+    by_role: dict[str, Figures] = field(default_factory=dict)
+    by_unit: dict[str, Figures] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[Row]:
+        return [row for area in self.areas for row in area.rows]
+
+    @property
+    def heading_note(self) -> str:
+        if self.meeting is None:
+            return ""
+        return f"Underlag till {self.committee} {i18n.format_date_sv(self.meeting)}"
+
+
+def build_report(
+    session: Session,
+    slug: str,
+    at: date,
+    *,
+    meeting: date | None = None,
+    committee: str = "nämnden",
+    start: date | None = None,
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+) -> PlanReport:
+    plan = session.scalars(select(Plan).where(Plan.slug == slug)).one_or_none()
+    if plan is None:
+        known = ", ".join(session.scalars(select(Plan.slug).order_by(Plan.slug)))
+        raise UnknownPlan(f"Planen '{slug}' finns inte; välj en av: {known}.")
+    items = [i for i in plan.items if i.active]
+    occurrences = _occurrences(session, items)
+    people = {p.id: p for p in session.scalars(select(Person))}
+    facts = facts_of(items, occurrences, people, tz)
+    period = Period(start or plan.start, at)
+    by_item: dict[int, list[Occurrence]] = defaultdict(list)
+    for occ in occurrences:
+        by_item[occ.item_id].append(occ)
+    per_area = grouped(facts, period, "area")
+    shown = shown_for(session, plan.id, at)
+    areas = []
+    for area in plan.areas:
+        rows = tuple(
+            row_of(area, item, by_item.get(item.id, []), people, at)
+            for item in items
+            if item.area_id == area.id
+        )
+        areas.append(
+            AreaReport(
+                area.position,
+                area.title,
+                area.description,
+                rows,
+                per_area.get(str(area.id), Figures()),
+                tuple(shown.get(area.id, ())),
+            )
+        )
+    return PlanReport(
+        slug=plan.slug,
+        title=plan.title,
+        organisation=plan.organisation,
+        background=plan.background.strip(),
+        source=plan.source,
+        follow_from=plan.follow_from,
+        start=plan.start,
+        end=plan.end,
+        at=at,
+        meeting=meeting,
+        committee=committee,
+        figures=compute(facts, period),
+        areas=tuple(areas),
+        monthly=tuple(monthly_on_time(facts, period)),
+        indicators=tuple(shown.get(None, ())),
+        by_role=grouped(facts, period, "role"),
+        by_unit=grouped(facts, period, "unit"),
+    )
+
+
+def _occurrences(session: Session, items: Sequence[Item]) -> list[Occurrence]:
+    ids = [i.id for i in items]
+    out: list[Occurrence] = []
+    for start in range(0, len(ids), 500):
+        out.extend(
+            session.scalars(
+                select(Occurrence)
+                .where(Occurrence.item_id.in_(ids[start : start + 500]))
+                .order_by(Occurrence.id)
+            )
+        )
+    return out
+
+
+def facts_of(
+    items: Sequence[Item],
+    occurrences: Sequence[Occurrence],
+    people: dict[int, Person],
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+) -> list[Fact]:
+    item_by_id = {i.id: i for i in items}
+    return [
+        fact_of(o, item_by_id[o.item_id], people, tz)
+        for o in occurrences
+        if o.item_id in item_by_id
+    ]
+
+
+def area_figures(
+    plan: Plan, items: Sequence[Item], occurrences: Sequence[Occurrence], at: date
+) -> dict[int, Figures]:
+    """Per area of `plan`, the figures over the plan's period up to `at` (for the dashboard)."""
+    facts = facts_of(items, occurrences, {})
+    per_area = grouped(facts, Period(plan.start, at), "area")
+    return {area.id: per_area.get(str(area.id), Figures()) for area in plan.areas}
+
+
+def fact_of(occ: Occurrence, item: Item, people: dict[int, Person], tz: ZoneInfo) -> Fact:
+    person = people.get(occ.person_id)
+    return Fact(
+        item_id=occ.item_id,
+        window_key=occ.window_key,
+        kind=item.deadline_kind,
+        due=occ.due,
+        postponed_to=occ.postponed_to,
+        status=occ.status,
+        done_on=occ.done_on,
+        deferred_on=occ.deferred_at.astimezone(tz).date() if occ.deferred_at else None,
+        groups={
+            "plan": str(item.plan_id),
+            "area": str(item.area_id),
+            "role": person.role if person else "",
+            "unit": (person.unit_code or "") if person else "",
+        },
+    )
+
+
+def row_of(
+    area: Area, item: Item, occs: Sequence[Occurrence], people: dict[int, Person], at: date
+) -> Row:
+    lines = tuple(
+        sorted(
+            (_person_line(o, people, at) for o in _current(occs, at)),
+            key=lambda p: p.name,
+        )
+    )
+    return Row(
+        area_title=area.title,
+        number=item.number,
+        title=item.title,
+        responsible=", ".join(item.responsible),
+        deadline=item.deadline_phrase,
+        cadence=item.cadence_phrase,
+        check=check_lines(item, occs, lines, people, at),
+        status=_row_status(lines),
+        people=lines,
+        item_id=item.id,
+    )
+
+
+def _current(occs: Sequence[Occurrence], at: date) -> list[Occurrence]:
+    """Per person the occurrence that matters at `at`: the oldest begun one still open, else
+    the latest begun one."""
+    per_person: dict[int, list[Occurrence]] = defaultdict(list)
+    for occ in occs:
+        if occ.window_start is None or occ.window_start <= at:
+            per_person[occ.person_id].append(occ)
+    out = []
+    for mine in per_person.values():
+        outstanding = [o for o in mine if status_at(o, at) in (OPEN, OVERDUE)]
+        key = _order
+        out.append(min(outstanding, key=key) if outstanding else max(mine, key=key))
+    return out
+
+
+def _order(occ: Occurrence) -> tuple[date, date, int]:
+    return (occ.window_start or date.min, occ.effective_due or date.max, occ.id)
+
+
+def _person_line(occ: Occurrence, people: dict[int, Person], at: date) -> PersonLine:
+    status = status_at(occ, at)
+    if status == OPEN and occ.postponed_to is not None:
+        status = "postponed"
+    person = people.get(occ.person_id)
+    return PersonLine(
+        name=person.name if person else "",
+        status=status,
+        done_on=occ.done_on if status == DONE else None,
+        due=occ.effective_due,
+        result_note=occ.result_note if status == DONE else "",
+        reason=occ.deferral_reason if status in (NOT_APPLICABLE, "postponed") else "",
+    )
+
+
+def _row_status(lines: Sequence[PersonLine]) -> str:
+    keys = {p.status for p in lines}
+    if not keys:
+        return "waiting"
+    for key in (OVERDUE, "postponed", OPEN):
+        if key in keys:
+            return key
+    return DONE if DONE in keys else NOT_APPLICABLE
+
+
+def check_lines(
+    item: Item,
+    occs: Sequence[Occurrence],
+    lines: Sequence[PersonLine],
+    people: dict[int, Person],
+    at: date,
+) -> tuple[str, ...]:
+    """The "Kontroll utfört. Datum." cell: done date and by whom, "x av y klara" with the
+    people for fan-out items, result notes, postponements and "inte aktuell" with reasons,
+    "försenad sedan …" for overdue ones."""
+    out: list[str] = []
+    if item.deadline_kind in ("recurring", "per_meeting"):
+        ended = [o for o in occs if o.due is not None and o.due <= at]
+        if ended:
+            kept = sum(
+                1
+                for o in ended
+                if status_at(o, at) == DONE and o.done_on and o.done_on <= (o.effective_due or at)
+            )
+            out.append(f"{kept} av {len(ended)} tillfällen klara i tid hittills.")
+    if item.deadline_kind == "continuous":
+        confirmed = [o.done_on for o in occs if status_at(o, at) == DONE and o.done_on]
+        out.append(
+            f"Senast avstämd {i18n.format_date_sv(max(confirmed))}."
+            if confirmed
+            else "Inte avstämd ännu."
+        )
+        return tuple(out)
+    fan_out = len(lines) > 1
+    if fan_out:
+        done = [p for p in lines if p.status == DONE and p.done_on]
+        counted = [p for p in lines if p.status != NOT_APPLICABLE]
+        names = i18n.join_sv(
+            f"{p.name} {i18n.format_date_short_sv(p.done_on)}" for p in done if p.done_on
+        )
+        out.append(f"{len(done)} av {len(counted)} klara" + (f": {names}." if names else "."))
+    for p in lines:
+        who = f"{p.name}: " if fan_out else ""
+        if p.status == DONE and p.done_on:
+            if not fan_out:
+                out.append(f"Klart {i18n.format_date_sv(p.done_on)} ({p.name}).")
+            if p.result_note:
+                out.append(f"{who}Resultat: {p.result_note}")
+        elif p.status == OVERDUE and p.due:
+            out.append(f"{who}Försenad sedan {i18n.format_date_sv(p.due)}.")
+        elif p.status == "postponed" and p.due:
+            reason = f": {p.reason}" if p.reason else ""
+            out.append(_sentence(f"{who}Uppskjuten till {i18n.format_date_sv(p.due)}{reason}"))
+        elif p.status == NOT_APPLICABLE:
+            reason = f": {p.reason}" if p.reason else ""
+            out.append(_sentence(f"{who}Inte aktuell{reason}"))
+    return tuple(out)
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def trend_line(title: str, before: Figures, now: Figures) -> str:
+    """One short line per plan for the digest: "Plan: 8 av 9 aktiviteter klara, 67 % i tid
+    (+5 procentenheter sedan förra veckan)."""
+    text = f"{title}: {now.activities_done} av {now.activities_due} aktiviteter med frist klara"
+    if now.on_time_share is None:
+        return text + "."
+    share = round(now.on_time_share * 100)
+    text += f", {share} % i tid"
+    if before.on_time_share is None:
+        return text + "."
+    change = share - round(before.on_time_share * 100)
+    if change == 0:
+        return text + " (oförändrat sedan förra veckan)."
+    return text + f" ({change:+d} procentenheter sedan förra veckan)."
+
+
+def plan_trends(session: Session, today: date, tz: ZoneInfo = i18n.LOCAL_TZ) -> list[str]:
+    """The digest's lines: each plan's figures now and a week ago."""
+    lines = []
+    people = {p.id: p for p in session.scalars(select(Person))}
+    for plan in session.scalars(select(Plan).order_by(Plan.title)):
+        items = [i for i in plan.items if i.active]
+        facts = facts_of(items, _occurrences(session, items), people, tz)
+        before, now = trend(facts, Period(plan.start, today))
+        if now.activities_due:
+            lines.append(trend_line(plan.title, before, now))
+    return lines

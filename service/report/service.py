@@ -1,0 +1,38 @@
+"""The report with the municipality's settings applied: one entry for the CLI and the web."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from service.app import App
+from service.report.model import PlanReport, build_report
+from service.report.writers import render
+
+
+def report_for(
+    app: App,
+    session: Session,
+    slug: str,
+    at: date,
+    meeting: date | None = None,
+    start: date | None = None,
+) -> PlanReport:
+    return build_report(
+        session,
+        slug,
+        at,
+        meeting=meeting,
+        start=start,
+        committee=str(app.config.get("report", "committee", "nämnden")),
+        tz=app.tz,
+    )
+
+
+def render_for(app: App, report: PlanReport, fmt: str) -> bytes:
+    template: Path | None = None
+    if str(app.config.get("report", "word_template", "")):
+        template = app.config.path("report", "word_template")
+    return render(report, fmt, word_template=template)

@@ -1,0 +1,91 @@
+"""The plan report as a download from the dashboard: the head's link and the signed-in admin."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from service.links import DASHBOARD
+from service.models import Person
+from service.report.model import UnknownPlan
+from service.report.service import render_for, report_for
+from service.report.writers import FORMATS, MEDIA_TYPES, file_name
+from service.web.context import Web, page, web_of
+
+# The links above each plan on the dashboard, in this order.
+LINKS = (
+    ("docx", "Word"),
+    ("pdf", "PDF"),
+    ("xlsx", "Excel"),
+    ("html", "Webbsida"),
+    ("json", "JSON"),
+)
+
+
+def personal_report(request: Request) -> Response:
+    web = web_of(request)
+    if (limited := web.rate_limited(request)) is not None:
+        return limited
+    claim = web.read_claim(request, DASHBOARD)
+    if isinstance(claim, HTMLResponse):
+        return claim
+    with web.app.sessions() as session:
+        person = session.get(Person, claim.person_id)
+        if person is None or not person.active:
+            return web.bad_link(request, "stale")
+    return _download(request, web)
+
+
+def admin_report(request: Request) -> Response:
+    from service.web.admin import admin_user
+
+    web = web_of(request)
+    if admin_user(request) is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    return _download(request, web)
+
+
+def signed_in_report(request: Request) -> Response:
+    """From /mitt: anyone signed in with the municipality's account."""
+    from service.web.signin import SIGN_IN_PATH, current
+
+    web = web_of(request)
+    if current(request) is None:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+    return _download(request, web)
+
+
+def _download(request: Request, web: Web) -> Response:
+    fmt = str(request.path_params.get("fmt", ""))
+    meeting_text = request.query_params.get("mote", "")
+    try:
+        meeting = date.fromisoformat(meeting_text) if meeting_text else None
+    except ValueError:
+        meeting = None
+    if fmt not in FORMATS or (meeting_text and meeting is None):
+        return _not_found(
+            "Rapporten finns som docx, pdf, xlsx, html eller json; mötesdatum som ÅÅÅÅ-MM-DD."
+        )
+    with web.app.sessions() as session:
+        try:
+            report = report_for(
+                web.app, session, str(request.path_params["plan"]), web.today(), meeting
+            )
+        except UnknownPlan:
+            return _not_found("Planen finns inte; välj en plan på översikten.")
+    body = render_for(web.app, report, fmt)
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{file_name(report, fmt)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _not_found(message: str) -> HTMLResponse:
+    return page("error.html.j2", 404, title="Rapporten finns inte", message=message)
