@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, create_engine, insert, text
 
 from service.app import App
+from service.cli.progress import counted, progress
 from service.config import Config, load_config
 from service.db import create_schema
 from service.deadlines import Deadline, DeadlineKind
@@ -145,7 +146,8 @@ def generate(
             ],
         )
         rows = _occurrences(occurrences, due_now, people, items_count, today, rng, now)
-        write_occurrences(conn, rows)
+        with progress("Skapar förekomster", occurrences) as advance:
+            write_occurrences(conn, counted(rows, advance))
         conn.execute(insert(State), [{"key": "data_version", "value": "1"}])
     return app
 

@@ -7,7 +7,7 @@ import os
 import pty
 import select
 
-from service.cli.progress import progress
+from service.cli.progress import counted, progress
 from tests.cli_support import Cli
 
 
@@ -57,3 +57,10 @@ def test_simulate_on_the_terminal_names_its_figures_in_swedish(cli_ready: Cli) -
     by_kind = next(line for line in out.splitlines() if line.startswith("Per sort: "))
     assert "påminnelse " in by_kind and "reminder" not in by_kind
     assert "mails_on_weekends_or_holidays" not in out
+
+
+def test_counted_rows_advance_the_bar_in_steps_and_arrive_unchanged() -> None:
+    steps: list[int] = []
+    rows = list(counted(iter(range(25)), lambda n=1: steps.append(n), every=10))
+    assert rows == list(range(25))
+    assert steps == [10, 10, 5]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from service import indicators
 from service.app import App
-from service.cli.common import now_utc
+from service.cli.common import JSON_HELP, now_utc
 from service.db import transaction
 from service.models import Plan
 from service.problems import InputError, Problem
@@ -22,11 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="läs in mätvärden för en plans indikatorer (CSV eller xlsx: indikator, datum, "
         "värde, kommentar)",
     )
-    p.add_argument("plan", help="planens id, t.ex. tillitsfull-dialog")
-    p.add_argument(
-        "file", type=Path, help="CSV- eller xlsx-fil med indikator, datum, värde, kommentar"
-    )
-    p.add_argument("--json", action="store_true", help="svara med JSON")
+    p.add_argument("plan", metavar="PLAN", help="planens id, t.ex. tillitsfull-dialog")
+    p.add_argument("file", type=Path, metavar="FIL", help="CSV- eller xlsx-filen med värdena")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_indicators)
 
 

@@ -8,9 +8,9 @@ clean. The bar goes to stderr and disappears when done: the command's own output
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -21,15 +21,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-Advance = Callable[[], None]
+Advance = Callable[..., None]  # advance(steps=1)
+T = TypeVar("T")
 
 
 @contextmanager
 def progress(description: str, total: int, *, stream: TextIO | None = None) -> Iterator[Advance]:
-    """Yields a function to call once per step of `total`; a no-op when not on a terminal."""
+    """Yields `advance(steps=1)`, to call as the work goes; a no-op when not on a terminal."""
     console = Console(file=stream or sys.stderr)
     if not console.is_terminal or total <= 0:
-        yield lambda: None
+        yield lambda steps=1: None
         return
     # Only numbers and a bar: rich's default columns have no words, so nothing in English.
     bar = Progress(
@@ -42,4 +43,15 @@ def progress(description: str, total: int, *, stream: TextIO | None = None) -> I
     )
     with bar:
         task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+        yield lambda steps=1: bar.advance(task, steps)
+
+
+def counted(rows: Iterable[T], advance: Advance, every: int = 10_000) -> Iterator[T]:
+    """`rows` as they come, advancing the bar every `every` rows (not each: a million calls
+    into the bar would cost seconds)."""
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if n % every == 0:
+            advance(every)
+        yield row
+    advance(n % every)

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "report",
         help="skriv planen med kontroll utförd och nyckeltal (docx, xlsx, pdf, html, json)",
     )
-    p.add_argument("plan", help="planens id, t.ex. tillitsfull-dialog")
+    p.add_argument("plan", metavar="PLAN", help="planens id, t.ex. tillitsfull-dialog")
     p.add_argument("--at", type=parse_date, metavar="DATUM", help="rapportdatum (standard i dag)")
     p.add_argument(
         "--from",
@@ -31,13 +31,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--format",
         choices=FORMATS,
         metavar="FORMAT",
-        help="filformat: docx, xlsx, pdf, html eller json (standard filens ändelse)",
+        help=f"filformat: {', '.join(FORMATS)} (standard filens ändelse)",
     )
     p.add_argument(
         "-o", "--output", type=Path, metavar="FIL", help="fil att skriva (standard: skriv ut json)"
     )
     p.add_argument(
-        "--meeting", type=parse_date, metavar="DATUM", help="nämndsmötets datum: 'Underlag till …'"
+        "--meeting",
+        type=parse_date,
+        metavar="DATUM",
+        help="nämndsmötets datum: 'Underlag till …'",
     )
     p.set_defaults(handler=cmd_report)
 

@@ -22,11 +22,11 @@ from service.db import transaction
 from service.links import ACTIVITIES, Claim
 from service.models import Item, Occurrence, Person
 from service.occurrences import OPEN, OVERDUE, status_at
-from service.web.context import Web, page, web_of
+from service.web.context import Web, form_page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.items import FormState, validate
 from service.web.present import Status
-from service.web.security import CSRF_FIELD, form_path
+from service.web.security import CSRF_FIELD
 
 # Per item the form has at most four fields (klar-, annat-, nytt_datum-, skal-); the page's own
 # fields come on top. The body stays bounded by forms.MAX_FORM_BYTES whatever the count.
@@ -188,8 +188,9 @@ def _render(
 ) -> HTMLResponse:
     today = web.today()
     occurrences = open_occurrences(session, person.id, today)
-    cookie, fresh = web.csrf.cookie_value(request)
-    response = page(
+    return form_page(
+        request,
+        web,
         "activities.html.j2",
         status_code,
         person=person,
@@ -199,12 +200,7 @@ def _render(
         form=state,
         result=result,
         min_done=min((o.item.plan.start for o in occurrences), default=today).isoformat(),
-        csrf=web.csrf.field_value(cookie, form_path(request)),
-        action_url=request.url.path,
     )
-    if fresh:
-        web.csrf.set_cookie(response, cookie)
-    return response
 
 
 def show_activities(request: Request) -> Response:
@@ -228,14 +224,7 @@ async def post_activities(request: Request) -> Response:
     fields = await form_fields(request, max_fields=MAX_FIELDS)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
         web.metrics.item_posts.labels(action="?", outcome="csrf").inc()
-        return page(
-            "error.html.j2",
-            403,
-            title="Formuläret kunde inte skickas",
-            message="Sidan var för gammal eller öppnades i en annan webbläsare. "
-            "Öppna länken igen och skicka formuläret en gång till.",
-            back_url=request.url.path,
-        )
+        return stale_form(request.url.path)
     return await web.write(_act, request, web, claim, fields)
 
 

@@ -1,26 +1,31 @@
-"""Dashboard pages: the personal read-only link and the signed-in admin, who may act."""
+"""Dashboard pages: the personal read-only link, the signed-in person's own overview, and the
+signed-in admin, who may act."""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import replace
 from datetime import date
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service import completion
+from service import completion, scope
 from service.db import transaction
 from service.links import DASHBOARD
-from service.models import Occurrence, Person
-from service.web import dashboard, reports
+from service.models import Division, Occurrence, Person, Unit
+from service.web import dashboard, reports, signin
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
+from service.web.urls import activities_path
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,9 @@ def admin_user(request: Request) -> str | None:
         user = request.headers.get(web.trusted_user_header, "").strip()
         if user:
             return user
+    signed_in = signin.current(request)
+    if signed_in is not None and signed_in.admin:
+        return signed_in.email
     raw = request.cookies.get(ADMIN_COOKIE)
     if not raw:
         return None
@@ -81,10 +89,17 @@ def admin_dashboard(request: Request) -> Response:
 
 
 def _dashboard_page(
-    request: Request, web: Web, session: Session, *, viewer: str, admin: bool
+    request: Request,
+    web: Web,
+    session: Session,
+    *,
+    viewer: str,
+    admin: bool,
+    people: frozenset[int] | None = None,
+    mine: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     today = web.today()
-    filters = dashboard.Filters.parse(dict(request.query_params))
+    filters = replace(dashboard.Filters.parse(dict(request.query_params)), people=people)
     board = dashboard.build(session, today, filters)
     cookie, fresh = web.csrf.cookie_value(request)
     response = page(
@@ -99,9 +114,45 @@ def _dashboard_page(
         report_base="/admin/rapport/" if admin else f"{request.url.path}/rapport/",
         indicator_csrf=web.csrf.field_value(cookie, "/admin/indikator") if admin else "",
         report_formats=reports.LINKS,
+        # The signed-in person's own overview: their scope, links and the sign-out form.
+        mine={**mine, "csrf": web.csrf.field_value(cookie, signin.SIGN_OUT_PATH)} if mine else None,
         **dashboard.template_context(board, today),
     )
     return _with_csrf(request, web, response, cookie, fresh)
+
+
+def my_overview(request: Request) -> Response:
+    """/mitt: what the signed-in person oversees (service/scope.py) and their own items."""
+    web = web_of(request)
+    user = signin.current(request)
+    if user is None:
+        return RedirectResponse(signin.SIGN_IN_PATH, status_code=303)
+    with web.app.sessions() as session:
+        person = session.scalars(
+            select(Person).where(func.lower(Person.email) == user.email, Person.active.is_(True))
+        ).first()
+        mine: dict[str, Any] = {"name": user.name, "admin": user.admin, "activities_url": ""}
+        if person is None:  # an administrator who holds no items
+            people: frozenset[int] | None = None
+            mine["scope"] = "hela förvaltningen"
+        else:
+            holder = _holder(person)
+            people = scope.overseen(holder, (_holder(p) for p in session.scalars(select(Person))))
+            division = session.get(Division, person.division_code) if person.division_code else None
+            unit = session.get(Unit, person.unit_code) if person.unit_code else None
+            mine["scope"] = scope.describe(
+                holder, division.name if division else "", unit.name if unit else ""
+            )
+            mine["activities_url"] = activities_path(web.app, person.id, web.now())
+        return _dashboard_page(
+            request, web, session, viewer=user.name, admin=False, people=people, mine=mine
+        )
+
+
+def _holder(person: Person) -> scope.Holder:
+    return scope.Holder(
+        person.id, person.role, person.division_code, person.unit_code, person.active
+    )
 
 
 def login_form(request: Request) -> Response:
@@ -118,7 +169,10 @@ def _login_page(request: Request, web: Web, *, error: str, status: int) -> HTMLR
         status,
         csrf=web.csrf.field_value(cookie, "/admin/login"),
         error=error,
-        enabled=bool(web.admin_password),
+        # With the municipality's sign-in, that is the way in; the password is for a store
+        # without it.
+        enabled=bool(web.admin_password) and web.signin is None,
+        oidc=web.signin is not None,
     )
     return _with_csrf(request, web, response, cookie, fresh)
 
@@ -132,7 +186,7 @@ async def login(request: Request) -> Response:
     submitted = fields.get(CSRF_FIELD, "")
     if not web.csrf.valid(request, submitted):
         return _login_page(request, web, error="Sidan var för gammal. Försök igen.", status=403)
-    if not web.admin_password:
+    if not web.admin_password or web.signin is not None:
         return _login_page(request, web, error="Inloggning med lösenord är avstängd.", status=403)
     if not isinstance(password, str) or not hmac.compare_digest(
         password.encode(), web.admin_password.encode()
@@ -158,6 +212,8 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/admin")
+    if "session" in request.scope:
+        request.session.clear()  # signed in with the municipality's account
     return response
 
 

@@ -3,6 +3,7 @@ feeds, health, metrics."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -28,9 +30,10 @@ from service.web import (
     ops,
     own_settings,
     reports,
+    signin,
     undo,
 )
-from service.web.context import Clock, Web, page
+from service.web.context import Clock, Web, page, web_of
 from service.web.metrics import StoreCollector, WebMetrics
 from service.web.quick import group_store
 from service.web.security import (
@@ -70,6 +73,9 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         writer=ThreadPoolExecutor(1, thread_name_prefix="bevakning-writer") if sqlite else None,
         quick=group_store(app),
     )
+    oidc = signin.OidcSettings.from_config(app.config)
+    if oidc.enabled:
+        web.signin = signin.SignIn(oidc, app.public_url)
     metrics.watch_store(StoreCollector(app, web.today))
     routes = [
         Route("/", home, methods=["GET"]),
@@ -80,12 +86,17 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/mina/{token}", activities.show_activities, methods=["GET"]),
         Route("/mina/{token}", activities.post_activities, methods=["POST"]),
         Route("/oversikt/{token}", admin.personal_dashboard, methods=["GET"]),
+        Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["GET"]),
+        Route(signin.CALLBACK_PATH, signin.callback, methods=["GET"]),
+        Route(signin.SIGN_OUT_PATH, signin.sign_out, methods=["POST"]),
+        Route("/mitt", admin.my_overview, methods=["GET"]),
         Route("/admin/login", admin.login_form, methods=["GET"]),
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
         Route("/oversikt/{token}/rapport/{plan}.{fmt}", reports.personal_report, methods=["GET"]),
         Route("/admin/rapport/{plan}.{fmt}", reports.admin_report, methods=["GET"]),
+        Route("/mitt/rapport/{plan}.{fmt}", reports.signed_in_report, methods=["GET"]),
         Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),
         Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
         Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
@@ -96,10 +107,23 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/metrics", ops.metrics, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    middleware = [Middleware(SecurityHeaders), Middleware(ErrorPage)]
+    if web.signin is not None:
+        # Only with sign-in: a mail link's click needs no session and pays nothing for one.
+        middleware.append(
+            Middleware(
+                SessionMiddleware,
+                secret_key=hashlib.sha256(b"bevakning-session|" + keys[0].encode()).hexdigest(),
+                session_cookie="bv_session",
+                max_age=oidc.session_hours * 3600,
+                same_site="lax",  # the provider's redirect back is a cross-site GET
+                https_only=app.public_url.startswith("https://"),
+            )
+        )
     starlette = Starlette(
         routes=routes,
         # Headers outermost, so error pages carry them too; errors become a Swedish page.
-        middleware=[Middleware(SecurityHeaders), Middleware(ErrorPage)],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error},
     )
     starlette.state.web = web
@@ -107,7 +131,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
 
 
 def home(request: Request) -> Response:
-    return page("home.html.j2")
+    return page("home.html.j2", signin=web_of(request).signin is not None)
 
 
 def no_icon(request: Request) -> Response:

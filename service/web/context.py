@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,8 +17,11 @@ from service.app import App
 from service.links import BadLink, Claim
 from service.web.metrics import WebMetrics
 from service.web.quick import GroupStore
-from service.web.security import BadTokenLimiter, Csrf, client_address
+from service.web.security import BadTokenLimiter, Csrf, client_address, form_path
 from service.web.templating import render
+
+if TYPE_CHECKING:
+    from service.web.signin import SignIn
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -65,6 +68,8 @@ class Web:
     writer: Executor | None = None
     # The common click's writes, with group commit (see service/web/quick.py).
     quick: GroupStore | None = None
+    # Sign-in with the municipality's account, when [web.oidc] is set.
+    signin: SignIn | None = None
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Runs `work(*args)`, a function that writes to the store, off the event loop."""
@@ -130,3 +135,35 @@ def web_of(request: Request) -> Web:
 
 def page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return render(name, status_code, **context)
+
+
+def form_page(
+    request: Request, web: Web, name: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page whose forms post back to its own path, with their CSRF field (and cookie)."""
+    cookie, fresh = web.csrf.cookie_value(request)
+    response = page(
+        name,
+        status_code,
+        csrf=web.csrf.field_value(cookie, form_path(request)),
+        action_url=request.url.path,
+        **context,
+    )
+    if fresh:
+        web.csrf.set_cookie(response, cookie)
+    return response
+
+
+def stale_form(
+    back_url: str = "",
+    message: str = "Sidan var för gammal eller öppnades i en annan webbläsare. "
+    "Öppna länken igen och skicka formuläret en gång till.",
+) -> HTMLResponse:
+    """The answer to a form whose CSRF field does not fit: nothing changed, try again."""
+    return page(
+        "error.html.j2",
+        403,
+        title="Formuläret kunde inte skickas",
+        message=message,
+        back_url=back_url,
+    )

@@ -32,6 +32,8 @@ class Filters:
     area: int | None = None
     role: str = ""
     status: str = ""
+    # Only these people's occurrences (a signed-in person's scope, service/scope.py); None: all.
+    people: frozenset[int] | None = None
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> Filters:
@@ -127,6 +129,8 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
             .order_by(Occurrence.id)
         )
     )
+    if filters.people is not None:
+        occurrences = [o for o in occurrences if o.person_id in filters.people]
     people = {p.id: p for p in session.scalars(select(Person))}
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
@@ -143,6 +147,8 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
             RoleMatch.from_key(k).role for k in roles.canonical_roles(item.responsible, vocabulary)
         ]
         all_roles.update(item_role_keys)
+        if filters.people is not None and item.id not in by_item:
+            continue  # nobody in the viewer's scope holds it
         row = item_row(item, by_item.get(item.id, []), people, today)
         row.history = histories.get(item.id, [])
         if filters.area is not None and item.area_id != filters.area:

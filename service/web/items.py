@@ -19,11 +19,11 @@ from service.links import DONE as DONE_LINK
 from service.links import Claim
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, OPEN, status_at
-from service.web.context import Web, page, web_of
+from service.web.context import Web, form_page, page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.present import Status, held_roles, history
 from service.web.quick import GeneralPath
-from service.web.security import CSRF_FIELD, form_path
+from service.web.security import CSRF_FIELD
 
 ACTIONS = ("done", "postpone", "not_applicable")
 MAX_TEXT = 2000
@@ -111,17 +111,7 @@ def _children(session: Session, occ: Occurrence) -> list[tuple[Item, int, date |
 def _render_item(
     request: Request, web: Web, occ_ctx: dict[str, Any], status_code: int = 200
 ) -> Response:
-    cookie, fresh = web.csrf.cookie_value(request)
-    response = page(
-        "item.html.j2",
-        status_code,
-        csrf=web.csrf.field_value(cookie, form_path(request)),
-        action_url=request.url.path,
-        **occ_ctx,
-    )
-    if fresh:
-        web.csrf.set_cookie(response, cookie)
-    return response
+    return form_page(request, web, "item.html.j2", status_code, **occ_ctx)
 
 
 def show_item(request: Request) -> Response:
@@ -150,14 +140,7 @@ async def post_item(request: Request) -> Response:
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
         web.metrics.item_posts.labels(action="?", outcome="csrf").inc()
-        return page(
-            "error.html.j2",
-            403,
-            title="Formuläret kunde inte skickas",
-            message="Sidan var för gammal eller öppnades i en annan webbläsare. "
-            "Öppna länken igen och skicka formuläret en gång till.",
-            back_url=request.url.path,
-        )
+        return stale_form(request.url.path)
     # The common click, with group commit (on the event loop itself for SQLite: on two cores,
     # handing it to a thread and back cost more than the work). Anything else, and any click
     # the group could not take, goes to the general path.

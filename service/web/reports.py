@@ -51,6 +51,16 @@ def admin_report(request: Request) -> Response:
     return _download(request, web)
 
 
+def signed_in_report(request: Request) -> Response:
+    """From /mitt: anyone signed in with the municipality's account."""
+    from service.web.signin import SIGN_IN_PATH, current
+
+    web = web_of(request)
+    if current(request) is None:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+    return _download(request, web)
+
+
 def _download(request: Request, web: Web) -> Response:
     fmt = str(request.path_params.get("fmt", ""))
     meeting_text = request.query_params.get("mote", "")

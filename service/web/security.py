@@ -156,8 +156,12 @@ class BadTokenLimiter:
 _TOKEN_PATH = re.compile(r"(/(?:k|mina|oversikt|kalender)/)[^/?#\s\"']+")
 
 
+# The provider's answer carries a one-time code and the state: not for the logs either.
+_SIGN_IN_ANSWER = re.compile(r"(/logga-in/svar\?)[^\s\"']+")
+
+
 def redact(text: str) -> str:
-    return _TOKEN_PATH.sub(r"\1[dolt]", text)
+    return _SIGN_IN_ANSWER.sub(r"\1[dolt]", _TOKEN_PATH.sub(r"\1[dolt]", text))
 
 
 class RedactTokens(logging.Filter):

@@ -17,8 +17,13 @@ def done_url(app: App, occurrence_id: int, person_id: int, version: int, now: da
 
 def activities_url(app: App, person_id: int, now: datetime) -> str:
     """ "Mina aktiviteter": all the person's open items on one page, to tick off together."""
+    return f"{app.public_url}{activities_path(app, person_id, now)}"
+
+
+def activities_path(app: App, person_id: int, now: datetime) -> str:
+    """The same, for a link on our own pages."""
     token = app.signer.issue(Claim(ACTIVITIES, person_id, now))
-    return f"{app.public_url}/mina/{token}"
+    return f"/mina/{token}"
 
 
 def dashboard_url(app: App, person_id: int, now: datetime) -> str:

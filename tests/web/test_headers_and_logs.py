@@ -85,3 +85,7 @@ def test_access_log_lines_have_the_token_redacted(started: App) -> None:
     assert token not in record.getMessage() and "/k/[dolt]" in record.getMessage()
     assert redact(f"/oversikt/{token}?plan=x") == "/oversikt/[dolt]?plan=x"
     assert redact(f"/kalender/{token}.ics") == "/kalender/[dolt]"
+    assert redact(f"/mina/{token}") == "/mina/[dolt]"
+    assert redact('"GET /logga-in/svar?code=abc&state=xyz HTTP/1.1"') == (
+        '"GET /logga-in/svar?[dolt] HTTP/1.1"'
+    )
