@@ -98,9 +98,9 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
             )
             continue
         seen.add(email.lower())
-        role = role_for(title)
+        role = role_for(title, places.vocabulary)
         if role is None and new_roles:
-            role = new_role_key(title)
+            role = new_role_key(title, places.vocabulary)
             if role is not None and role not in created:
                 created.append(role)
         if role is None:

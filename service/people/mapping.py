@@ -124,7 +124,7 @@ class PeopleMapping:
     def _place(self, entry: DirectoryEntry, places: Places) -> PersonRecord | str:
         """The person, or why they could not be placed (Swedish)."""
         target = _first(self.roles, entry.title)
-        role = role_for(target or entry.title)
+        role = role_for(target or entry.title, places.vocabulary)
         if role is None:
             return f"befattningen {entry.title!r} matchar ingen regel i [directory.mapping] roles."
         area_name = _first(self.areas, entry.department) or entry.department

@@ -24,6 +24,7 @@ from service.directory import (
     UnitRecord,
     load_directory,
     store_directory,
+    stored_roles,
 )
 from service.models import AuditEntry, Division, Person, Unit
 from service.occurrences import bump_data_version
@@ -37,19 +38,20 @@ class SyncRefused(Exception):
     """The run would change too much; nothing was changed. The message is Swedish."""
 
 
-def role_for(title: str) -> str | None:
-    """The directory's role for a job title as written, or None.
+def role_for(title: str, vocabulary: roles.RoleVocabulary | None = None) -> str | None:
+    """The role a person holds, for a job title as written, or None (also for a group such as
+    "Chefer"). The one place people sources match roles: against the roles the store's
+    directory declares (Rektor, Förskolechef, …), or the bundled ones."""
+    vocabulary = vocabulary or roles.default_vocabulary()
+    role = vocabulary.canonical_role(title)
+    return role if role is not None and vocabulary.spec(role) is not None else None
 
-    The one place people sources match roles, so a data-driven vocabulary can replace it.
-    """
-    role = roles.canonical_role(title)
-    return role if role in roles.PERSON_ROLES else None
 
-
-def new_role_key(title: str) -> str | None:
+def new_role_key(title: str, vocabulary: roles.RoleVocabulary | None = None) -> str | None:
     """The role key for a role the source brings that the directory did not declare, or None
     when the title cannot be one (empty, or a group such as "Chefer")."""
-    if not title.strip() or roles.canonical_role(title) is not None:
+    vocabulary = vocabulary or roles.default_vocabulary()
+    if not title.strip() or vocabulary.canonical_role(title) is not None:
         return None
     return re.sub(r"\s+", " ", title.strip().lower())
 
@@ -71,6 +73,8 @@ class Places:
 
     units: dict[str, UnitRecord]
     divisions: dict[str, str]
+    # The roles the store's directory declares: what a job title is matched against.
+    vocabulary: roles.RoleVocabulary = field(default_factory=roles.default_vocabulary)
     new_units: list[str] = field(default_factory=list)
     new_divisions: list[str] = field(default_factory=list)
 
@@ -82,6 +86,7 @@ class Places:
                 for u in session.scalars(select(Unit))
             },
             divisions={d.code: d.name for d in session.scalars(select(Division))},
+            vocabulary=stored_roles(session),
         )
 
     def division(self, written: str) -> str | None:
