@@ -433,3 +433,34 @@ def test_the_groups_reach_the_declared_managers_and_committee(tmp_path: Path) ->
 )
 def test_a_stored_party_key_reads_back_as_the_same_party(key: str) -> None:
     assert roles.RoleMatch.from_key(key).key == key
+
+
+def test_an_hr_export_is_read_against_the_roles_the_directory_declares(
+    school: App, tmp_path: Path
+) -> None:
+    from service.people.hr_file import read_people_file
+    from service.people.update import update_people
+    from tests.people.exports import export_rows, write_csv
+
+    school.init(at("2024-11-25", "06:00"))
+    with school.sessions() as session:
+        rows = export_rows(load_directory(session))
+    newcomer = [
+        "Nils Nyman", "nils.nyman@example.se", "Rektor", rows[0][3], rows[0][4],
+        "sven.skolchef@example.se", "Ja",
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "hr.csv", [*rows, newcomer])
+
+    summary = update_people(
+        school,
+        lambda places: read_people_file(path, path.name, places),  # no --new-roles needed
+        at("2024-11-26"),
+        actor="directory-import",
+    )
+
+    assert summary["added"] == [
+        {"email": "nils.nyman@example.se", "name": "Nils Nyman", "role": "rektor"}
+    ]
+    with school.sessions() as session:
+        nils = session.scalar(select(Person).where(Person.email == "nils.nyman@example.se"))
+    assert nils is not None and nils.role == "rektor"
