@@ -22,6 +22,7 @@ from typing import Any
 
 from openpyxl.utils.cell import range_boundaries
 
+from service.config import ConfigError
 from service.problems import InputError, Problem
 
 _CHUNK = 64 * 1024
@@ -43,12 +44,22 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Limits:
         defaults = cls()
+
+        def limit(key: str, default: int) -> int:
+            value = settings.get(key, default)
+            # bool is an int to Python, but `max_rows = true` is a mistake, not a limit of 1.
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"[plans] {key} = {value!r}: ange ett positivt heltal (standard {default})."
+                )
+            return value
+
         return cls(
-            file_bytes=int(settings.get("max_file_bytes", defaults.file_bytes)),
-            unpacked_bytes=int(settings.get("max_unpacked_bytes", defaults.unpacked_bytes)),
-            rows=int(settings.get("max_rows", defaults.rows)),
-            cells=int(settings.get("max_cells", defaults.cells)),
-            cell_chars=int(settings.get("max_cell_chars", defaults.cell_chars)),
+            file_bytes=limit("max_file_bytes", defaults.file_bytes),
+            unpacked_bytes=limit("max_unpacked_bytes", defaults.unpacked_bytes),
+            rows=limit("max_rows", defaults.rows),
+            cells=limit("max_cells", defaults.cells),
+            cell_chars=limit("max_cell_chars", defaults.cell_chars),
         )
 
 

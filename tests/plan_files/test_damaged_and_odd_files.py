@@ -333,3 +333,14 @@ def test_an_encrypted_package_is_one_problem(tmp_path: Path) -> None:
     path = write(tmp_path, "p.xlsx", DAMAGES["encryption-flag"](xlsx_bytes(), "xlsx"))
     problem = only(path)
     assert problem.message.startswith("filen är krypterad") and "lösenordet" in problem.message
+
+
+@pytest.mark.parametrize("value", ["många", True, 0, -5, 2.5])
+def test_a_limit_that_is_not_a_positive_whole_number_is_a_configuration_error(
+    value: object,
+) -> None:
+    from service.config import ConfigError
+    from service.plans.limits import Limits
+
+    with pytest.raises(ConfigError, match=r"\[plans\] max_rows = .*ange ett positivt heltal"):
+        Limits.from_settings({"max_rows": value})
