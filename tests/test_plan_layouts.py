@@ -375,3 +375,20 @@ def test_word_column_report_names_the_header_row_below_an_area_row(tmp_path: Pat
         ("tabell 1, rad 2", "Vem", "Ansvarig"),
         ("tabell 1, rad 2", "När", "Klart när?"),
     ]
+
+
+def test_dry_run_json_names_an_external_party_as_external(cli_ready: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "samverkan.toml"
+    path.write_text(
+        '[plan]\nid = "samverkan"\ntitle = "Samverkan"\nstart = 2025-01-01\nend = 2025-12-31\n\n'
+        '[[area]]\ntitle = "A"\n\n[[area.item]]\nnumber = "1"\ntitle = "Samverka"\n'
+        'responsible = ["Enhetschef", "Försäkringskassan"]\ndeadline = "i maj"\n',
+        encoding="utf-8",
+    )
+    (entry,) = cli_ready.dry_run(path)["entries"]
+    assert entry["parties"] == [
+        {"written": "Enhetschef", "role": "enhetschef", "external": None, "reaches": 14},
+        {"written": "Försäkringskassan", "role": None, "external": "Försäkringskassan",
+         "reaches": 0},
+    ]  # fmt: skip
+    assert entry["deadline"]["due"] == "2025-05-31"  # the plan's period pins the year

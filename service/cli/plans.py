@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import roles
 from service.app import App
 from service.cli.common import (
     JSON_HELP,
@@ -151,13 +150,16 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
         for item in area.items:
             parties = []
             for written in item.responsible:
-                role = roles.canonical_role(written)
+                match = directory.match_role(written)
+                internal = match is not None and match.external is None
                 parties.append(
                     {
                         "written": written,
-                        "role": role,
-                        "external": None,
-                        "reaches": len(directory.holders(role)) if role else 0,
+                        "role": match.key if match is not None and internal else None,
+                        "external": match.external if match is not None else None,
+                        "reaches": len(directory.holders(match.key))
+                        if match is not None and internal
+                        else 0,
                     }
                 )
             entries.append(
