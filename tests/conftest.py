@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from pytest_lazy_fixtures import lf
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from service.app import App
+from service.db import make_engine
 from tests.cli_support import Cli, write_config
 from tests.support import make_config
 
@@ -50,6 +51,14 @@ def postgres_url() -> Iterator[str]:
 )
 def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on an empty store of either kind (the schema upgrade tests build it)."""
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

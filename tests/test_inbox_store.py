@@ -3,7 +3,6 @@ and a claim is what makes a mail be handled once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,17 +10,9 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from service import schema
-from service.db import make_engine
 from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def test_the_inbox_revision_keeps_every_row_and_adds_the_claims(engine: Engine) -> None:

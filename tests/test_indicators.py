@@ -3,11 +3,9 @@ beside the area's activities; a recorded value is never removed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine, func, select, text
 
@@ -134,13 +132,6 @@ def test_an_unknown_indicator_names_the_row_and_nothing_is_recorded(
     engine = make_engine(f"sqlite:///{cli_ready.db}")
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(IndicatorValue)) == 2
-    engine.dispose()
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
     engine.dispose()
 
 

@@ -3,26 +3,16 @@ not yet, and the new tables take a person's settings at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from service import schema
-from service.db import make_engine
 from service.models import Absence, Person, Preference
 from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def test_upgrading_to_preferences_keeps_every_row_and_the_new_tables_work(

@@ -4,7 +4,6 @@ failed upgrade leaves the store as it was, and stores this code must not touch a
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,13 +24,6 @@ from tests.support import make_config
 from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def revision_of(engine: Engine) -> str | None:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine, text
 
 from service import schema
-from service.db import make_engine
 from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def test_items_upgrade_intact_and_without_extra_columns(engine: Engine) -> None:

@@ -65,17 +65,25 @@ def _with_csrf(
     return response
 
 
-def personal_dashboard(request: Request) -> Response:
-    web = web_of(request)
+def dashboard_holder(request: Request, web: Web, session: Session) -> Person | Response:
+    """The active person a personal dashboard link names, or the page that refuses the link."""
     if (limited := web.rate_limited(request)) is not None:
         return limited
     claim = web.read_claim(request, DASHBOARD)
     if isinstance(claim, HTMLResponse):
         return claim
+    person = session.get(Person, claim.person_id)
+    if person is None or not person.active:
+        return web.bad_link(request, "stale")
+    return person
+
+
+def personal_dashboard(request: Request) -> Response:
+    web = web_of(request)
     with web.app.sessions() as session:
-        person = session.get(Person, claim.person_id)
-        if person is None or not person.active:
-            return web.bad_link(request, "stale")
+        person = dashboard_holder(request, web, session)
+        if not isinstance(person, Person):
+            return person
         return _dashboard_page(request, web, session, viewer=person.name, admin=False)
 
 

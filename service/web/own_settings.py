@@ -13,7 +13,7 @@ from service.links import SETTINGS, Claim
 from service.models import Person
 from service.pipeline import coming_mails
 from service.reminders import CHECKIN_KIND, DIGEST_KIND, ESCALATION_KIND
-from service.web.context import Web, page, web_of
+from service.web.context import Web, page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.security import CSRF_FIELD, form_path
 
@@ -41,14 +41,7 @@ async def post_settings(request: Request) -> Response:
         return claim
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
-        return page(
-            "error.html.j2",
-            403,
-            title="Formuläret kunde inte skickas",
-            message="Sidan var för gammal eller öppnades i en annan webbläsare. "
-            "Öppna länken igen och skicka formuläret en gång till.",
-            back_url=request.url.path,
-        )
+        return stale_form(back_url=request.url.path)
     return await web.write(_save, request, web, claim, fields)
 
 

@@ -7,7 +7,6 @@ from datetime import date
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service.links import DASHBOARD
 from service.models import Person
 from service.report.model import UnknownPlan
 from service.report.service import render_for, report_for
@@ -29,16 +28,13 @@ LINKS = (
 
 
 def personal_report(request: Request) -> Response:
+    from service.web.admin import dashboard_holder  # admin links to these downloads
+
     web = web_of(request)
-    if (limited := web.rate_limited(request)) is not None:
-        return limited
-    claim = web.read_claim(request, DASHBOARD)
-    if isinstance(claim, HTMLResponse):
-        return claim
     with web.app.sessions() as session:
-        person = session.get(Person, claim.person_id)
-        if person is None or not person.active:
-            return web.bad_link(request, "stale")
+        person = dashboard_holder(request, web, session)
+        if not isinstance(person, Person):
+            return person
     return _download(request, web)
 
 

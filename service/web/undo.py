@@ -12,7 +12,7 @@ from service.db import transaction
 from service.inbox import undo
 from service.links import UNDO, Claim
 from service.models import Area, Item, Plan
-from service.web.context import Web, page, web_of
+from service.web.context import Web, page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.security import CSRF_FIELD, form_path
 
@@ -43,14 +43,7 @@ async def post_undo(request: Request) -> Response:
         return claim
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
-        return page(
-            "error.html.j2",
-            403,
-            title="Formuläret kunde inte skickas",
-            message="Sidan var för gammal eller öppnades i en annan webbläsare. "
-            "Öppna länken igen och skicka formuläret en gång till.",
-            back_url=request.url.path,
-        )
+        return stale_form(back_url=request.url.path)
     return await web.write(_undo, request, web, claim)
 
 
