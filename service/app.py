@@ -108,13 +108,23 @@ class App:
     def directory(self, session: Session) -> Directory:
         return load_directory(session)
 
+    def plan_directory(self) -> Directory | None:
+        """The directory a plan is checked against before it is stored (a dry run): the
+        configured file, or, with none configured (people come from an HR export or a sync),
+        the store's once it is up to date; None when neither exists yet."""
+        if str(self.config.get("plans", "directory", "")).strip():
+            path = self.config.path("plans", "directory")
+            return load_directory_file(path, self.display_path(path)) if path.is_file() else None
+        if schema.current(self.engine).standing is not schema.Standing.CURRENT:
+            return None
+        with self.sessions() as session:
+            return load_directory(session)
+
     def plan_vocabulary(self) -> RoleVocabulary:
-        """The roles a plan is checked against without a store (a dry run): those of the
-        configured directory file, or the bundled ones when there is no such file."""
-        path = self.config.path("plans", "directory")
-        if not path.exists():
-            return default_vocabulary()
-        return load_directory_file(path, self.display_path(path)).vocabulary
+        """The roles a plan is checked against without storing it; the bundled ones when there
+        is no directory yet."""
+        directory = self.plan_directory()
+        return directory.vocabulary if directory is not None else default_vocabulary()
 
     # -- set-up ----------------------------------------------------------------------------
     def init(self, now: datetime) -> list[ImportResult]:

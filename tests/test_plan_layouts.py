@@ -392,3 +392,19 @@ def test_dry_run_json_names_an_external_party_as_external(cli_ready: Cli, tmp_pa
          "reaches": 0},
     ]  # fmt: skip
     assert entry["deadline"]["due"] == "2025-05-31"  # the plan's period pins the year
+
+
+def test_a_dry_run_without_a_directory_file_checks_against_the_stores_people(
+    cli_ready: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # People come from an HR export or a sync: [plans] directory = "" (see README).
+    monkeypatch.setenv("BEVAKNING_PLANS_DIRECTORY", "")
+    path = tmp_path / "samverkan.toml"
+    path.write_text(
+        '[plan]\nid = "samverkan"\ntitle = "Samverkan"\nstart = 2025-01-01\nend = 2025-12-31\n\n'
+        '[[area]]\ntitle = "A"\n\n[[area.item]]\nnumber = "1"\ntitle = "Samverka"\n'
+        'responsible = ["Enhetschef"]\ndeadline = "i maj"\n',
+        encoding="utf-8",
+    )
+    (entry,) = cli_ready.dry_run(path)["entries"]
+    assert entry["parties"][0]["reaches"] == 14  # the enhetschefer the store holds

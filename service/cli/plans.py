@@ -28,7 +28,6 @@ from service.cli.common import (
     uppdaterad,
 )
 from service.deadlines import Deadline
-from service.directory import load_directory_file
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import count_statuses, schedule_items, status_at
 from service.plans.importer import PlanSpec, deadline_report, read_plan_file
@@ -143,14 +142,15 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
     """Each item as it would be stored, with the parties its Ansvarig was read as and how
     many people of the directory file each reaches."""
-    directory = load_directory_file(app.config.path("plans", "directory"))
+    directory = app.plan_directory()
+    vocabulary = directory.vocabulary if directory is not None else app.plan_vocabulary()
     calendars = file_calendars(app)
     entries = []
     for area in spec.areas:
         for item in area.items:
             parties = []
             for written in item.responsible:
-                match = directory.match_role(written)
+                match = vocabulary.match_role(written)
                 internal = match is not None and match.external is None
                 parties.append(
                     {
@@ -158,7 +158,7 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
                         "role": match.key if match is not None and internal else None,
                         "external": match.external if match is not None else None,
                         "reaches": len(directory.holders(match.key))
-                        if match is not None and internal
+                        if directory is not None and match is not None and internal
                         else 0,
                     }
                 )
