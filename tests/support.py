@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from service.app import App
 from service.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,18 @@ def at(day: str, clock: str = "08:00") -> datetime:
 
 def d(text_: str) -> date:
     return date.fromisoformat(text_)
+
+
+def folder_app(db_url: str, tmp_path: Path, folder: Path) -> App:
+    """An app whose plans, directory.toml and calendars.toml are the files in `folder`."""
+    return App(
+        make_config(
+            db_url,
+            tmp_path,
+            plans={
+                "folder": str(folder),
+                "directory": str(folder / "directory.toml"),
+                "calendars": str(folder / "calendars.toml"),
+            },
+        )
+    )

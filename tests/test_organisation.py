@@ -17,7 +17,7 @@ from service.models import Item, Occurrence, Person, Plan
 from service.plans.importer import read_plan_file
 from service.plans.tables import ReadOptions
 from service.problems import InputError
-from tests.support import ROOT, at, make_config
+from tests.support import ROOT, at, folder_app
 
 MUNICIPALITY = """
 [[role]]
@@ -221,16 +221,7 @@ def town(db_url: str, tmp_path: Path) -> Iterator[App]:
     }
     for slug, text in plans.items():
         (folder / f"{slug}.toml").write_text(text, encoding="utf-8")
-    config = make_config(
-        db_url,
-        tmp_path,
-        plans={
-            "folder": str(folder),
-            "directory": str(folder / "directory.toml"),
-            "calendars": str(folder / "calendars.toml"),
-        },
-    )
-    instance = App(config)
+    instance = folder_app(db_url, tmp_path, folder)
     yield instance
     instance.engine.dispose()
 

@@ -20,7 +20,7 @@ from service.pipeline import tick
 from service.plans.importer import parse_plan
 from service.plans.tables import ReadOptions, split_roles
 from service.problems import InputError
-from tests.support import ROOT, at, d, make_config
+from tests.support import ROOT, at, d, folder_app
 from tests.upgrades import columns_of, load_release_0_1, snapshot
 
 
@@ -224,16 +224,7 @@ def school(db_url: str, tmp_path: Path) -> Iterator[App]:
     terms = (ROOT / "plans" / "calendars.toml").read_text(encoding="utf-8").split("[apt]")[0]
     (folder / "calendars.toml").write_text(terms, encoding="utf-8")
     (folder / "skolplan.toml").write_text(SCHOOL_PLAN, encoding="utf-8")
-    config = make_config(
-        db_url,
-        tmp_path,
-        plans={
-            "folder": str(folder),
-            "directory": str(folder / "directory.toml"),
-            "calendars": str(folder / "calendars.toml"),
-        },
-    )
-    instance = App(config)
+    instance = folder_app(db_url, tmp_path, folder)
     yield instance
     instance.engine.dispose()
 
