@@ -28,14 +28,22 @@ def graph(tmp_path: Path) -> Iterator[FakeGraphServer]:
         yield server
 
 
-def graph_app(sqlite_url: str, tmp_path: Path, graph: FakeGraphServer, **inbox: object) -> App:
+def exchange_app(
+    sqlite_url: str, tmp_path: Path, source: str, settings: dict[str, object], **inbox: object
+) -> App:
+    """An app reading its inbox from `source` ("graph" or "ews") with that transport's
+    settings, as a municipality would configure it."""
     config = make_config(sqlite_url, tmp_path).with_overrides(
         {
-            "mail.graph": graph.settings(),
-            "mail.inbox": {"source": "graph", "mailbox": MAILBOX, **inbox},
+            f"mail.{source}": settings,
+            "mail.inbox": {"source": source, "mailbox": MAILBOX, **inbox},
         }
     )
     return App(config)
+
+
+def graph_app(sqlite_url: str, tmp_path: Path, graph: FakeGraphServer, **inbox: object) -> App:
+    return exchange_app(sqlite_url, tmp_path, "graph", graph.settings(), **inbox)
 
 
 def test_replies_are_read_over_graph_and_moved_to_the_processed_folder(
@@ -88,13 +96,7 @@ def ews() -> Iterator[FakeEWSServer]:
 
 
 def ews_app(sqlite_url: str, tmp_path: Path, ews: FakeEWSServer, **inbox: object) -> App:
-    config = make_config(sqlite_url, tmp_path).with_overrides(
-        {
-            "mail.ews": ews.settings(),
-            "mail.inbox": {"source": "ews", "mailbox": MAILBOX, **inbox},
-        }
-    )
-    return App(config)
+    return exchange_app(sqlite_url, tmp_path, "ews", ews.settings(), **inbox)
 
 
 def test_replies_are_read_over_ews_and_moved_to_the_processed_folder(
