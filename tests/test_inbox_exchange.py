@@ -66,15 +66,7 @@ def test_over_graph_without_a_processed_folder_a_mail_gets_a_category(
     sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
 ) -> None:
     app = graph_app(sqlite_url, tmp_path, graph, processed_folder="")
-    sent = Sent(app)
-    mail = sent.with_items(lambda n: n >= 1)
-    graph.deliver(replies.gmail(mail, "klar 1", sender_of(mail)))
-
-    assert len(read_inbox(app, LATER).handled) == 1
-    assert read_inbox(app, LATER).handled == []
-    (kept,) = graph.in_folder("inbox")
-    assert kept.categories == ["Bevakning"] and kept.is_read
-    app.engine.dispose()
+    kept_with_a_category(app, graph)
 
 
 def test_a_graph_mailbox_the_app_may_not_read_is_reported(
@@ -86,6 +78,19 @@ def test_a_graph_mailbox_the_app_may_not_read_is_reported(
     run = read_inbox(app, LATER)
 
     assert run.handled == [] and "no folder Finns inte" in run.errors[0]
+    app.engine.dispose()
+
+
+def kept_with_a_category(app: App, server: FakeGraphServer | FakeEWSServer) -> None:
+    """Without a processed folder, a handled reply stays in the inbox, read and categorised,
+    and is not handled again."""
+    mail = Sent(app).with_items(lambda n: n >= 1)
+    server.deliver(replies.gmail(mail, "klar 1", sender_of(mail)))
+
+    assert len(read_inbox(app, LATER).handled) == 1
+    assert read_inbox(app, LATER).handled == []
+    (kept,) = server.in_folder("inbox")
+    assert kept.categories == ["Bevakning"] and kept.is_read
     app.engine.dispose()
 
 
@@ -120,15 +125,7 @@ def test_over_ews_without_a_processed_folder_a_mail_gets_a_category(
     sqlite_url: str, tmp_path: Path, ews: FakeEWSServer
 ) -> None:
     app = ews_app(sqlite_url, tmp_path, ews, processed_folder="")
-    sent = Sent(app)
-    mail = sent.with_items(lambda n: n >= 1)
-    ews.deliver(replies.gmail(mail, "klar 1", sender_of(mail)))
-
-    assert len(read_inbox(app, LATER).handled) == 1
-    assert read_inbox(app, LATER).handled == []
-    (kept,) = ews.in_folder("inbox")
-    assert kept.categories == ["Bevakning"] and kept.is_read
-    app.engine.dispose()
+    kept_with_a_category(app, ews)
 
 
 def test_two_instances_reading_one_graph_mailbox_apply_a_reply_once(
