@@ -15,7 +15,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import schema
-from service.calendar import AptRule, Calendars, TermDefaults, load_calendars, store_calendars
+from service.calendar import (
+    AptRule,
+    Calendars,
+    TermDefaults,
+    TermSpan,
+    apt_span,
+    load_calendars,
+    store_calendars,
+)
 from service.config import Config
 from service.db import make_engine, session_factory, transaction
 from service.directory import Directory, load_directory, load_directory_file, store_directory
@@ -29,7 +37,7 @@ from service.links import (
     LinkSigner,
     signing_keys,
 )
-from service.models import Person, Plan, Term, Unit
+from service.models import Person, Plan, Term
 from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
 from service.plans.limits import Limits
@@ -95,7 +103,14 @@ class App:
             defaults=self.term_defaults,
             country=str(c.get("holidays_country", "SE")),
             categories=tuple(c.get("holiday_categories", ["public", "de_facto"])),
+            committee=self.committee,
         )
+
+    @property
+    def committee(self) -> str:
+        """The default committee's name; an administration's section in the calendars file
+        names its own (Calendars.of(code).committee)."""
+        return str(self.config.get("report", "committee", "nämnden"))
 
     @cached_property
     def signer(self) -> LinkSigner:
@@ -184,27 +199,22 @@ class App:
             directory = load_directory_file(directory_path, self.display_path(directory_path))
             store_directory(session, directory)
         calendars_path = self.config.path("plans", "calendars")
-        units = [u.code for u in session.scalars(select(Unit))]
+        directory = self.directory(session)
         store_calendars(
             session,
             calendars_path,
             self.display_path(calendars_path),
-            defaults=self.term_defaults,
             default_rule=self.apt_rule,
-            units=units,
+            units=directory.unit_administrations(),
+            administrations=list(directory.organisation.administrations),
             span=self.apt_span(session, now),
         )
         bump_data_version(session)
 
     def apt_span(self, session: Session, now: datetime) -> tuple[date, date]:
-        """The years APT rules are expanded over: every listed term, and some years around
-        today (`bevakning reload` extends it as time passes)."""
-        today = self.local_date(now)
-        starts = [t.start for t in session.scalars(select(Term))]
-        ends = [t.end for t in session.scalars(select(Term))]
-        first = min([*starts, today.replace(year=today.year - 3)])
-        last = max([*ends, today.replace(year=today.year + 5)])
-        return date(first.year, 1, 1), date(last.year, 12, 31)
+        """The years APT rules are expanded over (see calendar.apt_span)."""
+        terms = [TermSpan(t.name, t.start, t.end) for t in session.scalars(select(Term))]
+        return apt_span(terms, self.local_date(now))
 
     def reload(self, now: datetime, *, dry_run: bool = False) -> dict[str, object]:
         """Reload the directory and calendars files; the people who left hand their open

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import bisect
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -15,8 +14,14 @@ import holidays
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.models import Meeting, Term
-from service.problems import InputError, Problem
+from service.models import (
+    AdministrationCalendar,
+    AdministrationMeeting,
+    AdministrationTerm,
+    Meeting,
+    Term,
+)
+from service.problems import InputError, Problem, read_toml
 
 NAMND = "nämnd"
 APT = "apt"
@@ -86,6 +91,36 @@ class Calendars:
     term_defaults: TermDefaults = TermDefaults()
     holiday_country: str = "SE"
     holiday_categories: tuple[str, ...] = ("public", "de_facto")
+    # The committee's name for the report header ("Underlag till socialnämnden …").
+    committee: str = "nämnden"
+    # Administration code -> its calendar, already merged with this (the default) one.
+    administrations: Mapping[str, Calendars] = field(default_factory=dict)
+
+    def of(self, administration: str | None) -> Calendars:
+        """The calendar a plan of `administration` follows: its own where the calendars file
+        has a section for it, otherwise the default (also for a municipality-wide plan)."""
+        return self.administrations.get(administration or "", self)
+
+    def with_sections(self, sections: Mapping[str, CalendarSection]) -> Calendars:
+        """This default calendar with each administration's section resolved: what a section
+        declares replaces that part (its terms, a meeting series by name, the committee's
+        name); the rest stays the default. APT dates are per unit and already expanded into
+        `meetings`, so they are the same whichever administration's calendar is asked."""
+        resolved = {
+            code: replace(
+                self,
+                terms=section.terms or self.terms,
+                meetings={
+                    **self.meetings,
+                    **{(name, ""): dates for name, dates in section.meetings.items()},
+                },
+                apt_rule=section.apt_rule or self.apt_rule,
+                committee=section.committee or self.committee,
+                administrations={},
+            )
+            for code, section in sections.items()
+        }
+        return replace(self, administrations=resolved)
 
     # -- terms ---------------------------------------------------------------------------
     def term(self, name: str) -> TermSpan:
@@ -159,34 +194,92 @@ def _holidays(country: str, categories: tuple[str, ...], year: int) -> frozenset
     return frozenset(closed.keys())
 
 
-# -- loading ------------------------------------------------------------------------------
+# -- the calendars file ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarSection:
+    """What one administration's `[administration.CODE]` declares; left out = the default."""
+
+    committee: str = ""
+    terms: tuple[TermSpan, ...] = ()
+    meetings: Mapping[str, tuple[date, ...]] = field(default_factory=dict)  # series -> dates
+    apt_rule: AptRule | None = None
+
+
+@dataclass(frozen=True)
+class CalendarFile:
+    """The calendars file as read: the default calendar and the administrations' sections."""
+
+    terms: tuple[TermSpan, ...]
+    meetings: Mapping[tuple[str, str], tuple[date, ...]]  # series and units' own APT dates
+    apt_rule: AptRule
+    unit_rules: Mapping[str, AptRule]
+    sections: Mapping[str, CalendarSection] = field(default_factory=dict)
+
+    def meeting_rows(
+        self, span: tuple[date, date], unit_administrations: Mapping[str, str] = {}
+    ) -> dict[tuple[str, str], tuple[date, ...]]:
+        """The default meeting series and every APT date over `span`, per unit: the unit's own
+        dates or rule, else its administration's rule, else the default rule ((APT, ""))."""
+        rows = dict(self.meetings)
+        rows[(APT, "")] = tuple(self.apt_rule.dates(*span))
+        for unit, administration in unit_administrations.items():
+            section = self.sections.get(administration)
+            if section is None or section.apt_rule is None:
+                continue
+            if (APT, unit) not in rows and unit not in self.unit_rules:
+                rows[(APT, unit)] = tuple(section.apt_rule.dates(*span))
+        for unit, rule in self.unit_rules.items():
+            rows[(APT, unit)] = tuple(rule.dates(*span))
+        return rows
+
+    def calendars(
+        self,
+        span: tuple[date, date],
+        unit_administrations: Mapping[str, str] = {},
+        *,
+        term_defaults: TermDefaults | None = None,
+        committee: str = "nämnden",
+    ) -> Calendars:
+        """The calendars this file describes, APT rules expanded over `span` (pure: what the
+        store holds after store_calendars, without the store). `committee` is the default
+        committee's name."""
+        default = Calendars(
+            terms=self.terms,
+            meetings=self.meeting_rows(span, unit_administrations),
+            apt_rule=self.apt_rule,
+            term_defaults=term_defaults or TermDefaults(),
+            committee=committee,
+        )
+        return default.with_sections(self.sections)
+
+
+def apt_span(terms: Sequence[TermSpan], today: date) -> tuple[date, date]:
+    """The years APT rules are expanded over: every listed term, and some years around today
+    (`bevakning reload` extends it as time passes)."""
+    first = min([*(t.start for t in terms), today.replace(year=today.year - 3)])
+    last = max([*(t.end for t in terms), today.replace(year=today.year + 5)])
+    return date(first.year, 1, 1), date(last.year, 12, 31)
+
+
+# The keys an `[administration.CODE]` section may hold.
+_SECTION_KEYS = ("committee", "term", "apt", "meetings")
 
 
 def parse_calendars(
     data: Mapping[str, Any],
     file: str,
     *,
-    defaults: TermDefaults | None = None,
     default_rule: AptRule | None = None,
     units: Sequence[str] = (),
-) -> tuple[list[TermSpan], dict[tuple[str, str], list[date]], AptRule, dict[str, AptRule]]:
-    """Validate the calendars document: terms, the APT rule and overrides, meeting dates."""
+    administrations: Sequence[str] | None = None,
+) -> CalendarFile:
+    """Validate the calendars document: terms, the APT rule and the units' own, meeting
+    dates, and each administration's section. `units` and `administrations` are the codes the
+    directory declares (None: not checked, as when a phrase is read without a store)."""
     problems: list[Problem] = []
-    terms: list[TermSpan] = []
-    for n, raw in enumerate(data.get("term", []), start=1):
-        name = " ".join(str(raw.get("name", "")).upper().split())
-        start, end = raw.get("start"), raw.get("end")
-        parts = name.split()
-        if len(parts) != 2 or parts[0] not in ("VT", "HT") or not parts[1].isdigit():
-            problems.append(
-                Problem(file, f"termin {n}", f'namnet {name!r} ska vara t.ex. "HT 2025".')
-            )
-        elif not isinstance(start, date) or not isinstance(end, date) or end < start:
-            problems.append(
-                Problem(file, f"termin {name}", "start och end måste vara datum, start före end.")
-            )
-        else:
-            terms.append(TermSpan(name, start, end))
+    terms = _terms(data.get("term", []), file, "", problems)
     rule = default_rule or AptRule()
     apt = data.get("apt", {})
     try:
@@ -194,7 +287,7 @@ def parse_calendars(
     except ValueError as exc:
         problems.append(Problem(file, "[apt]", str(exc)))
     unit_rules: dict[str, AptRule] = {}
-    meetings: dict[tuple[str, str], list[date]] = {}
+    meetings: dict[tuple[str, str], tuple[date, ...]] = {}
     for n, raw in enumerate(apt.get("unit", []), start=1):
         unit = str(raw.get("unit", ""))
         where = f"[[apt.unit]] {n} ({unit})"
@@ -206,22 +299,127 @@ def parse_calendars(
             if not all(isinstance(d, date) for d in dates):
                 problems.append(Problem(file, where, "dates måste vara en lista av datum."))
                 continue
-            meetings[(APT, unit)] = sorted(set(dates))  # a date listed twice is one meeting
+            meetings[(APT, unit)] = tuple(sorted(set(dates)))  # a date listed twice is one
         else:
             try:
                 unit_rules[unit] = _rule(raw, rule)
             except ValueError as exc:
                 problems.append(Problem(file, where, str(exc)))
-    for calendar, dates in data.get("meetings", {}).items():
-        if not isinstance(dates, list) or not all(isinstance(d, date) for d in dates):
-            problems.append(
-                Problem(file, f"[meetings] {calendar}", "måste vara en lista av datum.")
-            )
-            continue
-        meetings[(_calendar_name(calendar), "")] = sorted(set(dates))
+    for name, dates in _series(data.get("meetings", {}), file, "", problems).items():
+        meetings[(name, "")] = dates
+    sections = _sections(data.get("administration", {}), file, rule, administrations, problems)
     if problems:
         raise InputError(problems)
-    return terms, meetings, rule, unit_rules
+    return CalendarFile(tuple(terms), meetings, rule, unit_rules, sections)
+
+
+def _terms(raw_terms: Any, file: str, prefix: str, problems: list[Problem]) -> list[TermSpan]:
+    terms: list[TermSpan] = []
+    for n, raw in enumerate(raw_terms, start=1):
+        name = " ".join(str(raw.get("name", "")).upper().split())
+        start, end = raw.get("start"), raw.get("end")
+        parts = name.split()
+        if len(parts) != 2 or parts[0] not in ("VT", "HT") or not parts[1].isdigit():
+            problems.append(
+                Problem(file, f"{prefix}termin {n}", f'namnet {name!r} ska vara t.ex. "HT 2025".')
+            )
+        elif not isinstance(start, date) or not isinstance(end, date) or end < start:
+            problems.append(
+                Problem(
+                    file,
+                    f"{prefix}termin {name}",
+                    "start och end måste vara datum, start före end.",
+                )
+            )
+        else:
+            terms.append(TermSpan(name, start, end))
+    return terms
+
+
+def _series(
+    table: Any, file: str, prefix: str, problems: list[Problem]
+) -> dict[str, tuple[date, ...]]:
+    """A `[meetings]` table: series name -> its sorted dates (a date listed twice is one)."""
+    out: dict[str, tuple[date, ...]] = {}
+    for calendar, dates in table.items():
+        if not isinstance(dates, list) or not all(isinstance(d, date) for d in dates):
+            problems.append(
+                Problem(file, f"{prefix}[meetings] {calendar}", "måste vara en lista av datum.")
+            )
+            continue
+        out[_calendar_name(calendar)] = tuple(sorted(set(dates)))
+    return out
+
+
+def _sections(
+    table: Any,
+    file: str,
+    rule: AptRule,
+    administrations: Sequence[str] | None,
+    problems: list[Problem],
+) -> dict[str, CalendarSection]:
+    """The `[administration.CODE]` sections; a code the directory does not declare is refused
+    (a typo would otherwise leave that administration on the default calendar unnoticed)."""
+    if not isinstance(table, Mapping):
+        problems.append(
+            Problem(
+                file, "administration", "skriv en tabell per förvaltning: [administration.KOD]."
+            )
+        )
+        return {}
+    sections: dict[str, CalendarSection] = {}
+    for code, raw in table.items():
+        where = f"[administration.{code}]"
+        if administrations is not None and code not in administrations:
+            known = ", ".join(administrations) or "inga"
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    f"förvaltningen {code!r} finns inte i katalogen (förvaltningar: {known}); "
+                    "använd en kod från katalogens [[administration]].",
+                )
+            )
+            continue
+        if not isinstance(raw, Mapping):
+            problems.append(Problem(file, where, "måste vara en tabell."))
+            continue
+        unknown = [key for key in raw if key not in _SECTION_KEYS]
+        if unknown:
+            problems.append(
+                Problem(
+                    file,
+                    f"{where} {', '.join(unknown)}",
+                    f"okänd nyckel; en förvaltning kan ange {', '.join(_SECTION_KEYS)}.",
+                )
+            )
+            continue
+        committee = raw.get("committee", "")
+        if not isinstance(committee, str):
+            problems.append(Problem(file, f"{where} committee", "måste vara nämndens namn."))
+            committee = ""
+        own_rule: AptRule | None = None
+        apt = raw.get("apt")
+        if apt is not None:
+            if "unit" in apt:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where} [[apt.unit]]",
+                        "en enhets egen APT skrivs under [[apt.unit]] överst i filen.",
+                    )
+                )
+            try:
+                own_rule = _rule(apt, rule)
+            except ValueError as exc:
+                problems.append(Problem(file, f"{where} [apt]", str(exc)))
+        sections[code] = CalendarSection(
+            committee=" ".join(committee.split()),
+            terms=tuple(_terms(raw.get("term", []), file, f"{where} ", problems)),
+            meetings=_series(raw.get("meetings", {}), file, f"{where} ", problems),
+            apt_rule=own_rule,
+        )
+    return sections
 
 
 def _calendar_name(name: str) -> str:
@@ -243,33 +441,39 @@ def store_calendars(
     path: Path,
     display: str,
     *,
-    defaults: TermDefaults,
     default_rule: AptRule,
-    units: Sequence[str],
+    units: Mapping[str, str],
+    administrations: Sequence[str] | None,
     span: tuple[date, date],
 ) -> None:
-    """Replace the stored terms and meetings with the file's; APT rules are expanded over `span`."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError([Problem(display, "", "filen finns inte.")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(display, "", f"ogiltig TOML: {exc}.")]) from None
-    terms, meetings, rule, unit_rules = parse_calendars(
-        data, display, defaults=defaults, default_rule=default_rule, units=units
+    """Replace the stored terms and meetings with the file's; APT rules are expanded over
+    `span`. `units` maps each unit code to its administration ("" = none declared)."""
+    parsed = parse_calendars(
+        read_toml(path, display),
+        display,
+        default_rule=default_rule,
+        units=list(units),
+        administrations=administrations,
     )
-    meetings[(APT, "")] = rule.dates(*span)
-    for unit, unit_rule in unit_rules.items():
-        meetings[(APT, unit)] = unit_rule.dates(*span)
-    session.execute(delete(Term))
-    session.execute(delete(Meeting))
-    session.add_all(Term(name=t.name, start=t.start, end=t.end) for t in terms)
+    for table in (Term, Meeting, AdministrationCalendar, AdministrationTerm, AdministrationMeeting):
+        session.execute(delete(table))
+    session.add_all(Term(name=t.name, start=t.start, end=t.end) for t in parsed.terms)
     session.add_all(
         Meeting(calendar=cal, unit_code=unit, on=day)
-        for (cal, unit), dates in meetings.items()
+        for (cal, unit), dates in parsed.meeting_rows(span, units).items()
         for day in dates
     )
+    for code, section in parsed.sections.items():
+        session.add(AdministrationCalendar(administration=code, committee=section.committee))
+        session.add_all(
+            AdministrationTerm(administration=code, name=t.name, start=t.start, end=t.end)
+            for t in section.terms
+        )
+        session.add_all(
+            AdministrationMeeting(administration=code, calendar=name, on=day)
+            for name, dates in section.meetings.items()
+            for day in dates
+        )
     session.flush()
 
 
@@ -279,6 +483,7 @@ def load_calendars(
     defaults: TermDefaults | None = None,
     country: str = "SE",
     categories: tuple[str, ...] = ("public", "de_facto"),
+    committee: str = "nämnden",
 ) -> Calendars:
     terms = tuple(
         TermSpan(t.name, t.start, t.end) for t in session.scalars(select(Term).order_by(Term.start))
@@ -286,10 +491,25 @@ def load_calendars(
     grouped: dict[tuple[str, str], list[date]] = {}
     for m in session.scalars(select(Meeting).order_by(Meeting.on)):
         grouped.setdefault((m.calendar, m.unit_code), []).append(m.on)
+    own_terms: dict[str, list[TermSpan]] = {}
+    for t in session.scalars(select(AdministrationTerm).order_by(AdministrationTerm.start)):
+        own_terms.setdefault(t.administration, []).append(TermSpan(t.name, t.start, t.end))
+    own_meetings: dict[str, dict[str, list[date]]] = {}
+    for a in session.scalars(select(AdministrationMeeting).order_by(AdministrationMeeting.on)):
+        own_meetings.setdefault(a.administration, {}).setdefault(a.calendar, []).append(a.on)
+    sections = {
+        c.administration: CalendarSection(
+            committee=c.committee,
+            terms=tuple(own_terms.get(c.administration, ())),
+            meetings={k: tuple(v) for k, v in own_meetings.get(c.administration, {}).items()},
+        )
+        for c in session.scalars(select(AdministrationCalendar))
+    }
     return Calendars(
         terms=terms,
         meetings={k: tuple(v) for k, v in grouped.items()},
         term_defaults=defaults or TermDefaults(),
         holiday_country=country,
         holiday_categories=categories,
-    )
+        committee=committee,
+    ).with_sections(sections)

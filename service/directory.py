@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service import roles
 from service.models import Division, Person, State, Unit
-from service.problems import InputError, Problem
+from service.problems import InputError, Problem, read_toml
 from service.roles import RoleMatch, RoleSpec, RoleVocabulary, default_vocabulary
 
 # The directory's role declarations are kept in the store as one JSON document: they change
@@ -125,6 +124,14 @@ class Directory:
         """The administration a person works in: given, or that of their area or unit."""
         given = self.organisation.of_person.get(person.email.lower())
         return given or self.organisation.of_area.get(self.area_of(person) or "")
+
+    def unit_administrations(self) -> dict[str, str]:
+        """Each unit's administration, through its area ("" when none is declared): a unit's
+        APT follows its administration's calendar whoever's plan reaches it."""
+        return {
+            code: self.organisation.of_area.get(unit.division, "")
+            for code, unit in self.units.items()
+        }
 
     def area_of(self, person: PersonRecord) -> str | None:
         if person.division:
@@ -313,14 +320,7 @@ def _tables(
 
 def load_directory_file(path: Path, display: str | None = None) -> Directory:
     file = display or str(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError([Problem(file, "", "filen finns inte.")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(file, "", f"ogiltig TOML: {exc}.")]) from None
-    return parse_directory(data, file)
+    return parse_directory(read_toml(path, file), file)
 
 
 def store_directory(session: Session, directory: Directory) -> None:

@@ -147,6 +147,37 @@ class Meeting(Base):
     on: Mapped[date] = mapped_column(Date)
 
 
+class AdministrationCalendar(Base):
+    """An administration with its own section in the calendars file: its committee's name.
+    Its terms and meeting series, where it declares them, replace the default ones."""
+
+    __tablename__ = "administration_calendars"
+
+    administration: Mapped[str] = mapped_column(String(40), primary_key=True)
+    committee: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AdministrationTerm(Base):
+    __tablename__ = "administration_terms"
+
+    administration: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)  # "HT 2024"
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+
+
+class AdministrationMeeting(Base):
+    """A meeting of an administration's own series ("nämnd": its committee)."""
+
+    __tablename__ = "administration_meetings"
+    __table_args__ = (UniqueConstraint("administration", "calendar", "on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    administration: Mapped[str] = mapped_column(String(40))
+    calendar: Mapped[str] = mapped_column(String(20))
+    on: Mapped[date] = mapped_column(Date)
+
+
 class Occurrence(Base):
     """One item × one responsible person × one window: the thing that is done or not."""
 

@@ -45,6 +45,7 @@ def schedule_items(session: Session, vocabulary: RoleVocabulary) -> list[Schedul
             plan_end=plan.end,
             follow_from=plan.follow_from,
             parent_id=item.parent_id,
+            administration=plan.administration,
         )
         for item, plan in rows
     ]
@@ -336,7 +337,7 @@ def close_dropped_meetings(
         lo, hi = item.series_range(until)
         if not lo <= due <= hi:
             outside.append(occ_id)
-        elif not meetings_of(calendars, calendar, person, due, due):
+        elif not meetings_of(calendars.of(item.administration), calendar, person, due, due):
             cancelled.append(occ_id)
     closed = 0
     for ids, reason, action in (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,14 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+def read_toml(path: Path, display: str) -> dict[str, Any]:
+    """A reference file (directory, calendars) as TOML; missing or broken: an InputError."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError([Problem(display, "", "filen finns inte.")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(display, "", f"ogiltig TOML: {exc}.")]) from None

@@ -25,6 +25,7 @@ class ScheduleItem:
     plan_end: date
     follow_from: date
     parent_id: int | None = None
+    administration: str = ""  # the plan's; "" = the whole municipality (the default calendar)
 
     def series_range(self, until: date) -> tuple[date, date]:
         """The days a series (recurring, per meeting, check-ins) runs on, up to `until`: the
@@ -85,6 +86,9 @@ def expand(
     """
     slots: list[Slot] = []
     for item in items:
+        # "nästkommande nämnd", terms and the like follow the plan's administration's calendar;
+        # APT dates are per unit, the same in every administration's calendar.
+        calendar = calendars.of(item.administration)
         # One per person; raised at APT if any listed role says so, whatever the roles' order.
         merged: dict[str, tuple[PersonRecord, bool]] = {}
         for role in item.roles:
@@ -94,12 +98,12 @@ def expand(
         if item.deadline.kind is DeadlineKind.RELATIVE and (
             item.deadline.calendar or item.parent_id is not None
         ):
-            slots.extend(_relative(item, holders, calendars, done_parents))
+            slots.extend(_relative(item, holders, calendar, done_parents))
             continue
         for person, apt in holders:
             assert person.id is not None
             for window_key, due, start, end in _windows(
-                item, person, calendars, until, checkin_every
+                item, person, calendar, until, checkin_every
             ):
                 slots.append(Slot(item.id, person.id, window_key, due, start, end, apt))
     return slots

@@ -319,18 +319,18 @@ def calendars_data() -> dict[str, Any]:
 
 
 def test_the_calendars_hold_the_namnd_meeting_of_4_december_2024() -> None:
-    _, meetings, _, _ = parse_calendars(calendars_data(), "plans/calendars.toml")
+    meetings = parse_calendars(calendars_data(), "plans/calendars.toml").meetings
     assert d("2024-12-04") in meetings[(NAMND, "")]
     assert all(day.isoweekday() == 3 for day in meetings[(NAMND, "")])  # Wednesdays
 
 
 def test_the_calendars_hold_apt_on_the_first_tuesday_except_july() -> None:
-    _, _, rule, _ = parse_calendars(calendars_data(), "plans/calendars.toml")
+    rule = parse_calendars(calendars_data(), "plans/calendars.toml").apt_rule
     assert rule == AptRule(weekday=2, nth=1, skip_months=(7,))
 
 
 def test_the_calendars_terms_run_vt_january_to_june_and_ht_august_to_december() -> None:
-    terms, _, _, _ = parse_calendars(calendars_data(), "plans/calendars.toml")
+    terms = parse_calendars(calendars_data(), "plans/calendars.toml").terms
     names = [t.name for t in terms]
     assert {"HT 2023", "VT 2024", "HT 2024", "VT 2025", "HT 2025", "VT 2026"} <= set(names)
     for term in terms:
@@ -339,9 +339,14 @@ def test_the_calendars_terms_run_vt_january_to_june_and_ht_august_to_december() 
         assert term.start.year == term.end.year == int(term.name.split()[1])
 
 
-def test_apt_overrides_name_units_in_the_directory() -> None:
+def test_apt_overrides_and_sections_name_units_and_administrations_in_the_directory() -> None:
     directory = load_directory_file(PLANS / "directory.toml")
-    parse_calendars(calendars_data(), "plans/calendars.toml", units=list(directory.units))
+    parse_calendars(
+        calendars_data(),
+        "plans/calendars.toml",
+        units=list(directory.units),
+        administrations=list(directory.organisation.administrations),
+    )
 
 
 # -- in the store, on SQLite and PostgreSQL ------------------------------------------------------

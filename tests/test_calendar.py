@@ -31,12 +31,8 @@ def bundled_data() -> dict[str, Any]:
 
 
 def bundled_calendars() -> Calendars:
-    terms, meetings, rule, unit_rules = parse_calendars(bundled_data(), "plans/calendars.toml")
-    span = (d("2023-01-01"), d("2030-12-31"))
-    meetings[(APT, "")] = rule.dates(*span)
-    for unit, unit_rule in unit_rules.items():
-        meetings[(APT, unit)] = unit_rule.dates(*span)
-    return Calendars(tuple(terms), {key: tuple(days) for key, days in meetings.items()})
+    parsed = parse_calendars(bundled_data(), "plans/calendars.toml")
+    return parsed.calendars((d("2023-01-01"), d("2030-12-31")))
 
 
 # -- APT rule -------------------------------------------------------------------------------
@@ -217,12 +213,14 @@ def test_terms_between_lists_every_overlapping_term_in_order() -> None:
 
 
 def test_the_bundled_calendars_parse_with_their_terms_rule_and_overrides() -> None:
-    terms, meetings, rule, unit_rules = parse_calendars(bundled_data(), "plans/calendars.toml")
-    assert rule == AptRule(weekday=2, nth=1, skip_months=(7,))
-    assert unit_rules == {"lss-daglig-verksamhet": AptRule(weekday=4, nth=3, skip_months=(7,))}
-    assert (APT, "ifom-barn-familj") in meetings
-    assert d("2024-12-04") in meetings[(NAMND, "")]
-    assert [t.name for t in terms][:3] == ["HT 2023", "VT 2024", "HT 2024"]
+    parsed = parse_calendars(bundled_data(), "plans/calendars.toml")
+    assert parsed.apt_rule == AptRule(weekday=2, nth=1, skip_months=(7,))
+    assert parsed.unit_rules == {
+        "lss-daglig-verksamhet": AptRule(weekday=4, nth=3, skip_months=(7,))
+    }
+    assert (APT, "ifom-barn-familj") in parsed.meetings
+    assert d("2024-12-04") in parsed.meetings[(NAMND, "")]
+    assert [t.name for t in parsed.terms][:3] == ["HT 2023", "VT 2024", "HT 2024"]
 
 
 @pytest.mark.parametrize(
@@ -249,8 +247,8 @@ def test_a_bad_calendars_file_names_the_file_and_the_place(
 
 @pytest.mark.parametrize("name", ["nämnd", "SON", "Socialnämnden", "nämndsmöte"])
 def test_son_and_socialnamnden_name_the_namnd_calendar(name: str) -> None:
-    _, meetings, _, _ = parse_calendars({"meetings": {name: [date(2024, 12, 4)]}}, "kalender.toml")
-    assert meetings == {(NAMND, ""): [date(2024, 12, 4)]}
+    parsed = parse_calendars({"meetings": {name: [date(2024, 12, 4)]}}, "kalender.toml")
+    assert parsed.meetings == {(NAMND, ""): (date(2024, 12, 4),)}
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -281,9 +279,9 @@ def test_a_date_listed_twice_for_a_unit_is_one_meeting(app: App, tmp_path: Path)
             session,
             listed,
             "kalender.toml",
-            defaults=TermDefaults(),
             default_rule=AptRule(),
-            units=["ifom-barn-familj"],
+            units={"ifom-barn-familj": ""},
+            administrations=[],
             span=(d("2024-01-01"), d("2025-12-31")),
         )
     with app.sessions() as session:

@@ -297,12 +297,8 @@ PER_NAMND = "en verksamhet per nämnd, start i september 2023 och färdigt decem
 def bundled_calendars() -> Calendars:
     with (ROOT / "plans" / "calendars.toml").open("rb") as fh:
         data = tomllib.load(fh)
-    terms, meetings, rule, unit_rules = parse_calendars(data, "plans/calendars.toml")
-    span = (d("2023-01-01"), d("2030-12-31"))
-    meetings[(APT, "")] = rule.dates(*span)
-    for unit, unit_rule in unit_rules.items():
-        meetings[(APT, unit)] = unit_rule.dates(*span)
-    return Calendars(tuple(terms), {key: tuple(days) for key, days in meetings.items()})
+    parsed = parse_calendars(data, "plans/calendars.toml")
+    return parsed.calendars((d("2023-01-01"), d("2030-12-31")))
 
 
 def test_per_meeting_items_get_one_occurrence_per_namnd_meeting_in_their_range() -> None:

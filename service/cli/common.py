@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import i18n
 from service.app import App
-from service.calendar import Calendars, parse_calendars
+from service.calendar import Calendars, apt_span, parse_calendars
 from service.problems import InputError
 
 antal = i18n.plural_sv  # "1 område", "2 områden"
@@ -159,20 +159,17 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def file_calendars(app: App) -> Calendars:
-    """The configured terms and committee meetings, read from the calendars file (the store
-    is not needed to read a phrase); the configured term defaults if the file is unreadable."""
+    """The configured terms, committee meetings and APT rules, read from the calendars file
+    (the store is not needed to read a phrase), each administration's section resolved; the
+    configured term defaults if the file is unreadable."""
     defaults = app.term_defaults
     path = app.config.path("plans", "calendars")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        terms, meetings, rule, _ = parse_calendars(
-            data, str(path), defaults=defaults, default_rule=app.apt_rule
-        )
+        parsed = parse_calendars(data, str(path), default_rule=app.apt_rule)
     except (OSError, tomllib.TOMLDecodeError, InputError):
         return Calendars(terms=(), term_defaults=defaults, apt_rule=app.apt_rule)
-    return Calendars(
-        terms=tuple(terms),
-        meetings={k: tuple(v) for k, v in meetings.items()},
-        apt_rule=rule,
-        term_defaults=defaults,
-    )
+    directory = app.plan_directory()
+    units = directory.unit_administrations() if directory is not None else {}
+    span = apt_span(parsed.terms, app.local_date(now_utc()))
+    return parsed.calendars(span, units, term_defaults=defaults, committee=app.committee)

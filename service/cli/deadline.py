@@ -22,6 +22,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("phrase", help="tidsangivelsen som i planen, t.ex. ”senast i oktober varje år”")
     p.add_argument("--plan-start", type=parse_date, metavar="DATUM", help="planens startdatum")
     p.add_argument("--plan-end", type=parse_date, metavar="DATUM", help="planens slutdatum")
+    p.add_argument(
+        "--administration",
+        metavar="KOD",
+        default="",
+        help="förvaltningens kod i katalogen: dess terminer och nämndsmöten gäller",
+    )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_deadline)
 
@@ -30,6 +36,14 @@ def cmd_deadline(app: App, args: argparse.Namespace) -> int:
     if args.plan_start and args.plan_end and args.plan_end < args.plan_start:
         print(
             "Planens slut ligger före dess start; byt plats på --plan-start och --plan-end.",
+            file=sys.stderr,
+        )
+        return 2
+    known = app.plan_vocabulary().administrations
+    if args.administration and args.administration not in known:
+        print(
+            f"Förvaltningen ”{args.administration}” finns inte i katalogen; "
+            f"ange en av: {', '.join(known) or 'inga (katalogen anger inga förvaltningar)'}.",
             file=sys.stderr,
         )
         return 2
@@ -49,7 +63,7 @@ def cmd_deadline(app: App, args: argparse.Namespace) -> int:
         today=app.local_date(now_utc()),
         plan_start=args.plan_start,
         plan_end=args.plan_end,
-        calendars=file_calendars(app),
+        calendars=file_calendars(app).of(args.administration),
     )
     if args.json:
         print(json.dumps({"ok": True, "phrase": args.phrase, **data}, ensure_ascii=False, indent=2))

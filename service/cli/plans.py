@@ -169,7 +169,7 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
                     "area": area.title,
                     "responsible": list(item.responsible),
                     "parties": parties,
-                    "deadline": deadline_report(item, spec, calendars),
+                    "deadline": deadline_report(item, spec, calendars.of(spec.administration)),
                     "extra": dict(item.extra),
                     "where": item.where,
                 }

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.app import App
+from service.models import Plan
 from service.report.model import PlanReport, build_report
 from service.report.writers import render
 
@@ -20,13 +22,15 @@ def report_for(
     meeting: date | None = None,
     start: date | None = None,
 ) -> PlanReport:
+    # The plan's own committee: an administration's section in the calendars file names it.
+    administration = session.scalar(select(Plan.administration).where(Plan.slug == slug))
     return build_report(
         session,
         slug,
         at,
         meeting=meeting,
         start=start,
-        committee=str(app.config.get("report", "committee", "nämnden")),
+        committee=app.calendars(session).of(administration).committee,
         tz=app.tz,
     )
 

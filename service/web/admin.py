@@ -108,7 +108,7 @@ def _dashboard_page(
 ) -> HTMLResponse:
     today = web.today()
     filters = replace(dashboard.Filters.parse(dict(request.query_params)), people=people)
-    board = dashboard.build(session, today, filters)
+    board = dashboard.build(session, today, filters, web.app.calendars(session))
     cookie, fresh = web.csrf.cookie_value(request)
     response = page(
         "dashboard.html.j2",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
+from service.calendar import NAMND, Calendars
 from service.deadlines import DeadlineKind
 from service.directory import load_directory
 from service.figures import Figures
@@ -89,6 +90,9 @@ class PlanTable:
     # Effect figures per area id, over the plan's period up to today.
     figures: dict[int, Figures] = field(default_factory=dict)
     indicators: dict[int | None, list[Shown]] = field(default_factory=dict)
+    # The plan's committee and its next meeting from today: the report links "Underlag till …".
+    committee: str = "nämnden"
+    next_meeting: date | None = None
 
     @property
     def row_count(self) -> int:
@@ -106,7 +110,9 @@ class Dashboard:
     counts: dict[str, int]
 
 
-def build(session: Session, today: date, filters: Filters) -> Dashboard:
+def build(
+    session: Session, today: date, filters: Filters, calendars: Calendars | None = None
+) -> Dashboard:
     plans = list(session.scalars(select(Plan).order_by(Plan.title)))
     shown_plans = [p for p in plans if not filters.plan or p.slug == filters.plan]
     plan_ids = [p.id for p in shown_plans]
@@ -171,7 +177,18 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
             plan_items = [i for i in items if i.plan_id == plan.id]
             plan_occs = [o for i in plan_items for o in by_item.get(i.id, [])]
             figures = area_figures(plan, plan_items, plan_occs, today)
-            tables.append(PlanTable(plan, groups, figures, shown_for(session, plan.id, today)))
+            # A plan of one administration goes to that administration's committee.
+            calendar = (calendars or Calendars(terms=())).of(plan.administration)
+            tables.append(
+                PlanTable(
+                    plan,
+                    groups,
+                    figures,
+                    shown_for(session, plan.id, today),
+                    committee=calendar.committee,
+                    next_meeting=calendar.next_meeting(NAMND, today - timedelta(days=1)),
+                )
+            )
     return Dashboard(
         tables=tables,
         filters=filters,
