@@ -4,9 +4,7 @@ own committee meetings, terms and APT rule; what it does not declare is the defa
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,7 +68,9 @@ def dues(
 ) -> dict[str, list[str]]:
     """Each reached person's due dates, by e-mail."""
     out: dict[str, list[str]] = {}
-    for slot in sorted(expand(items, directory, calendars, UNTIL, **kw), key=lambda s: s.due or date.min):
+    for slot in sorted(
+        expand(items, directory, calendars, UNTIL, **kw), key=lambda s: s.due or date.min
+    ):
         person = directory.by_id(slot.person_id)
         assert person is not None
         out.setdefault(person.email, []).append(str(slot.due))
