@@ -4,16 +4,22 @@ own committee meetings, terms and APT rule; what it does not declare is the defa
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from service.app import App
 from service.calendar import NAMND, Calendars, parse_calendars
 from service.directory import Directory
+from service.models import Item, Occurrence, Person, Plan
 from service.occurrences import item_targets
 from service.plans.phrases import parse_phrase
 from service.problems import InputError
+from service.report.service import report_for
 from service.schedule import DoneParent, ScheduleItem, expand
 from tests.calendar_town import (
     BUF_APT,
@@ -22,9 +28,10 @@ from tests.calendar_town import (
     DEFAULT_APT,
     DEFAULT_NAMND,
     VASA_APT,
+    town_app,
     town_directory,
 )
-from tests.support import d
+from tests.support import at, d
 
 SPAN = (d("2024-01-01"), d("2025-12-31"))
 UNTIL = d("2024-12-31")
@@ -203,3 +210,106 @@ def test_a_directory_without_administrations_refuses_any_section() -> None:
         )
     [problem] = refused.value.problems
     assert "(förvaltningar: inga)" in problem.message
+
+
+# -- the store, on SQLite and PostgreSQL -------------------------------------------------------
+
+
+@pytest.fixture
+def town(db_url: str, tmp_path: Path) -> Iterator[App]:
+    instance = town_app(db_url, tmp_path)
+    instance.init(at("2024-08-01", "06:00"))
+    yield instance
+    instance.engine.dispose()
+
+
+def stored_dues(app: App, slug: str, number: str) -> dict[str, list[str]]:
+    """Each person's due dates for one item of a stored plan."""
+    with app.sessions() as session:
+        rows = session.execute(
+            select(Person.email, Occurrence.due)
+            .join(Occurrence, Occurrence.person_id == Person.id)
+            .join(Item, Occurrence.item_id == Item.id)
+            .join(Plan, Item.plan_id == Plan.id)
+            .where(Plan.slug == slug, Item.number == number)
+            .order_by(Occurrence.due)
+        ).all()
+    out: dict[str, list[str]] = {}
+    for email, due in rows:
+        out.setdefault(email, []).append(str(due))
+    return out
+
+
+def test_stored_plans_follow_their_administrations_calendars(town: App) -> None:
+    assert stored_dues(town, "soc", "1") == {"eva@example.se": DEFAULT_NAMND}
+    assert stored_dues(town, "buf", "1") == {"bodil@example.se": BUF_NAMND}
+    assert stored_dues(town, "kff", "1") == {"karl@example.se": DEFAULT_NAMND}
+    assert stored_dues(town, "buf", "2") == {
+        "sven@example.se": BUF_APT,
+        "vera@example.se": VASA_APT,
+    }
+    assert stored_dues(town, "buf", "3") == {
+        "sven@example.se": ["2024-12-18"],
+        "vera@example.se": ["2024-12-18"],
+    }
+    # The municipality's plan: the default committee, each unit's own APT.
+    assert stored_dues(town, "kommun", "1") == {
+        email: DEFAULT_NAMND for email in ("eva@example.se", "bodil@example.se", "karl@example.se")
+    }
+    assert stored_dues(town, "kommun", "2") == {
+        "helena@example.se": DEFAULT_APT,
+        "sven@example.se": BUF_APT,
+        "vera@example.se": VASA_APT,
+        "hugo@example.se": DEFAULT_APT,
+    }
+
+
+def test_the_report_is_headed_for_the_plans_own_committee(town: App) -> None:
+    def heading(slug: str, meeting: str) -> str:
+        with town.sessions() as session:
+            return report_for(town, session, slug, d("2024-09-01"), d(meeting)).heading_note
+
+    assert (
+        heading("buf", "2024-09-18")
+        == "Underlag till Barn- och utbildningsnämnden 18 september 2024"
+    )
+    assert (
+        heading("kff", "2024-09-25") == "Underlag till Kultur- och fritidsnämnden 25 september 2024"
+    )
+    # Socialförvaltningen declares no section: the configured committee, as before.
+    assert heading("soc", "2024-09-25") == "Underlag till socialnämnden 25 september 2024"
+    assert heading("kommun", "2024-09-25") == "Underlag till socialnämnden 25 september 2024"
+
+
+def test_moved_committee_meetings_of_one_administration_move_only_its_occurrences(
+    town: App,
+) -> None:
+    path = town.config.path("plans", "calendars")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("2024-10-16", "2024-10-17"), encoding="utf-8"
+    )
+    town.reload(at("2024-09-02"))
+    assert stored_dues(town, "buf", "1") == {
+        "bodil@example.se": ["2024-09-18", "2024-10-17", "2024-11-13", "2024-12-11"]
+    }
+    assert stored_dues(town, "soc", "1") == {"eva@example.se": DEFAULT_NAMND}
+
+
+def test_a_reload_naming_an_unknown_administration_is_refused_and_changes_nothing(
+    town: App,
+) -> None:
+    path = town.config.path("plans", "calendars")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("[administration.KFF]", "[administration.KUL]"),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as refused:
+        town.reload(at("2024-09-02"))
+    [problem] = refused.value.problems
+    assert problem.where == "[administration.KUL]"
+    assert problem.file.endswith("calendars.toml")
+    with town.sessions() as session:
+        calendars = town.calendars(session)
+    assert calendars.of("KFF").committee == "Kultur- och fritidsnämnden"
+    assert calendars.meeting_dates(NAMND, None) == tuple(d(x) for x in DEFAULT_NAMND)
+    assert calendars.of("BUF").meeting_dates(NAMND) == tuple(d(x) for x in BUF_NAMND)
