@@ -11,11 +11,13 @@ from starlette.testclient import TestClient
 
 from service.app import App
 from service.db import transaction
-from service.models import Occurrence, OutboxMessage, State
+from service.models import Occurrence, OutboxMessage, Person, State
 from service.web.app import create_app
 from service.web.urls import calendar_url
-from tests.support import make_config
+from tests.calendar_town import BUF_NAMND, DEFAULT_NAMND, town_app
+from tests.support import at, d, make_config
 from tests.web.conftest import NOW, Clock, csrf_of, done_path, find_occurrence, path_of
+from tests.web.test_dashboard import sign_in
 
 
 def test_the_calendar_feed_lists_the_persons_open_deadlines_as_all_day_events(
@@ -112,3 +114,37 @@ def test_metrics_count_occurrences_outbox_posts_and_bad_tokens(
     assert 'bevakning_outbox_messages{status="pending"} 0.0' in text
     assert 'bevakning_web_item_posts_total{action="done",outcome="done"} 1.0' in text
     assert 'bevakning_web_bad_tokens_total{reason="forged"} 1.0' in text
+
+
+def test_the_dashboard_offers_each_plan_for_its_own_committees_next_meeting(
+    db_url: str, tmp_path: Path
+) -> None:
+    app = town_app(db_url, tmp_path, web={"admin_password": "rätt lösen"})
+    app.init(at("2024-09-02", "06:00"))
+    with TestClient(create_app(app, clock=Clock(at("2024-09-02")))) as browser:
+        assert sign_in(browser, "rätt lösen") == 303
+        html = browser.get("/admin/oversikt").text
+        # BUF's committee meets on 18 September; the default committee (socialnämnden) on the 25th.
+        assert "Rapport till Barn- och utbildningsnämnden för Plan buf" in html
+        assert "Underlag till Barn- och utbildningsnämnden 18 september 2024" in html
+        assert 'href="/admin/rapport/buf.docx?mote=2024-09-18"' in html
+        assert "Rapport till socialnämnden för Plan soc" in html
+        assert 'href="/admin/rapport/soc.docx?mote=2024-09-25"' in html
+        assert 'href="/admin/rapport/kommun.docx?mote=2024-09-25"' in html
+        assert "Underlag till Kultur- och fritidsnämnden 25 september 2024" in html
+        report = browser.get("/admin/rapport/buf.html?mote=2024-09-18").text
+        # The head of BUF subscribes to her deadlines: her committee's dates, not the default's.
+        with app.sessions() as session:
+            bodil = session.scalars(select(Person).where(Person.email == "bodil@example.se")).one()
+        feed = browser.get(path_of(app, calendar_url(app, bodil.id, at("2024-09-02"))))
+        events = Calendar.from_ical(feed.content).walk("VEVENT")
+        days = {
+            plan: {e.decoded("dtstart") for e in events if str(e["description"]).startswith(plan)}
+            for plan in ("Plan buf", "Plan kommun")
+        }
+    assert "Underlag till Barn- och utbildningsnämnden 18 september 2024" in report
+    assert days == {
+        "Plan buf": {d(day) for day in BUF_NAMND},
+        "Plan kommun": {d(day) for day in DEFAULT_NAMND},  # the municipality's plan: the default
+    }
+    app.engine.dispose()
