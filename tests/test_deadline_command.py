@@ -12,6 +12,7 @@ import pytest
 from service.calendar import Calendars, TermDefaults
 from service.plans.phrases import parse_phrase
 from service.plans.reading import reading
+from tests.calendar_town import CALENDARS, DIRECTORY
 from tests.cli_support import Cli
 
 PLAN = ("--plan-start", "2025-01-01", "--plan-end", "2025-12-31")
@@ -208,3 +209,25 @@ def test_a_plan_period_written_backwards_is_refused(cli: Cli) -> None:
     )
     assert (code, out) == (2, "")
     assert "byt plats på --plan-start och --plan-end" in err
+
+
+def test_a_phrase_is_read_with_the_named_administrations_calendar(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, text in (("directory.toml", DIRECTORY), ("calendars.toml", CALENDARS)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        monkeypatch.setenv(
+            f"BEVAKNING_PLANS_{name.removesuffix('.toml').upper()}", str(tmp_path / name)
+        )
+    period = ("--plan-start", "2024-08-01", "--plan-end", "2024-12-31")
+
+    def read(*args: str) -> tuple[int, str, str]:
+        return cli("deadline", "vid varje nämndsmöte", *period, *args)
+
+    assert read("--administration", "BUF")[1].strip() == (
+        "En gång per nämndsmöte; första gången 2024-09-18"
+    )
+    assert read()[1].strip() == "En gång per nämndsmöte; första gången 2024-09-25"
+    code, _, err = read("--administration", "KUL")
+    assert code == 2
+    assert err.strip() == "Förvaltningen ”KUL” finns inte i katalogen; ange en av: SOC, BUF, KFF."
