@@ -93,6 +93,8 @@ class Calendars:
     holiday_categories: tuple[str, ...] = ("public", "de_facto")
     # The committee's name for the report header ("Underlag till socialnämnden …").
     committee: str = "nämnden"
+    # An administration's own meeting series (name -> dates), asked before `meetings`.
+    own_series: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
     # Administration code -> its calendar, already merged with this (the default) one.
     administrations: Mapping[str, Calendars] = field(default_factory=dict)
 
@@ -105,15 +107,14 @@ class Calendars:
         """This default calendar with each administration's section resolved: what a section
         declares replaces that part (its terms, a meeting series by name, the committee's
         name); the rest stays the default. APT dates are per unit and already expanded into
-        `meetings`, so they are the same whichever administration's calendar is asked."""
+        `meetings`, so they are the same whichever administration's calendar is asked. The
+        default's meetings are shared, not copied: a store of many administrations stays
+        cheap."""
         resolved = {
             code: replace(
                 self,
                 terms=section.terms or self.terms,
-                meetings={
-                    **self.meetings,
-                    **{(name, ""): dates for name, dates in section.meetings.items()},
-                },
+                own_series=section.meetings,
                 apt_rule=section.apt_rule or self.apt_rule,
                 committee=section.committee or self.committee,
                 administrations={},
@@ -151,7 +152,8 @@ class Calendars:
             if own is not None:
                 return own
             return self.meetings.get((APT, ""), ())
-        return self.meetings.get((calendar, ""), ())
+        own = self.own_series.get(calendar)
+        return own if own is not None else self.meetings.get((calendar, ""), ())
 
     def meetings_between(
         self, calendar: str, start: date, end: date, unit: str | None = None

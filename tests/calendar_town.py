@@ -12,58 +12,20 @@ from pathlib import Path
 from service.app import App
 from service.directory import Directory, parse_directory
 from tests.support import make_config
+from tests.test_organisation import MUNICIPALITY
 
-DIRECTORY = """
-[[role]]
-key = "kommundirektör"
-name = "Kommundirektör"
-level = "municipality"
-reports_to = ""
-
-[[role]]
-key = "förvaltningschef"
-name = "Förvaltningschef"
-level = "administration"
-manager = true
-head = true
-
-[[role]]
-key = "enhetschef"
-name = "Enhetschef"
-level = "unit"
-manager = true
-
-[[administration]]
-code = "SOC"
-name = "Socialförvaltningen"
-
+# The municipality of the organisation tests (SOC, KFF), with a school administration added.
+DIRECTORY = (
+    MUNICIPALITY
+    + """
 [[administration]]
 code = "BUF"
 name = "Barn- och utbildningsförvaltningen"
-
-[[administration]]
-code = "KFF"
-name = "Kultur- och fritidsförvaltningen"
-
-[[area]]
-code = "ÄO"
-name = "Äldreomsorg"
-administration = "SOC"
 
 [[area]]
 code = "GRU"
 name = "Grundskola"
 administration = "BUF"
-
-[[area]]
-code = "BIB"
-name = "Bibliotek"
-administration = "KFF"
-
-[[unit]]
-code = "solgarden"
-name = "Solgården"
-area = "ÄO"
 
 [[unit]]
 code = "skogsbrynet"
@@ -75,39 +37,11 @@ code = "vasa"
 name = "Vasaskolan"
 area = "GRU"
 
-[[unit]]
-code = "huvudbiblioteket"
-name = "Huvudbiblioteket"
-area = "BIB"
-
-[[person]]
-name = "Klas Kommun"
-email = "klas@example.se"
-role = "Kommundirektör"
-
-[[person]]
-name = "Eva Social"
-email = "eva@example.se"
-role = "Förvaltningschef"
-administration = "SOC"
-
 [[person]]
 name = "Bodil Skola"
 email = "bodil@example.se"
 role = "Förvaltningschef"
 administration = "BUF"
-
-[[person]]
-name = "Karl Kultur"
-email = "karl@example.se"
-role = "Förvaltningschef"
-administration = "KFF"
-
-[[person]]
-name = "Helena Sol"
-email = "helena@example.se"
-role = "Enhetschef"
-unit = "solgarden"
 
 [[person]]
 name = "Sven Skog"
@@ -120,13 +54,8 @@ name = "Vera Vasa"
 email = "vera@example.se"
 role = "Enhetschef"
 unit = "vasa"
-
-[[person]]
-name = "Hugo Hus"
-email = "hugo@example.se"
-role = "Enhetschef"
-unit = "huvudbiblioteket"
 """
+)
 
 CALENDARS = """
 [[term]]

@@ -173,7 +173,7 @@ def test_each_administration_names_its_own_committee(calendars: Calendars) -> No
     ("section", "where", "message"),
     [
         ('[administration.KUL]\ncommittee = "Kulturnämnden"\n', "[administration.KUL]",
-         "förvaltningen 'KUL' finns inte i katalogen (förvaltningar: SOC, BUF, KFF)"),
+         "förvaltningen 'KUL' finns inte i katalogen (förvaltningar: SOC, KFF, BUF)"),
         ('[administration.BUF]\nmeeting = {}\n', "[administration.BUF] meeting",
          "okänd nyckel; en förvaltning kan ange committee, term, apt, meetings"),
         ("[administration.BUF.apt]\nweekday = 9\n", "[administration.BUF] [apt]",

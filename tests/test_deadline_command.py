@@ -230,4 +230,4 @@ def test_a_phrase_is_read_with_the_named_administrations_calendar(
     assert read()[1].strip() == "En gång per nämndsmöte; första gången 2024-09-25"
     code, _, err = read("--administration", "KUL")
     assert code == 2
-    assert err.strip() == "Förvaltningen ”KUL” finns inte i katalogen; ange en av: SOC, BUF, KFF."
+    assert err.strip() == "Förvaltningen ”KUL” finns inte i katalogen; ange en av: SOC, KFF, BUF."
