@@ -151,6 +151,7 @@ def test_it_parses_recurring_cadences(text: str, times: int, period: Period) -> 
         ("en per nämndsmöte", "nämnd", None, None),
         ("vid varje nämndsmöte", "nämnd", None, None),
         ("varje nämndsmöte", "nämnd", None, None),
+        ("inför varje nämnd", "nämnd", None, None),
         ("vid varje APT", "apt", None, None),
         ("på varje APT", "apt", None, None),
         ("vid varje APT från januari 2025", "apt", date(2025, 1, 1), None),
@@ -180,6 +181,7 @@ def test_it_parses_one_occurrence_per_meeting(
         ("vid nästkommande nämnd", "nämnd"),
         ("till nästa SON", "nämnd"),
         ("till nästa socialnämnden", "nämnd"),
+        ("inför nästkommande nämnd", "nämnd"),
         ("På nästkommande\nAPT.", "apt"),
     ],
 )

@@ -470,8 +470,12 @@ _RULES: list[tuple[str, _Handler]] = [
     ),
     (rf"varje {_PERIOD}", _every),
     (rf"(?P<p>{_alternatives(_ADVERBS_SV)})", _every),
-    (rf"(?:(?:en|ett)(?: [a-zåäö]+)? per|(?:(?:vid|på) )?varje) {_CAL}{_RANGE}", _per_meeting),
-    (rf"(?:(?:på|vid|till) )?(?:nästkommande|nästa) {_CAL}", _relative),
+    # "inför varje nämnd": due on the meeting day itself, like "vid varje nämndsmöte".
+    (
+        rf"(?:(?:en|ett)(?: [a-zåäö]+)? per|(?:(?:vid|på|inför) )?varje) {_CAL}{_RANGE}",
+        _per_meeting,
+    ),
+    (rf"(?:(?:på|vid|till|inför) )?(?:nästkommande|nästa) {_CAL}", _relative),
     (rf"inom (?P<n>{_NUMBER}) (?P<u>{_alternatives(_DURATIONS_SV)}){_EVENT}", _within),
     (
         rf"senast (?P<n>{_NUMBER}) (?P<u>{_alternatives(_DURATIONS_SV)})(?= efter){_EVENT}",
