@@ -220,7 +220,7 @@ class CalendarFile:
     sections: Mapping[str, CalendarSection] = field(default_factory=dict)
 
     def meeting_rows(
-        self, span: tuple[date, date], unit_administrations: Mapping[str, str] = {}
+        self, span: tuple[date, date], unit_administrations: Mapping[str, str]
     ) -> dict[tuple[str, str], tuple[date, ...]]:
         """The default meeting series and every APT date over `span`, per unit: the unit's own
         dates or rule, else its administration's rule, else the default rule ((APT, ""))."""
@@ -239,7 +239,7 @@ class CalendarFile:
     def calendars(
         self,
         span: tuple[date, date],
-        unit_administrations: Mapping[str, str] = {},
+        unit_administrations: Mapping[str, str] | None = None,
         *,
         term_defaults: TermDefaults | None = None,
         committee: str = "nämnden",
@@ -249,7 +249,7 @@ class CalendarFile:
         committee's name."""
         default = Calendars(
             terms=self.terms,
-            meetings=self.meeting_rows(span, unit_administrations),
+            meetings=self.meeting_rows(span, unit_administrations or {}),
             apt_rule=self.apt_rule,
             term_defaults=term_defaults or TermDefaults(),
             committee=committee,
