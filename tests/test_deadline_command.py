@@ -12,7 +12,7 @@ import pytest
 from service.calendar import Calendars, TermDefaults
 from service.plans.phrases import parse_phrase
 from service.plans.reading import reading
-from tests.calendar_town import CALENDARS, DIRECTORY
+from tests.calendar_town import CALENDARS, DIRECTORY, plan_text
 from tests.cli_support import Cli
 
 PLAN = ("--plan-start", "2025-01-01", "--plan-end", "2025-12-31")
@@ -231,3 +231,11 @@ def test_a_phrase_is_read_with_the_named_administrations_calendar(
     code, _, err = read("--administration", "KUL")
     assert code == 2
     assert err.strip() == "Förvaltningen ”KUL” finns inte i katalogen; ange en av: SOC, KFF, BUF."
+    # An import's dry run reads a plan's phrases with its own administration's calendar.
+    plan = tmp_path / "buf.toml"
+    plan.write_text(plan_text("buf", "BUF"), encoding="utf-8")
+    entries = {
+        e["number"]: e["deadline"] for e in cli.json("import", str(plan), "--dry-run")["entries"]
+    }
+    assert entries["1"]["due"] == "2024-09-18"
+    assert entries["3"]["due"] == "2024-12-18"  # BUF's own HT 2024
