@@ -158,6 +158,18 @@ def test_a_municipality_wide_plan_uses_the_default_but_each_unit_its_own_apt(
     }
 
 
+def test_a_units_own_apt_dates_win_over_its_administrations_rule(directory: Directory) -> None:
+    own_dates = CALENDARS.replace("weekday = 5\nnth = 4", "dates = [2024-09-06, 2024-10-04]")
+    parsed = parse_calendars(
+        tomllib.loads(own_dates), "calendars.toml", units=list(directory.units)
+    )
+    calendars = parsed.calendars(SPAN, directory.unit_administrations())
+    assert dues(directory, calendars, item(directory, "vid varje APT", "Enhetschef", "BUF")) == {
+        "sven@example.se": BUF_APT,
+        "vera@example.se": ["2024-09-06", "2024-10-04"],
+    }
+
+
 def test_each_administration_names_its_own_committee(calendars: Calendars) -> None:
     assert calendars.of("BUF").committee == "Barn- och utbildningsnämnden"
     assert calendars.of("KFF").committee == "Kultur- och fritidsnämnden"
