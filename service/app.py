@@ -238,6 +238,11 @@ class App:
                     {"occurrence": m.occurrence_id, "from": m.from_email, "to": m.to_email}
                     for m in moved
                 ],
+                # The administrations with a calendar section of their own, and their committee.
+                "calendars": {
+                    code: own.committee
+                    for code, own in sorted(self.calendars(session).administrations.items())
+                },
             }
             if dry_run:
                 session.rollback()

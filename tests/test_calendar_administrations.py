@@ -300,7 +300,11 @@ def test_moved_committee_meetings_of_one_administration_move_only_its_occurrence
     path.write_text(
         path.read_text(encoding="utf-8").replace("2024-10-16", "2024-10-17"), encoding="utf-8"
     )
-    town.reload(at("2024-09-02"))
+    summary = town.reload(at("2024-09-02"))
+    assert summary["calendars"] == {
+        "BUF": "Barn- och utbildningsnämnden",
+        "KFF": "Kultur- och fritidsnämnden",
+    }
     assert stored_dues(town, "buf", "1") == {
         "bodil@example.se": ["2024-09-18", "2024-10-17", "2024-11-13", "2024-12-11"]
     }

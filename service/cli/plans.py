@@ -205,6 +205,10 @@ def cmd_reload(app: App, args: argparse.Namespace) -> int:
         print(f"  slutat: {email}")
     for m in moved:
         print(f"  förekomst {m['occurrence']}: {m['from']} → {m['to'] or 'stängd (dubblett)'}")
+    calendars = summary["calendars"]
+    assert isinstance(calendars, dict)
+    for code, committee in calendars.items():
+        print(f"  egen kalender: {code} ({committee})")
     if args.dry_run:
         print("Inget ändrades (--dry-run).")
     return 0
