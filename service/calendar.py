@@ -402,7 +402,9 @@ def _sections(
             committee = ""
         own_rule: AptRule | None = None
         apt = raw.get("apt")
-        if apt is not None:
+        if apt is not None and not isinstance(apt, Mapping):
+            problems.append(Problem(file, f"{where} apt", "skriv [administration.KOD.apt]."))
+        elif apt is not None:
             if "unit" in apt:
                 problems.append(
                     Problem(

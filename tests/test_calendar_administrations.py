@@ -188,6 +188,8 @@ def test_each_administration_names_its_own_committee(calendars: Calendars) -> No
          "förvaltningen 'KUL' finns inte i katalogen (förvaltningar: SOC, KFF, BUF)"),
         ('[administration.BUF]\nmeeting = {}\n', "[administration.BUF] meeting",
          "okänd nyckel; en förvaltning kan ange committee, term, apt, meetings"),
+        ("[administration.BUF]\napt = 3\n", "[administration.BUF] apt",
+         "skriv [administration.KOD.apt]"),
         ("[administration.BUF.apt]\nweekday = 9\n", "[administration.BUF] [apt]",
          "weekday ska vara 1–7"),
         ('[[administration.BUF.term]]\nname = "Hösten"\nstart = 2024-08-15\nend = 2024-12-18\n',
