@@ -349,6 +349,16 @@ def _series(
                 Problem(file, f"{prefix}[meetings] {calendar}", "måste vara en lista av datum.")
             )
             continue
+        if _calendar_name(calendar) == APT:
+            # APT is per unit: a series here would be read by nobody.
+            problems.append(
+                Problem(
+                    file,
+                    f"{prefix}[meetings] {calendar}",
+                    "APT anges som regel under [apt] eller per enhet under [[apt.unit]].",
+                )
+            )
+            continue
         out[_calendar_name(calendar)] = tuple(sorted(set(dates)))
     return out
 

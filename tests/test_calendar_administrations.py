@@ -196,6 +196,8 @@ def test_each_administration_names_its_own_committee(calendars: Calendars) -> No
          "[administration.BUF] termin 1", "namnet 'HÖSTEN' ska vara"),
         ('[administration.BUF.meetings]\n"nämnd" = ["18 september"]\n',
          "[administration.BUF] [meetings] nämnd", "måste vara en lista av datum"),
+        ('[administration.BUF.meetings]\n"APT" = [2024-09-11]\n',
+         "[administration.BUF] [meetings] APT", "APT anges som regel under [apt]"),
         ('[[administration.BUF.apt.unit]]\nunit = "vasa"\nnth = 2\n',
          "[administration.BUF] [[apt.unit]]", "en enhets egen APT skrivs under [[apt.unit]]"),
     ],
