@@ -333,3 +333,19 @@ def test_a_reload_naming_an_unknown_administration_is_refused_and_changes_nothin
     assert calendars.of("KFF").committee == "Kultur- och fritidsnämnden"
     assert calendars.meeting_dates(NAMND, None) == tuple(d(x) for x in DEFAULT_NAMND)
     assert calendars.of("BUF").meeting_dates(NAMND) == tuple(d(x) for x in BUF_NAMND)
+
+
+def test_a_section_taken_out_puts_its_administration_back_on_the_default(town: App) -> None:
+    path = town.config.path("plans", "calendars")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("[administration.BUF]")], encoding="utf-8")
+    summary = town.reload(at("2024-09-02"))
+    assert summary["calendars"] == {}
+    # Open occurrences follow their meetings to the default committee's dates (a week later).
+    assert stored_dues(town, "buf", "1") == {"bodil@example.se": DEFAULT_NAMND}
+    assert stored_dues(town, "buf", "3") == {
+        "sven@example.se": ["2024-12-20"],
+        "vera@example.se": ["2024-12-20"],
+    }
+    with town.sessions() as session:
+        assert town.calendars(session).of("BUF").committee == "socialnämnden"
