@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
@@ -177,7 +177,11 @@ def digest_context(
         continuous=continuous,
         progress=progress,
         failed=failed,
-        plan_lines=tuple(plan_trends(session, today, app.tz)),
+        plan_lines=tuple(
+            plan_trends(
+                session, today, app.tz, administration=digest_administration(session, recipient)
+            )
+        ),
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",
@@ -205,8 +209,8 @@ def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
 
 
-def _scope(session: Session, recipient: Person | None) -> set[int] | None:
-    """The items a digest covers: the head of one administration gets its plans; the
+def digest_administration(session: Session, recipient: Person | None) -> str | None:
+    """The administration a digest covers: the head of one administration gets its plans; the
     kommundirektör, extra recipients and a directory of one administration get all (None)."""
     if recipient is None:
         return None
@@ -215,16 +219,25 @@ def _scope(session: Session, recipient: Person | None) -> set[int] | None:
     spec = directory.roles.spec(recipient.role)
     if record is None or spec is None or not spec.head:
         return None
-    administration = directory.administration_of(record)
-    if not directory.organisation.administrations or administration is None:
+    if not directory.organisation.administrations:
         return None
-    return set(
-        session.scalars(
-            select(Item.id)
-            .join(Plan, Item.plan_id == Plan.id)
-            .where(Plan.administration == administration)
-        )
+    return directory.administration_of(record)
+
+
+def _items_of(administration: str) -> Select[tuple[int]]:
+    return (
+        select(Item.id)
+        .join(Plan, Item.plan_id == Plan.id)
+        .where(Plan.administration == administration)
     )
+
+
+def _scope(session: Session, recipient: Person | None) -> set[int] | None:
+    """The ids of the items a digest covers; None: all."""
+    administration = digest_administration(session, recipient)
+    if administration is None:
+        return None
+    return set(session.scalars(_items_of(administration)))
 
 
 def _progress(
@@ -375,16 +388,20 @@ def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, s
     return out
 
 
-def is_calm(session: Session, today: date, now: datetime) -> bool:
-    """Nothing for the digest to act on: nothing overdue, no failed delivery, nothing put off.
-    A calm week's digest (with nothing of the recipient's own in it) is left out."""
+def is_calm(
+    session: Session, today: date, now: datetime, administration: str | None = None
+) -> bool:
+    """Nothing for the digest to act on: nothing overdue, no failed delivery, nothing put off
+    (in `administration`'s plans, for its head). A calm week's digest (with nothing of the
+    recipient's own in it) is left out."""
     effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+    items = select(Item.id) if administration is None else _items_of(administration)
     overdue = session.scalar(
         select(
             exists().where(
                 Occurrence.status == OPEN,
                 effective_due < today,
-                Occurrence.item_id.in_(select(Item.id).where(Item.active.is_(True))),
+                Occurrence.item_id.in_(items.where(Item.active.is_(True))),
             )
         )
     )
@@ -397,6 +414,11 @@ def is_calm(session: Session, today: date, now: datetime) -> bool:
         )
     )
     deferred = session.scalar(
-        select(exists().where(Occurrence.deferred_at >= now - timedelta(days=7)))
+        select(
+            exists().where(
+                Occurrence.deferred_at >= now - timedelta(days=7),
+                Occurrence.item_id.in_(items),
+            )
+        )
     )
     return not (overdue or failed or deferred)

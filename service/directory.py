@@ -149,6 +149,10 @@ class Directory:
                 candidates = [p for p in candidates if p.division == self.area_of(person)]
             elif above is not None and above.level == roles.UNIT:
                 candidates = [p for p in candidates if p.unit == person.unit]
+            elif above is not None and above.level != roles.MUNICIPALITY:
+                # Each administration has its own (a ledamot's ordförande is their committee's).
+                own = self.administration_of(person)
+                candidates = [p for p in candidates if self.administration_of(p) == own]
             if candidates:
                 return candidates[0]
         # Escalation stops at the head of the person's own administration.

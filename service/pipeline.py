@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from service.app import App
 from service.db import dialect_insert, transaction
-from service.digest import WEEKDAYS, digest_recipients, digest_week, is_calm
+from service.digest import (
+    WEEKDAYS,
+    digest_administration,
+    digest_recipients,
+    digest_week,
+    is_calm,
+)
 from service.mail.compose import ComposedBatch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
@@ -216,8 +222,20 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
         )
         mails = [m for m in mails if m.person_id not in later]
         skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
-        if week_of is not None and skip_calm and is_calm(session, today, now):
-            mails = [m for m in mails if m.kind != DIGEST_KIND or m.notices]
+        if week_of is not None and skip_calm:
+            # Each head's week is calm or not in their own administration's plans.
+            calm: dict[str | None, bool] = {}
+
+            def calm_for(person_id: int | None) -> bool:
+                person = session.get(Person, person_id) if person_id is not None else None
+                scope = digest_administration(session, person)
+                if scope not in calm:
+                    calm[scope] = is_calm(session, today, now, scope)
+                return calm[scope]
+
+            mails = [
+                m for m in mails if m.kind != DIGEST_KIND or m.notices or not calm_for(m.person_id)
+            ]
         ids = _store(session, mails, now, domain, week_of)
         if week_of is not None:
             ids += _store_extra_digests(
