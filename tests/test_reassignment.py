@@ -108,12 +108,12 @@ def test_a_broken_directory_changes_nothing(app_with_own_directory: App, tmp_pat
     app = app_with_own_directory
     path = tmp_path / "directory.toml"
     path.write_text(
-        path.read_text(encoding="utf-8").replace('role = "Enhetschef"', 'role = "Rektor"', 1),
+        path.read_text(encoding="utf-8").replace('role = "Enhetschef"', 'role = "Kanslichef"', 1),
         encoding="utf-8",
     )
     before, _ = open_and_done(app, OLD)
     with pytest.raises(InputError) as info:
         app.reload(at("2024-11-05"))
-    assert "directory.toml" in str(info.value) and "Rektor" in str(info.value)
+    assert "directory.toml" in str(info.value) and "Kanslichef" in str(info.value)
     after, _ = open_and_done(app, OLD)
     assert [o.id for o in after] == [o.id for o in before]
