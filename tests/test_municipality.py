@@ -1,0 +1,165 @@
+"""The bundled store is a small municipality: Socialförvaltningen, Barn- och
+utbildningsförvaltningen and a kommundirektör above them."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from service.app import App
+from service.digest import digest_context
+from service.directory import load_directory
+from service.mail.transports.memory import MemoryTransport
+from service.models import Item, Notice, Occurrence, OutboxMessage, Person, Plan
+from service.pipeline import tick
+from tests.cli_support import Cli
+from tests.support import at
+
+SOC_HEAD = "eva.ekstrom@example.se"
+BUF_HEAD = "ulrika.falk@example.se"
+KOMMUNDIREKTOR = "magnus.lindahl@example.se"
+SOC_PLANS = {"Handlingsplan tillitsfull dialog", "Plan för att stärka enhetschefer 2024–2027"}
+BUF_PLANS = {"Handlingsplan tillitsfull dialog Barn- och utbildningsförvaltningen"}
+BUF_STAFF = {
+    BUF_HEAD,
+    "nils.rydberg@example.se",  # utvecklingschef
+    "malin.hagstrom@example.se",  # verksamhetschefer
+    "tobias.lund@example.se",
+    "rebecka.noren@example.se",
+    "oskar.vikstrom@example.se",  # titled elevhälsochef
+    "jenny.sandberg@example.se",  # förskolechefer
+    "mohammed.ali@example.se",
+    "therese.wikander@example.se",  # rektorer
+    "erik.holmgren@example.se",
+    "lina.carlsson@example.se",
+    "hanna.berglund@example.se",  # enhetschef, centrala elevhälsan
+}
+
+
+def reached_per_plan(app: App) -> dict[str, set[str]]:
+    with app.sessions() as session:
+        rows = session.execute(
+            select(Plan.slug, Person.email)
+            .join(Item, Item.plan_id == Plan.id)
+            .join(Occurrence, Occurrence.item_id == Item.id)
+            .join(Person, Occurrence.person_id == Person.id)
+        ).all()
+    reached: dict[str, set[str]] = defaultdict(set)
+    for slug, email in rows:
+        reached[slug].add(email)
+    return reached
+
+
+def test_the_digest_day_brings_two_heads_digests_and_the_kommundirektors(sqlite_app: App) -> None:
+    sqlite_app.init(at("2024-11-01"))
+    monday = at("2025-01-13", "07:30")  # December's deadlines are overdue in both administrations
+
+    mails = tick(sqlite_app, monday, transport=MemoryTransport()).mails
+
+    digests = sorted(a for m in mails if m["kind"] == "digest" for a in m["to"])
+    assert digests == sorted([SOC_HEAD, BUF_HEAD, KOMMUNDIREKTOR])
+    with sqlite_app.sessions() as session:
+
+        def plans_in_digest(email: str) -> set[str]:
+            person = session.scalar(select(Person).where(Person.email == email))
+            context = digest_context(sqlite_app, session, person, now=monday, today=monday.date())
+            listed = {i.plan_title for i in (*context.overdue, *context.due_soon)}
+            listed |= {p.plan_title for p in context.progress}
+            listed |= {line.split(":")[0] for line in context.plan_lines}
+            return listed
+
+        assert plans_in_digest(SOC_HEAD) == SOC_PLANS
+        assert plans_in_digest(BUF_HEAD) == BUF_PLANS
+        assert plans_in_digest(KOMMUNDIREKTOR) == SOC_PLANS | BUF_PLANS
+
+
+def test_bufs_plan_reaches_bufs_people_and_the_social_plans_only_socialforvaltningen(
+    sqlite_app: App,
+) -> None:
+    sqlite_app.init(at("2024-11-01"))
+    reached = reached_per_plan(sqlite_app)
+    assert reached["buf-tillitsfull-dialog"] == BUF_STAFF  # "Medarbetare": the unit managers
+    with sqlite_app.sessions() as session:
+        directory = load_directory(session)
+    for slug in ("tillitsfull-dialog", "starka-enhetschefer"):
+        places = set()
+        for email in reached[slug]:
+            person = directory.by_email(email)
+            assert person is not None
+            places.add(directory.administration_of(person))
+        assert places == {"SOC"}, slug
+    # Socialförvaltningen's plan still reaches its förvaltningschef, utvecklingschef, 5
+    # verksamhetschefer, 14 enhetschefer and SON's ordförande (the ledamöter's item waits for
+    # its parent to be done).
+    assert len(reached["tillitsfull-dialog"]) == 1 + 1 + 5 + 14 + 1
+
+
+def test_a_dry_run_of_bufs_plan_counts_the_people_in_buf(cli_ready: Cli) -> None:
+    code, out, err = cli_ready("import", "plans/buf-tillitsfull-dialog.toml", "--dry-run", "--json")
+    assert code == 0, err
+    reaches = {
+        (e["number"], p["written"]): p["reaches"]
+        for e in json.loads(out)["entries"]
+        for p in e["parties"]
+    }
+    assert reaches[("1", "Förvaltningschef")] == 1  # not Eva as well
+    assert reaches[("2", "Verksamhetschefer")] == 4
+    assert reaches[("2", "Medarbetare")] == 6  # through 2 förskolechefer, 3 rektorer, 1 EC
+    assert reaches[("3", "Elevhälsochef")] == 1
+
+
+def test_escalation_in_buf_climbs_to_bufs_head_and_no_further(sqlite_app: App) -> None:
+    sqlite_app.init(at("2024-11-01"))
+    with sqlite_app.sessions() as session:
+        directory = load_directory(session)
+
+    def chain(email: str) -> list[str]:
+        person = directory.by_email(email)
+        out = []
+        while person is not None:
+            out.append(person.email)
+            person = directory.manager_of(person)
+        return out
+
+    assert chain("erik.holmgren@example.se") == [
+        "erik.holmgren@example.se",
+        "tobias.lund@example.se",
+        BUF_HEAD,
+    ]
+    assert chain("hanna.berglund@example.se") == [
+        "hanna.berglund@example.se",
+        "oskar.vikstrom@example.se",
+        BUF_HEAD,
+    ]
+    # A ledamot of Barn- och utbildningsnämnden answers to its ordförande, not to SON's.
+    assert chain("amira.nasser@example.se") == [
+        "amira.nasser@example.se",
+        "per-olof.strid@example.se",
+    ]
+    assert chain(KOMMUNDIREKTOR) == [KOMMUNDIREKTOR]
+
+    # The verksamhetschefer's "December 2024" goes unanswered: the escalation after 14 days
+    # reaches Ulrika Falk, never Eva Ekström or the kommundirektör.
+    transport = MemoryTransport()
+    day = at("2025-01-02", "07:30")
+    while day <= at("2025-01-21", "07:30"):
+        tick(sqlite_app, day, transport=transport)
+        day += timedelta(days=1)
+    with sqlite_app.sessions() as session:
+        escalated = session.execute(
+            select(Plan.slug, OutboxMessage.to_addrs)
+            .join(Notice, Notice.outbox_id == OutboxMessage.id)
+            .join(Occurrence, Notice.occurrence_id == Occurrence.id)
+            .join(Item, Occurrence.item_id == Item.id)
+            .join(Plan, Item.plan_id == Plan.id)
+            .where(Notice.stage.startswith("escalation@"))
+        ).all()
+    to_buf = {a for slug, to in escalated if slug == "buf-tillitsfull-dialog" for a in to}
+    assert to_buf == {BUF_HEAD}
+    assert {a for slug, to in escalated if slug != "buf-tillitsfull-dialog" for a in to}
+    assert not {a for slug, to in escalated if slug != "buf-tillitsfull-dialog" for a in to} & (
+        BUF_STAFF | {KOMMUNDIREKTOR}
+    )
