@@ -341,7 +341,7 @@ def test_the_municipality_has_two_administrations_each_with_one_head_and_a_kommu
 
 
 def test_bufs_plan_uses_the_deadline_kinds_the_plans_use_within_its_period() -> None:
-    spec = bundled("buf-tillitsfull-dialog.toml")
+    spec = bundled("utbildning-tillitsfull-dialog.toml")
     assert spec.administration == "BUF"
     kinds = [i.deadline.kind for a in spec.areas for i in a.items]
     assert kinds == [

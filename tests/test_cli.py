@@ -65,7 +65,7 @@ def test_init_creates_the_store_and_loads_the_bundled_plans(cli: Cli) -> None:
     assert "Databasen är skapad och 3 planer är inlästa." in out
     assert "tillitsfull-dialog: Handlingsplan tillitsfull dialog (27 aktiviteter)" in out
     assert "starka-enhetschefer" in out and "(5 aktiviteter)" in out
-    assert "buf-tillitsfull-dialog" in out and "(10 aktiviteter)" in out
+    assert "utbildning-tillitsfull-dialog" in out and "(10 aktiviteter)" in out
     counts = cli.counts()
     assert counts["Plan"] == 3 and counts["Item"] == 42 and counts["Occurrence"] > 0
 
@@ -81,7 +81,7 @@ def test_init_twice_says_nothing_changed_and_changes_nothing(cli_ready: Cli) -> 
 def test_items_json_has_one_entry_per_item_with_the_documented_keys(cli_ready: Cli) -> None:
     items = cli_ready.json("items", "--at", "2024-11-15")
     assert len(items) == 27 + 5 + 10
-    assert sum(1 for i in items if i["plan"] == "buf-tillitsfull-dialog") == 10
+    assert sum(1 for i in items if i["plan"] == "utbildning-tillitsfull-dialog") == 10
     assert sum(1 for i in items if i["plan"] == "tillitsfull-dialog") == 27
     assert sum(1 for i in items if i["plan"] == "starka-enhetschefer") == 5
     for entry in items:

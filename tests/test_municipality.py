@@ -81,7 +81,7 @@ def test_bufs_plan_reaches_bufs_people_and_the_social_plans_only_socialforvaltni
 ) -> None:
     sqlite_app.init(at("2024-11-01"))
     reached = reached_per_plan(sqlite_app)
-    assert reached["buf-tillitsfull-dialog"] == BUF_STAFF  # "Medarbetare": the unit managers
+    assert reached["utbildning-tillitsfull-dialog"] == BUF_STAFF  # "Medarbetare": the unit managers
     with sqlite_app.sessions() as session:
         directory = load_directory(session)
     for slug in ("tillitsfull-dialog", "starka-enhetschefer"):
@@ -98,7 +98,9 @@ def test_bufs_plan_reaches_bufs_people_and_the_social_plans_only_socialforvaltni
 
 
 def test_a_dry_run_of_bufs_plan_counts_the_people_in_buf(cli_ready: Cli) -> None:
-    code, out, err = cli_ready("import", "plans/buf-tillitsfull-dialog.toml", "--dry-run", "--json")
+    code, out, err = cli_ready(
+        "import", "plans/utbildning-tillitsfull-dialog.toml", "--dry-run", "--json"
+    )
     assert code == 0, err
     reaches = {
         (e["number"], p["written"]): p["reaches"]
@@ -157,9 +159,9 @@ def test_escalation_in_buf_climbs_to_bufs_head_and_no_further(sqlite_app: App) -
             .join(Plan, Item.plan_id == Plan.id)
             .where(Notice.stage.startswith("escalation@"))
         ).all()
-    to_buf = {a for slug, to in escalated if slug == "buf-tillitsfull-dialog" for a in to}
+    to_buf = {a for slug, to in escalated if slug == "utbildning-tillitsfull-dialog" for a in to}
     assert to_buf == {BUF_HEAD}
-    assert {a for slug, to in escalated if slug != "buf-tillitsfull-dialog" for a in to}
-    assert not {a for slug, to in escalated if slug != "buf-tillitsfull-dialog" for a in to} & (
-        BUF_STAFF | {KOMMUNDIREKTOR}
-    )
+    assert {a for slug, to in escalated if slug != "utbildning-tillitsfull-dialog" for a in to}
+    assert not {
+        a for slug, to in escalated if slug != "utbildning-tillitsfull-dialog" for a in to
+    } & (BUF_STAFF | {KOMMUNDIREKTOR})

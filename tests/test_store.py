@@ -23,7 +23,7 @@ def test_init_loads_the_bundled_plans_directory_and_calendars(app: App) -> None:
     assert {r.plan for r in results} == {
         "tillitsfull-dialog",
         "starka-enhetschefer",
-        "buf-tillitsfull-dialog",
+        "utbildning-tillitsfull-dialog",
     }
     assert count(app, Plan) == 3
     assert count(app, Person) == 29 + 1 + 15  # SOC, the kommundirektör, BUF
