@@ -14,7 +14,7 @@ from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
-from service.directory import load_directory, stored_roles
+from service.directory import Directory, load_directory, stored_roles
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -209,12 +209,14 @@ def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
 
 
-def digest_administration(session: Session, recipient: Person | None) -> str | None:
+def digest_administration(
+    session: Session, recipient: Person | None, directory: Directory | None = None
+) -> str | None:
     """The administration a digest covers: the head of one administration gets its plans; the
     kommundirektör, extra recipients and a directory of one administration get all (None)."""
     if recipient is None:
         return None
-    directory = load_directory(session)
+    directory = directory or load_directory(session)
     record = directory.by_email(recipient.email)
     spec = directory.roles.spec(recipient.role)
     if record is None or spec is None or not spec.head:
@@ -355,14 +357,13 @@ def digest_week(
     hours, minutes = str(d.get("time", "07:00")).split(":")
     today = now_local.date()
 
-    def closed(day: date) -> bool:
-        return not calendars.is_working_day(day) or policy.quiet.contains(day)
-
     anchor = today - timedelta(days=(today.weekday() - weekday) % 7)
-    first = anchor
-    while closed(first) and first < today:
-        first += timedelta(days=1)
-    if closed(today) or today < first or (started is not None and started > first):
+    first = digest_day(calendars, policy, anchor, today)
+    if (
+        not _open(calendars, policy, today)
+        or today < first
+        or (started is not None and started > first)
+    ):
         return None
     if (
         at_time
@@ -371,6 +372,19 @@ def digest_week(
     ):
         return None
     return anchor
+
+
+def _open(calendars: Calendars, policy: Policy, day: date) -> bool:
+    return calendars.is_working_day(day) and not policy.quiet.contains(day)
+
+
+def digest_day(calendars: Calendars, policy: Policy, week_of: date, today: date) -> date:
+    """The day the digest of the week starting `week_of` is due: that day, or the next open
+    one (not after `today`)."""
+    first = week_of
+    while not _open(calendars, policy, first) and first < today:
+        first += timedelta(days=1)
+    return first
 
 
 def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, str]]:
@@ -391,9 +405,9 @@ def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, s
 def is_calm(
     session: Session, today: date, now: datetime, administration: str | None = None
 ) -> bool:
-    """Nothing for the digest to act on: nothing overdue, no failed delivery, nothing put off
-    (in `administration`'s plans, for its head). A calm week's digest (with nothing of the
-    recipient's own in it) is left out."""
+    """Nothing for the digest to act on as of `now`: nothing overdue, no failed delivery,
+    nothing put off (in `administration`'s plans, for its head). A calm week's digest (with
+    nothing of the recipient's own in it) is left out."""
     effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
     items = select(Item.id) if administration is None else _items_of(administration)
     overdue = session.scalar(
@@ -410,6 +424,7 @@ def is_calm(
             exists().where(
                 OutboxMessage.status == "failed",
                 OutboxMessage.created_at >= now - timedelta(days=14),
+                OutboxMessage.created_at <= now,
             )
         )
     )
@@ -417,6 +432,7 @@ def is_calm(
         select(
             exists().where(
                 Occurrence.deferred_at >= now - timedelta(days=7),
+                Occurrence.deferred_at <= now,
                 Occurrence.item_id.in_(items),
             )
         )

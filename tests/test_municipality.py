@@ -165,3 +165,25 @@ def test_escalation_in_buf_climbs_to_bufs_head_and_no_further(sqlite_app: App) -
     assert not {
         a for slug, to in escalated if slug != "utbildning-tillitsfull-dialog" for a in to
     } & (BUF_STAFF | {KOMMUNDIREKTOR})
+
+
+def test_a_calm_week_in_one_administration_leaves_out_only_its_heads_digest(
+    sqlite_app: App,
+) -> None:
+    sqlite_app.init(at("2024-11-01"))
+    transport = MemoryTransport()
+    # Until December nothing of BUF's is overdue, failed or put off; Socialförvaltningen has
+    # June's deadlines still open. On 18 November Ulrika Falk's digest carries her own item
+    # (the ledarforum due 20 December: 30 days before); the week after has nothing of hers.
+    days = [at("2024-11-18", "07:30") + timedelta(days=n) for n in range(12)]
+    mails = [m for day in days for m in tick(sqlite_app, day, transport=transport).mails]
+    digests = sorted((m["at"][:10], a) for m in mails if m["kind"] == "digest" for a in m["to"])
+    assert digests == [
+        ("2024-11-18", SOC_HEAD),
+        ("2024-11-18", KOMMUNDIREKTOR),
+        ("2024-11-18", BUF_HEAD),
+        ("2024-11-25", SOC_HEAD),
+        ("2024-11-25", KOMMUNDIREKTOR),
+    ]
+    (own,) = [m for m in mails if m["kind"] == "digest" and BUF_HEAD in m["to"]]
+    assert own["items"]
