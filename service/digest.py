@@ -212,18 +212,11 @@ def _with_url(item: MailItem, url: str) -> MailItem:
 def digest_administration(
     session: Session, recipient: Person | None, directory: Directory | None = None
 ) -> str | None:
-    """The administration a digest covers: the head of one administration gets its plans; the
+    """The administration a digest covers: a head gets her administration's plans; the
     kommundirektör, extra recipients and a directory of one administration get all (None)."""
     if recipient is None:
         return None
-    directory = directory or load_directory(session)
-    record = directory.by_email(recipient.email)
-    spec = directory.roles.spec(recipient.role)
-    if record is None or spec is None or not spec.head:
-        return None
-    if not directory.organisation.administrations:
-        return None
-    return directory.administration_of(record)
+    return (directory or load_directory(session)).plans_of(recipient.email)
 
 
 def _items_of(administration: str) -> Select[tuple[int]]:

@@ -126,6 +126,15 @@ class Directory:
         given = self.organisation.of_person.get(person.email.lower())
         return given or self.organisation.of_area.get(self.area_of(person) or "")
 
+    def plans_of(self, email: str) -> str | None:
+        """The administration whose plans a person follows (their digest, their dashboard):
+        their own; None, every plan, for someone above the administrations (the
+        kommundirektör), someone unknown, or in a directory of one administration."""
+        record = self.by_email(email)
+        if record is None or not self.organisation.administrations:
+            return None
+        return self.administration_of(record)
+
     def area_of(self, person: PersonRecord) -> str | None:
         if person.division:
             return person.division

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service import completion, scope
 from service.db import transaction
+from service.directory import load_directory
 from service.links import DASHBOARD
 from service.models import Division, Occurrence, Person, Unit
 from service.web import dashboard, reports, signin
@@ -84,7 +85,14 @@ def personal_dashboard(request: Request) -> Response:
         person = dashboard_holder(request, web, session)
         if not isinstance(person, Person):
             return person
-        return _dashboard_page(request, web, session, viewer=person.name, admin=False)
+        return _dashboard_page(
+            request,
+            web,
+            session,
+            viewer=person.name,
+            admin=False,
+            administration=load_directory(session).plans_of(person.email),
+        )
 
 
 def admin_dashboard(request: Request) -> Response:
@@ -105,9 +113,14 @@ def _dashboard_page(
     admin: bool,
     people: frozenset[int] | None = None,
     mine: dict[str, Any] | None = None,
+    administration: str | None = None,
 ) -> HTMLResponse:
     today = web.today()
-    filters = replace(dashboard.Filters.parse(dict(request.query_params)), people=people)
+    filters = replace(
+        dashboard.Filters.parse(dict(request.query_params)),
+        people=people,
+        administration=administration,
+    )
     board = dashboard.build(session, today, filters)
     cookie, fresh = web.csrf.cookie_value(request)
     response = page(
@@ -153,7 +166,14 @@ def my_overview(request: Request) -> Response:
             )
             mine["activities_url"] = activities_path(web.app, person.id, web.now())
         return _dashboard_page(
-            request, web, session, viewer=user.name, admin=False, people=people, mine=mine
+            request,
+            web,
+            session,
+            viewer=user.name,
+            admin=False,
+            people=people,
+            mine=mine,
+            administration=load_directory(session).plans_of(person.email) if person else None,
         )
 
 

@@ -34,6 +34,8 @@ class Filters:
     status: str = ""
     # Only these people's occurrences (a signed-in person's scope, service/scope.py); None: all.
     people: frozenset[int] | None = None
+    # Only this administration's plans (the viewer's own, Directory.plans_of); None: all.
+    administration: str | None = None
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> Filters:
@@ -108,6 +110,8 @@ class Dashboard:
 
 def build(session: Session, today: date, filters: Filters) -> Dashboard:
     plans = list(session.scalars(select(Plan).order_by(Plan.title)))
+    if filters.administration is not None:
+        plans = [p for p in plans if p.administration == filters.administration]
     shown_plans = [p for p in plans if not filters.plan or p.slug == filters.plan]
     plan_ids = [p.id for p in shown_plans]
     areas = list(
