@@ -4,7 +4,6 @@ utbildningsförvaltningen and a kommundirektör above them."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from service.mail.transports.memory import MemoryTransport
 from service.models import Item, Notice, Occurrence, OutboxMessage, Person, Plan
 from service.pipeline import tick
 from tests.cli_support import Cli
-from tests.support import at
+from tests.support import at, reached_per_plan
 
 SOC_HEAD = "eva.ekstrom@example.se"
 BUF_HEAD = "ulrika.falk@example.se"
@@ -37,20 +36,6 @@ BUF_STAFF = {
     "lina.carlsson@example.se",
     "hanna.berglund@example.se",  # enhetschef, centrala elevhälsan
 }
-
-
-def reached_per_plan(app: App) -> dict[str, set[str]]:
-    with app.sessions() as session:
-        rows = session.execute(
-            select(Plan.slug, Person.email)
-            .join(Item, Item.plan_id == Plan.id)
-            .join(Occurrence, Occurrence.item_id == Item.id)
-            .join(Person, Occurrence.person_id == Person.id)
-        ).all()
-    reached: dict[str, set[str]] = defaultdict(set)
-    for slug, email in rows:
-        reached[slug].add(email)
-    return reached
 
 
 def test_the_digest_day_brings_two_heads_digests_and_the_kommundirektors(sqlite_app: App) -> None:
