@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service import completion, scope
+from service import completion, roles, scope
 from service.db import transaction
 from service.directory import load_directory
 from service.links import DASHBOARD
@@ -153,9 +153,15 @@ def my_overview(request: Request) -> Response:
             select(Person).where(func.lower(Person.email) == user.email, Person.active.is_(True))
         ).first()
         mine: dict[str, Any] = {"name": user.name, "admin": user.admin, "activities_url": ""}
+        directory = load_directory(session)
+        spec = directory.roles.spec(person.role) if person is not None else None
         if person is None:  # an administrator who holds no items
             people: frozenset[int] | None = None
             mine["scope"] = "hela förvaltningen"
+        elif spec is not None and spec.level == roles.MUNICIPALITY:  # the kommundirektör
+            people = None
+            mine["scope"] = "hela kommunen"
+            mine["activities_url"] = activities_path(web.app, person.id, web.now())
         else:
             holder = _holder(person)
             people = scope.overseen(holder, (_holder(p) for p in session.scalars(select(Person))))
@@ -173,7 +179,7 @@ def my_overview(request: Request) -> Response:
             admin=False,
             people=people,
             mine=mine,
-            administration=load_directory(session).plans_of(person.email) if person else None,
+            administration=directory.plans_of(person.email) if person else None,
         )
 
 
