@@ -39,14 +39,17 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
     # Whom each item reaches, as the schedule reads it: a plan of one administration means its
     # own holders by a bare role, so its successor is sought in that administration.
     vocabulary = directory.vocabulary
-    responsible = {
-        item_id: item_targets(names, coordinator, vocabulary, administration)
-        for item_id, names, coordinator, administration in session.execute(
-            select(Item.id, Item.responsible, Plan.coordinator, Plan.administration).join(
-                Plan, Item.plan_id == Plan.id
-            )
+    targets: dict[tuple[tuple[str, ...], str, str], tuple[str, ...]] = {}
+    responsible: dict[int, tuple[str, ...]] = {}
+    for item_id, names, coordinator, administration in session.execute(
+        select(Item.id, Item.responsible, Plan.coordinator, Plan.administration).join(
+            Plan, Item.plan_id == Plan.id
         )
-    }
+    ):
+        read = (tuple(names), coordinator, administration)  # each Ansvarig read once
+        if read not in targets:
+            targets[read] = item_targets(names, coordinator, vocabulary, administration)
+        responsible[item_id] = targets[read]
     people = {
         person_id: (active, email.lower())
         for person_id, active, email in session.execute(
