@@ -155,12 +155,9 @@ def digest_context(
             failed_at=row.created_at,
         )
         for row in session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "failed",
-                OutboxMessage.created_at >= now - timedelta(days=14),
+            _failed_since(session, now, digest_administration(session, recipient)).order_by(
+                OutboxMessage.created_at
             )
-            .order_by(OutboxMessage.created_at)
         )
     )
     continuous, progress = _progress(session, today, people, item_url, scope)
@@ -217,6 +214,21 @@ def digest_administration(
     if recipient is None:
         return None
     return (directory or load_directory(session)).plans_of(recipient.email)
+
+
+def _failed_since(
+    session: Session, now: datetime, administration: str | None
+) -> Select[tuple[OutboxMessage]]:
+    """Mails that failed in the last fortnight; for a head, those to her administration's
+    people (mail to a digest's extra address belongs to every administration)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == "failed", OutboxMessage.created_at >= now - timedelta(days=14)
+    )
+    if administration is None:
+        return query
+    directory = load_directory(session)
+    own = [p.id for p in directory.people if directory.administration_of(p) == administration]
+    return query.where(or_(OutboxMessage.person_id.in_(own), OutboxMessage.person_id.is_(None)))
 
 
 def _items_of(administration: str) -> Select[tuple[int]]:
@@ -414,10 +426,8 @@ def is_calm(
     )
     failed = session.scalar(
         select(
-            exists().where(
-                OutboxMessage.status == "failed",
-                OutboxMessage.created_at >= now - timedelta(days=14),
-                OutboxMessage.created_at <= now,
+            exists(
+                _failed_since(session, now, administration).where(OutboxMessage.created_at <= now)
             )
         )
     )

@@ -16,6 +16,7 @@ from service.models import Item, Notice, Occurrence, OutboxMessage, Person, Plan
 from service.pipeline import tick
 from tests.cli_support import Cli
 from tests.support import at, reached_per_plan
+from tests.test_pipeline_tick import RefusingTransport
 
 SOC_HEAD = "eva.ekstrom@example.se"
 BUF_HEAD = "ulrika.falk@example.se"
@@ -172,3 +173,22 @@ def test_a_calm_week_in_one_administration_leaves_out_only_its_heads_digest(
     ]
     (own,) = [m for m in mails if m["kind"] == "digest" and BUF_HEAD in m["to"]]
     assert own["items"]
+
+
+def test_a_failed_delivery_is_listed_for_its_own_administration_and_the_kommundirektor(
+    sqlite_app: App,
+) -> None:
+    sqlite_app.init(at("2024-11-01"))
+    refused = "linnea.forsberg@example.se"  # an enhetschef in Socialförvaltningen
+    tick(sqlite_app, at("2024-11-25", "07:30"), transport=RefusingTransport(refused))
+    monday = at("2024-12-02", "07:00")
+    with sqlite_app.sessions() as session:
+
+        def failed_in_digest(email: str) -> list[str]:
+            person = session.scalar(select(Person).where(Person.email == email))
+            context = digest_context(sqlite_app, session, person, now=monday, today=monday.date())
+            return [f.to for f in context.failed]
+
+        assert failed_in_digest(SOC_HEAD) == [refused]
+        assert failed_in_digest(KOMMUNDIREKTOR) == [refused]
+        assert failed_in_digest(BUF_HEAD) == []
