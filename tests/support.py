@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from service.app import App
 from service.config import Config, load_config
+from service.directory import Directory
 from service.models import Item, Occurrence, Person, Plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +69,13 @@ def reached_per_plan(app: App) -> dict[str, set[str]]:
     for slug, email in rows:
         reached[slug].add(email)
     return reached
+
+
+def escalation_chain(directory: Directory, email: str) -> list[str]:
+    """The person and everyone their escalation climbs to, in order."""
+    person = directory.by_email(email)
+    out = []
+    while person is not None:
+        out.append(person.email)
+        person = directory.manager_of(person)
+    return out

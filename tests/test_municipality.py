@@ -15,7 +15,7 @@ from service.mail.transports.memory import MemoryTransport
 from service.models import Item, Notice, Occurrence, OutboxMessage, Person, Plan
 from service.pipeline import tick
 from tests.cli_support import Cli
-from tests.support import at, reached_per_plan
+from tests.support import at, escalation_chain, reached_per_plan
 from tests.test_pipeline_tick import RefusingTransport
 
 SOC_HEAD = "eva.ekstrom@example.se"
@@ -104,30 +104,22 @@ def test_escalation_in_buf_climbs_to_bufs_head_and_no_further(sqlite_app: App) -
     with sqlite_app.sessions() as session:
         directory = load_directory(session)
 
-    def chain(email: str) -> list[str]:
-        person = directory.by_email(email)
-        out = []
-        while person is not None:
-            out.append(person.email)
-            person = directory.manager_of(person)
-        return out
-
-    assert chain("erik.holmgren@example.se") == [
+    assert escalation_chain(directory, "erik.holmgren@example.se") == [
         "erik.holmgren@example.se",
         "tobias.lund@example.se",
         BUF_HEAD,
     ]
-    assert chain("hanna.berglund@example.se") == [
+    assert escalation_chain(directory, "hanna.berglund@example.se") == [
         "hanna.berglund@example.se",
         "oskar.vikstrom@example.se",
         BUF_HEAD,
     ]
     # A ledamot of Barn- och utbildningsnämnden answers to its ordförande, not to SON's.
-    assert chain("amira.nasser@example.se") == [
+    assert escalation_chain(directory, "amira.nasser@example.se") == [
         "amira.nasser@example.se",
         "per-olof.strid@example.se",
     ]
-    assert chain(KOMMUNDIREKTOR) == [KOMMUNDIREKTOR]
+    assert escalation_chain(directory, KOMMUNDIREKTOR) == [KOMMUNDIREKTOR]
 
     # The verksamhetschefer's "December 2024" goes unanswered: the escalation after 14 days
     # reaches Ulrika Falk, never Eva Ekström or the kommundirektör.

@@ -16,7 +16,7 @@ from service.models import Person
 from service.plans.importer import read_plan_file
 from service.plans.tables import ReadOptions
 from service.problems import InputError
-from tests.support import ROOT, at, folder_app, reached_per_plan
+from tests.support import ROOT, at, escalation_chain, folder_app, reached_per_plan
 
 MUNICIPALITY = """
 [[role]]
@@ -148,18 +148,17 @@ def test_a_party_can_name_any_administrations_roles(
 
 def test_escalation_stops_at_the_head_of_the_persons_own_administration(tmp_path: Path) -> None:
     directory = municipality(tmp_path)
-
-    def chain(email: str) -> list[str]:
-        person = directory.by_email(email)
-        out = []
-        while person is not None:
-            out.append(person.email)
-            person = directory.manager_of(person)
-        return out
-
-    assert chain("hugo@example.se") == ["hugo@example.se", "bea@example.se", "karl@example.se"]
-    assert chain("helena@example.se") == ["helena@example.se", "anna@example.se", "eva@example.se"]
-    assert chain("klas@example.se") == ["klas@example.se"]
+    assert escalation_chain(directory, "hugo@example.se") == [
+        "hugo@example.se",
+        "bea@example.se",
+        "karl@example.se",
+    ]
+    assert escalation_chain(directory, "helena@example.se") == [
+        "helena@example.se",
+        "anna@example.se",
+        "eva@example.se",
+    ]
+    assert escalation_chain(directory, "klas@example.se") == ["klas@example.se"]
 
 
 def test_an_area_without_its_administration_is_refused_naming_the_choices(tmp_path: Path) -> None:
