@@ -7,14 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
-from service.directory import load_directory, stored_roles
+from service.directory import Directory, load_directory, stored_roles
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -155,12 +155,9 @@ def digest_context(
             failed_at=row.created_at,
         )
         for row in session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "failed",
-                OutboxMessage.created_at >= now - timedelta(days=14),
+            _failed_since(session, now, digest_administration(session, recipient)).order_by(
+                OutboxMessage.created_at
             )
-            .order_by(OutboxMessage.created_at)
         )
     )
     continuous, progress = _progress(session, today, people, item_url, scope)
@@ -177,7 +174,11 @@ def digest_context(
         continuous=continuous,
         progress=progress,
         failed=failed,
-        plan_lines=tuple(plan_trends(session, today, app.tz)),
+        plan_lines=tuple(
+            plan_trends(
+                session, today, app.tz, administration=digest_administration(session, recipient)
+            )
+        ),
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",
@@ -205,26 +206,45 @@ def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
 
 
-def _scope(session: Session, recipient: Person | None) -> set[int] | None:
-    """The items a digest covers: the head of one administration gets its plans; the
+def digest_administration(
+    session: Session, recipient: Person | None, directory: Directory | None = None
+) -> str | None:
+    """The administration a digest covers: a head gets her administration's plans; the
     kommundirektör, extra recipients and a directory of one administration get all (None)."""
     if recipient is None:
         return None
-    directory = load_directory(session)
-    record = directory.by_email(recipient.email)
-    spec = directory.roles.spec(recipient.role)
-    if record is None or spec is None or not spec.head:
-        return None
-    administration = directory.administration_of(record)
-    if not directory.organisation.administrations or administration is None:
-        return None
-    return set(
-        session.scalars(
-            select(Item.id)
-            .join(Plan, Item.plan_id == Plan.id)
-            .where(Plan.administration == administration)
-        )
+    return (directory or load_directory(session)).plans_of(recipient.email)
+
+
+def _failed_since(
+    session: Session, now: datetime, administration: str | None
+) -> Select[tuple[OutboxMessage]]:
+    """Mails that failed in the last fortnight; for a head, those to her administration's
+    people (mail to a digest's extra address belongs to every administration)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == "failed", OutboxMessage.created_at >= now - timedelta(days=14)
     )
+    if administration is None:
+        return query
+    directory = load_directory(session)
+    own = [p.id for p in directory.people if directory.administration_of(p) == administration]
+    return query.where(or_(OutboxMessage.person_id.in_(own), OutboxMessage.person_id.is_(None)))
+
+
+def _items_of(administration: str) -> Select[tuple[int]]:
+    return (
+        select(Item.id)
+        .join(Plan, Item.plan_id == Plan.id)
+        .where(Plan.administration == administration)
+    )
+
+
+def _scope(session: Session, recipient: Person | None) -> set[int] | None:
+    """The ids of the items a digest covers; None: all."""
+    administration = digest_administration(session, recipient)
+    if administration is None:
+        return None
+    return set(session.scalars(_items_of(administration)))
 
 
 def _progress(
@@ -342,14 +362,13 @@ def digest_week(
     hours, minutes = str(d.get("time", "07:00")).split(":")
     today = now_local.date()
 
-    def closed(day: date) -> bool:
-        return not calendars.is_working_day(day) or policy.quiet.contains(day)
-
     anchor = today - timedelta(days=(today.weekday() - weekday) % 7)
-    first = anchor
-    while closed(first) and first < today:
-        first += timedelta(days=1)
-    if closed(today) or today < first or (started is not None and started > first):
+    first = digest_day(calendars, policy, anchor, today)
+    if (
+        not _open(calendars, policy, today)
+        or today < first
+        or (started is not None and started > first)
+    ):
         return None
     if (
         at_time
@@ -358,6 +377,19 @@ def digest_week(
     ):
         return None
     return anchor
+
+
+def _open(calendars: Calendars, policy: Policy, day: date) -> bool:
+    return calendars.is_working_day(day) and not policy.quiet.contains(day)
+
+
+def digest_day(calendars: Calendars, policy: Policy, week_of: date, today: date) -> date:
+    """The day the digest of the week starting `week_of` is due: that day, or the next open
+    one (not after `today`)."""
+    first = week_of
+    while not _open(calendars, policy, first) and first < today:
+        first += timedelta(days=1)
+    return first
 
 
 def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, str]]:
@@ -375,28 +407,37 @@ def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, s
     return out
 
 
-def is_calm(session: Session, today: date, now: datetime) -> bool:
-    """Nothing for the digest to act on: nothing overdue, no failed delivery, nothing put off.
-    A calm week's digest (with nothing of the recipient's own in it) is left out."""
+def is_calm(
+    session: Session, today: date, now: datetime, administration: str | None = None
+) -> bool:
+    """Nothing for the digest to act on as of `now`: nothing overdue, no failed delivery,
+    nothing put off (in `administration`'s plans, for its head). A calm week's digest (with
+    nothing of the recipient's own in it) is left out."""
     effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+    items = select(Item.id) if administration is None else _items_of(administration)
     overdue = session.scalar(
         select(
             exists().where(
                 Occurrence.status == OPEN,
                 effective_due < today,
-                Occurrence.item_id.in_(select(Item.id).where(Item.active.is_(True))),
+                Occurrence.item_id.in_(items.where(Item.active.is_(True))),
             )
         )
     )
     failed = session.scalar(
         select(
-            exists().where(
-                OutboxMessage.status == "failed",
-                OutboxMessage.created_at >= now - timedelta(days=14),
+            exists(
+                _failed_since(session, now, administration).where(OutboxMessage.created_at <= now)
             )
         )
     )
     deferred = session.scalar(
-        select(exists().where(Occurrence.deferred_at >= now - timedelta(days=7)))
+        select(
+            exists().where(
+                Occurrence.deferred_at >= now - timedelta(days=7),
+                Occurrence.deferred_at <= now,
+                Occurrence.item_id.in_(items),
+            )
+        )
     )
     return not (overdue or failed or deferred)

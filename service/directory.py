@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from service.roles import RoleMatch, RoleSpec, RoleVocabulary, default_vocabular
 
 # The directory's role declarations are kept in the store as one JSON document: they change
 # together with the directory file and are read together with it.
-_VOCABULARY_STATE = "directory_roles"
+VOCABULARY_STATE = "directory_roles"
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,15 @@ class Directory:
             for code, unit in self.units.items()
         }
 
+    def plans_of(self, email: str) -> str | None:
+        """The administration whose plans a person follows (their digest, their dashboard):
+        their own; None, every plan, for someone above the administrations (the
+        kommundirektör), someone unknown, or in a directory of one administration."""
+        record = self.by_email(email)
+        if record is None or not self.organisation.administrations:
+            return None
+        return self.administration_of(record)
+
     def area_of(self, person: PersonRecord) -> str | None:
         if person.division:
             return person.division
@@ -156,6 +165,10 @@ class Directory:
                 candidates = [p for p in candidates if p.division == self.area_of(person)]
             elif above is not None and above.level == roles.UNIT:
                 candidates = [p for p in candidates if p.unit == person.unit]
+            elif above is not None and above.level != roles.MUNICIPALITY:
+                # Each administration has its own (a ledamot's ordförande is their committee's).
+                own = self.administration_of(person)
+                candidates = [p for p in candidates if self.administration_of(p) == own]
             if candidates:
                 return candidates[0]
         # Escalation stops at the head of the person's own administration.
@@ -330,7 +343,23 @@ def store_directory(session: Session, directory: Directory) -> None:
     """
     for code, name in directory.divisions.items():
         session.merge(Division(code=code, name=name))
-    session.merge(State(key=_VOCABULARY_STATE, value=_vocabulary_json(directory)))
+    # People who left keep the administration they were in: their open occurrences pass to
+    # the successor in that administration (service/reassignment.py).
+    present = {p.email.lower() for p in directory.people}
+    left = {
+        email: code
+        for email, code in stored_declarations(session)[3].of_person.items()
+        if email not in present
+    }
+    organisation = replace(
+        directory.organisation, of_person={**left, **directory.organisation.of_person}
+    )
+    session.merge(
+        State(
+            key=VOCABULARY_STATE,
+            value=_vocabulary_json(replace(directory, organisation=organisation)),
+        )
+    )
     session.flush()
     for unit in directory.units.values():
         session.merge(
@@ -373,7 +402,7 @@ def load_directory(session: Session) -> Directory:
         for u in session.scalars(select(Unit))
     }
     divisions = {d.code: d.name for d in session.scalars(select(Division))}
-    stored = session.get(State, _VOCABULARY_STATE)
+    stored = session.get(State, VOCABULARY_STATE)
     vocabulary, area_aliases, area_heads, organisation = _vocabulary_from_json(
         stored.value if stored else None
     )
@@ -395,8 +424,14 @@ def load_directory(session: Session) -> Directory:
 
 def stored_roles(session: Session) -> RoleVocabulary:
     """The declared roles alone (without places), cheaper than the whole directory."""
-    stored = session.get(State, _VOCABULARY_STATE)
-    return _vocabulary_from_json(stored.value if stored else None)[0]
+    return stored_declarations(session)[0]
+
+
+def stored_declarations(session: Session) -> _Stored:
+    """What the directory declares besides its people and places: the roles, the areas' other
+    names and head titles, and the administrations (what a people source must keep)."""
+    stored = session.get(State, VOCABULARY_STATE)
+    return _vocabulary_from_json(stored.value if stored else None)
 
 
 _Stored = tuple[RoleVocabulary, dict[str, tuple[str, ...]], dict[str, str], Organisation]

@@ -61,7 +61,7 @@ def item_targets(
     the organisation is followed up by the plan's coordinator, by default the head of the plan's
     administration."""
     targets = [
-        _within(k, administration, vocabulary)
+        within_administration(k, administration, vocabulary)
         for k in roles.canonical_roles(responsible, vocabulary)
     ]
     if targets or not roles.external_parties(responsible, vocabulary):
@@ -74,7 +74,7 @@ def item_targets(
     return (RoleMatch(head, administration=administration or None).key,)
 
 
-def _within(key: str, administration: str, vocabulary: RoleVocabulary) -> str:
+def within_administration(key: str, administration: str, vocabulary: RoleVocabulary) -> str:
     """A plan of one administration means its own holders by a bare "Enhetschef"; a plan of
     the whole municipality, or a party already narrowed, stays as it is."""
     match = RoleMatch.from_key(key)

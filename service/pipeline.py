@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 
 from service.app import App
 from service.db import dialect_insert, transaction
-from service.digest import WEEKDAYS, digest_recipients, digest_week, is_calm
+from service.digest import (
+    WEEKDAYS,
+    digest_administration,
+    digest_day,
+    digest_recipients,
+    digest_week,
+    is_calm,
+)
+from service.directory import load_directory
 from service.mail.compose import ComposedBatch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
@@ -189,6 +197,15 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
         recipients = digest_recipients(app, session) if week_of or send_now else []
         people = {person.id: address for person, address in recipients if person is not None}
         sent_this_week = _digested(session, people.values(), week_of) if week_of else set()
+        skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
+        calm: frozenset[int] = frozenset()
+        if week_of is not None and skip_calm:
+            day = digest_day(calendars, policy, week_of, today)
+            waiting = [pid for pid, a in people.items() if a.lower() not in sent_this_week]
+            calm = _calm_recipients(session, waiting, day, now - (today - day))
+            # After the digest's day, a week left out as calm stays without a digest: the
+            # head's own reminders go out as reminders, not as a late digest.
+            sent_this_week |= {people[pid].lower() for pid in calm if today > day}
         digest_people = frozenset(
             pid
             for pid, address in people.items()
@@ -215,15 +232,32 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
             only=None if send_now else digest_people,
         )
         mails = [m for m in mails if m.person_id not in later]
-        skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
-        if week_of is not None and skip_calm and is_calm(session, today, now):
-            mails = [m for m in mails if m.kind != DIGEST_KIND or m.notices]
+        mails = [m for m in mails if m.kind != DIGEST_KIND or m.notices or m.person_id not in calm]
         ids = _store(session, mails, now, domain, week_of)
         if week_of is not None:
             ids += _store_extra_digests(
                 session, [a for p, a in recipients if p is None], today, week_of, now, domain
             )
         return ids
+
+
+def _calm_recipients(
+    session: Session, people: Sequence[int], day: date, moment: datetime
+) -> frozenset[int]:
+    """The digest recipients whose week is calm (see is_calm) in their own administration's
+    plans, as things stood on the digest's day."""
+    if not people:
+        return frozenset()
+    directory = load_directory(session)
+    calm: dict[str | None, bool] = {}
+    out = set()
+    for pid in people:
+        scope = digest_administration(session, session.get(Person, pid), directory)
+        if scope not in calm:
+            calm[scope] = is_calm(session, day, moment, scope)
+        if calm[scope]:
+            out.add(pid)
+    return frozenset(out)
 
 
 def rhythms(

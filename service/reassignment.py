@@ -7,6 +7,7 @@ history; its version is bumped, so the old holder's mailed links stop working.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from service import roles
 from service.directory import Directory, PersonRecord
-from service.models import AuditEntry, Item, Occurrence, Person
-from service.occurrences import NOT_APPLICABLE, OPEN
+from service.models import AuditEntry, Item, Occurrence, Person, Plan
+from service.occurrences import NOT_APPLICABLE, OPEN, item_targets
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,20 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
             Occurrence.id, Occurrence.item_id, Occurrence.person_id, Occurrence.window_key
         ).where(Occurrence.status == OPEN)
     ).all()
-    responsible = {
-        item_id: tuple(names)
-        for item_id, names in session.execute(select(Item.id, Item.responsible))
-    }
+    # Whom each item reaches, as the schedule reads it: a plan of one administration means its
+    # own holders by a bare role, so its successor is sought in that administration.
+    vocabulary = directory.vocabulary
+    targets: dict[tuple[tuple[str, ...], str, str], tuple[str, ...]] = {}
+    responsible: dict[int, tuple[str, ...]] = {}
+    for item_id, names, coordinator, administration in session.execute(
+        select(Item.id, Item.responsible, Plan.coordinator, Plan.administration).join(
+            Plan, Item.plan_id == Plan.id
+        )
+    ):
+        read = (tuple(names), coordinator, administration)  # each Ansvarig read once
+        if read not in targets:
+            targets[read] = item_targets(names, coordinator, vocabulary, administration)
+        responsible[item_id] = targets[read]
     people = {
         person_id: (active, email.lower())
         for person_id, active, email in session.execute(
@@ -53,9 +64,7 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
         key = responsible[row.item_id]
         if key not in holders_of:
             holders_of[key] = {
-                p.email.lower()
-                for role in roles.canonical_roles(key, directory.vocabulary)
-                for p, _apt in directory.holders(role)
+                p.email.lower() for role in key for p, _apt in directory.holders(role)
             }
         active, email = people[row.person_id]
         if active and email in holders_of[key]:
@@ -63,9 +72,7 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
         person = session.get(Person, row.person_id)
         assert person is not None
         if (row.person_id, key) not in successors:
-            successors[(row.person_id, key)] = _successor(
-                directory, person, roles.canonical_roles(key)
-            )
+            successors[(row.person_id, key)] = _successor(directory, person, key)
         successor = successors[(row.person_id, key)]
         if successor is None:
             continue  # nobody holds the role yet: keep it with the old holder until someone does
@@ -99,7 +106,7 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
     return out
 
 
-def _successor(directory: Directory, gone: Person, wanted: list[str]) -> PersonRecord | None:
+def _successor(directory: Directory, gone: Person, wanted: Sequence[str]) -> PersonRecord | None:
     candidates = [p for role in wanted for p, _apt in directory.holders(role)]
     same_role = [p for p in candidates if p.role == gone.role] or candidates
     spec = directory.roles.spec(gone.role)
@@ -109,7 +116,19 @@ def _successor(directory: Directory, gone: Person, wanted: list[str]) -> PersonR
     elif level == roles.AREA:
         match = [p for p in same_role if p.division and p.division == gone.division_code]
     else:
-        # One-person roles (förvaltningschef, utvecklingschef, …): whoever holds it now. Roles
-        # held by many (ledamot) have no single successor.
+        # One-person roles (förvaltningschef, utvecklingschef, ordförande, …): whoever holds it
+        # now in the same administration (several administrations each have their own head).
+        # Roles held by many (ledamot) have no single successor.
+        if directory.organisation.administrations:
+            own = directory.administration_of(
+                PersonRecord(
+                    gone.email,
+                    gone.name,
+                    gone.role,
+                    unit=gone.unit_code,
+                    division=gone.division_code,
+                )
+            )
+            same_role = [p for p in same_role if directory.administration_of(p) == own]
         match = same_role if len(same_role) == 1 else []
     return match[0] if len(match) == 1 else None

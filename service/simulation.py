@@ -16,8 +16,9 @@ from sqlalchemy import insert, select, update
 from service.app import App
 from service.completion import mark_done
 from service.db import Base, create_schema, transaction
+from service.directory import VOCABULARY_STATE
 from service.mail.transports.memory import MemoryTransport
-from service.models import Notice, Occurrence, Person, Plan
+from service.models import Notice, Occurrence, Person, Plan, State
 from service.occurrences import OPEN
 from service.pipeline import policy_of, tick
 
@@ -67,6 +68,16 @@ def _run(
                 rows = [dict(r) for r in source.execute(select(table)).mappings()]
                 if rows:
                     target.execute(insert(table), rows)
+        # The roles and administrations the directory declares, without which a plan of one
+        # administration would reach nobody.
+        declared = [
+            dict(r)
+            for r in source.execute(
+                select(State.key, State.value).where(State.key == VOCABULARY_STATE)
+            ).mappings()
+        ]
+        if declared:
+            target.execute(insert(State), declared)
         # Series start where the simulation starts.
         target.execute(update(Plan).values(follow_from=start))
     transport = MemoryTransport()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from service.app import App
 from service.config import Config, load_config
+from service.directory import Directory
+from service.models import Item, Occurrence, Person, Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -49,3 +54,28 @@ def folder_app(db_url: str, tmp_path: Path, folder: Path) -> App:
             },
         )
     )
+
+
+def reached_per_plan(app: App) -> dict[str, set[str]]:
+    """Each plan's slug with the addresses its occurrences reach."""
+    with app.sessions() as session:
+        rows = session.execute(
+            select(Plan.slug, Person.email)
+            .join(Item, Item.plan_id == Plan.id)
+            .join(Occurrence, Occurrence.item_id == Item.id)
+            .join(Person, Occurrence.person_id == Person.id)
+        ).all()
+    reached: dict[str, set[str]] = defaultdict(set)
+    for slug, email in rows:
+        reached[slug].add(email)
+    return reached
+
+
+def escalation_chain(directory: Directory, email: str) -> list[str]:
+    """The person and everyone their escalation climbs to, in order."""
+    person = directory.by_email(email)
+    out = []
+    while person is not None:
+        out.append(person.email)
+        person = directory.manager_of(person)
+    return out

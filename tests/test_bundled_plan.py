@@ -14,9 +14,10 @@ from service import roles
 from service.app import App
 from service.calendar import APT, NAMND, AptRule, parse_calendars
 from service.deadlines import Deadline, DeadlineKind, Period
-from service.directory import load_directory_file
+from service.directory import Directory, PersonRecord, load_directory_file
 from service.models import Area, Item, Plan
 from service.plans.importer import PlanSpec, read_plan_file
+from service.plans.tables import ReadOptions
 from tests.support import ROOT, at, d
 
 PLANS = ROOT / "plans"
@@ -97,9 +98,19 @@ PAGE_BREAK_SPLITS = {
 }
 
 
-def tillit() -> PlanSpec:
-    spec, _ = read_plan_file(PLANS / "tillitsfull-dialog.toml", "plans/tillitsfull-dialog.toml")
+def bundled(name: str) -> PlanSpec:
+    """A bundled plan read against the bundled directory (its administrations and roles)."""
+    vocabulary = load_directory_file(PLANS / "directory.toml").vocabulary
+    spec, _ = read_plan_file(PLANS / name, f"plans/{name}", ReadOptions(roles=vocabulary))
     return spec
+
+
+def tillit() -> PlanSpec:
+    return bundled("tillitsfull-dialog.toml")
+
+
+def socialforvaltningen(directory: Directory) -> list[PersonRecord]:
+    return [p for p in directory.people if directory.administration_of(p) == "SOC"]
 
 
 def rows(spec: PlanSpec) -> list[tuple[int, str, str, str, str, DeadlineKind]]:
@@ -253,7 +264,7 @@ def test_the_plan_period_covers_every_deadline() -> None:
 
 
 def test_starka_enhetschefer_reports_to_son_on_4_december_2024() -> None:
-    spec, _ = read_plan_file(PLANS / "starka-enhetschefer.toml")
+    spec = bundled("starka-enhetschefer.toml")
     assert spec.slug == "starka-enhetschefer"
     assert spec.item_count == 5
     reports = [i for a in spec.areas for i in a.items if "SON den 4 december 2024" in i.title]
@@ -265,7 +276,7 @@ def test_starka_enhetschefer_reports_to_son_on_4_december_2024() -> None:
 
 
 def test_starka_enhetschefer_items_parse_with_known_roles() -> None:
-    spec, _ = read_plan_file(PLANS / "starka-enhetschefer.toml")
+    spec = bundled("starka-enhetschefer.toml")
     kinds = [i.deadline.kind for a in spec.areas for i in a.items]
     assert kinds == [MONTH, DATE, MONTH, TERM, RECURRING]
     assert all(i.roles for a in spec.areas for i in a.items)
@@ -276,7 +287,7 @@ def test_starka_enhetschefer_items_parse_with_known_roles() -> None:
 
 def test_the_directory_has_every_role_the_issue_lists() -> None:
     directory = load_directory_file(PLANS / "directory.toml")
-    count = Counter(p.role for p in directory.people)
+    count = Counter(p.role for p in socialforvaltningen(directory))
     assert count[roles.FORVALTNINGSCHEF] == 1
     assert count[roles.UTVECKLINGSCHEF] == 1
     assert count[roles.HR_CHEF] == 1
@@ -287,19 +298,63 @@ def test_the_directory_has_every_role_the_issue_lists() -> None:
 
 def test_the_directory_has_one_verksamhetschef_for_each_of_the_five_areas() -> None:
     directory = load_directory_file(PLANS / "directory.toml")
-    assert sorted(directory.divisions.values()) == sorted(
+    of_soc = [c for c, adm in directory.organisation.of_area.items() if adm == "SOC"]
+    assert sorted(directory.divisions[c] for c in of_soc) == sorted(
         ["Äldreomsorg", "LSS", "Hälso- och sjukvård", "IFO myndighet", "IFO verkställighet"]
     )
     heads = Counter(p.division for p in directory.with_role(roles.VERKSAMHETSCHEF))
-    assert heads == Counter({code: 1 for code in directory.divisions})
+    assert heads == Counter({code: 1 for code in directory.divisions})  # in BUF too
 
 
 def test_the_enhetschefer_are_spread_over_every_area() -> None:
     directory = load_directory_file(PLANS / "directory.toml")
-    per_area = Counter(p.division for p in directory.with_role(roles.ENHETSCHEF))
-    assert set(per_area) == set(directory.divisions)
-    units = [p.unit for p in directory.with_role(roles.ENHETSCHEF)]
+    enhetschefer = [p for p in socialforvaltningen(directory) if p.role == roles.ENHETSCHEF]
+    per_area = Counter(p.division for p in enhetschefer)
+    assert set(per_area) == {c for c, a in directory.organisation.of_area.items() if a == "SOC"}
+    assert len(enhetschefer) == 14
+    units = [p.unit for p in enhetschefer]
     assert len(units) == len(set(units))  # one unit each
+
+
+def test_the_municipality_has_two_administrations_each_with_one_head_and_a_kommundirektor() -> None:
+    directory = load_directory_file(PLANS / "directory.toml")
+    assert {c: n[0] for c, n in directory.organisation.administrations.items()} == {
+        "SOC": "Socialförvaltningen",
+        "BUF": "Barn- och utbildningsförvaltningen",
+    }
+    heads = {a: directory.head(a) for a in ("SOC", "BUF")}
+    assert {a: h.name for a, h in heads.items() if h} == {
+        "SOC": "Eva Ekström",
+        "BUF": "Ulrika Falk",
+    }
+    assert [p.name for p in directory.with_role("kommundirektör")] == ["Magnus Lindahl"]
+    buf = [p for p in directory.people if directory.administration_of(p) == "BUF"]
+    assert 10 <= len(buf) <= 15
+    # Every BUF unit has its manager: a förskolechef, a rektor or (elevhälsan) an enhetschef.
+    managed = {p.unit for p in buf if p.unit}
+    assert managed == {
+        c for c, u in directory.units.items() if u.division in ("FSK", "GR", "GY", "EH")
+    }
+    assert Counter(p.role for p in buf if p.unit) == Counter(
+        {"rektor": 3, "förskolechef": 2, roles.ENHETSCHEF: 1}
+    )
+
+
+def test_bufs_plan_uses_the_deadline_kinds_the_plans_use_within_its_period() -> None:
+    spec = bundled("utbildning-tillitsfull-dialog.toml")
+    assert spec.administration == "BUF"
+    kinds = [i.deadline.kind for a in spec.areas for i in a.items]
+    assert kinds == [
+        RECURRING, MONTH, TERM, RELATIVE, CONTINUOUS, MONTH, CONTINUOUS, DATE, TERM, RECURRING
+    ]  # fmt: skip
+    assert 6 <= len(kinds) <= 10
+    assert all(i.roles for a in spec.areas for i in a.items)
+    assert all(
+        spec.start <= i.deadline.due <= spec.end
+        for a in spec.areas
+        for i in a.items
+        if i.deadline.due
+    )
 
 
 def test_everyone_in_the_directory_is_at_example_se() -> None:

@@ -62,11 +62,12 @@ def test_the_written_config_points_at_the_temporary_database(cli: Cli) -> None:
 def test_init_creates_the_store_and_loads_the_bundled_plans(cli: Cli) -> None:
     code, out, _ = cli("init")
     assert code == 0
-    assert "Databasen är skapad och 2 planer är inlästa." in out
+    assert "Databasen är skapad och 3 planer är inlästa." in out
     assert "tillitsfull-dialog: Handlingsplan tillitsfull dialog (27 aktiviteter)" in out
     assert "starka-enhetschefer" in out and "(5 aktiviteter)" in out
+    assert "utbildning-tillitsfull-dialog" in out and "(10 aktiviteter)" in out
     counts = cli.counts()
-    assert counts["Plan"] == 2 and counts["Item"] == 32 and counts["Occurrence"] > 0
+    assert counts["Plan"] == 3 and counts["Item"] == 42 and counts["Occurrence"] > 0
 
 
 def test_init_twice_says_nothing_changed_and_changes_nothing(cli_ready: Cli) -> None:
@@ -79,7 +80,8 @@ def test_init_twice_says_nothing_changed_and_changes_nothing(cli_ready: Cli) -> 
 
 def test_items_json_has_one_entry_per_item_with_the_documented_keys(cli_ready: Cli) -> None:
     items = cli_ready.json("items", "--at", "2024-11-15")
-    assert len(items) == 27 + 5
+    assert len(items) == 27 + 5 + 10
+    assert sum(1 for i in items if i["plan"] == "utbildning-tillitsfull-dialog") == 10
     assert sum(1 for i in items if i["plan"] == "tillitsfull-dialog") == 27
     assert sum(1 for i in items if i["plan"] == "starka-enhetschefer") == 5
     for entry in items:
@@ -208,7 +210,9 @@ def test_import_adds_a_good_plan_and_its_occurrences(cli_ready: Cli, tmp_path: P
     assert (after["Plan"], after["Item"]) == (before["Plan"] + 1, before["Item"] + 1)
     items = cli_ready.json("items", "--at", "2025-06-01")
     new = [i for i in items if i["plan"] == "ny-plan"]
-    assert [(i["number"], i["due"], i["open"]) for i in new] == [("1", "2025-12-31", 14)]
+    # A plan without `administration` is the whole municipality's: Socialförvaltningen's 14
+    # enhetschefer and the one at BUF's elevhälsa.
+    assert [(i["number"], i["due"], i["open"]) for i in new] == [("1", "2025-12-31", 15)]
     again = cli_ready.json("import", str(good))
     assert again["created"] is False and again["added"] == 0 and again["updated"] == 1
 
@@ -221,7 +225,7 @@ def test_items_without_json_prints_a_swedish_table(cli_ready: Cli) -> None:
                  "frist", "Öppna", "Klara", "Försenade"):  # fmt: skip
         assert word in header
     assert "tillitsfull-dialog" in out and "December 2024" in out
-    assert len(out.splitlines()) == 2 + 32
+    assert len(out.splitlines()) == 2 + 42
 
 
 def test_occurrences_without_json_prints_a_swedish_table(cli_ready: Cli) -> None:

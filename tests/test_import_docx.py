@@ -275,7 +275,7 @@ def mismatch(rows: list[Row]) -> None:
 
 
 def unknown_role(rows: list[Row]) -> None:
-    rows[0][2] = ["Förvaltningschef", "Rektor", "Förvaltningschef", "Ledamot"]
+    rows[0][2] = ["Förvaltningschef", "Kurator", "Förvaltningschef", "Ledamot"]
 
 
 @pytest.mark.parametrize(

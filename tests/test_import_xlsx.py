@@ -291,7 +291,7 @@ def test_import_stores_a_workbook_with_its_phrases(cli_ready: Cli, tmp_path: Pat
     ("break_it", "where"),
     [
         (lambda rows: rows[2].__setitem__(3, "snart"), "blad Plan, rad 6, cell D6"),
-        (lambda rows: rows[3].__setitem__(2, "Rektor"), "blad Plan, rad 7, cell C7"),
+        (lambda rows: rows[3].__setitem__(2, "Kurator"), "blad Plan, rad 7, cell C7"),
     ],
     ids=["unknown-phrase", "unknown-role"],
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +12,11 @@ from service.app import App
 from service.db import transaction
 from service.digest import digest_context, digest_recipients
 from service.directory import Directory, load_directory, load_directory_file, store_directory
-from service.models import Item, Occurrence, Person, Plan
+from service.models import Person
 from service.plans.importer import read_plan_file
 from service.plans.tables import ReadOptions
 from service.problems import InputError
-from tests.support import ROOT, at, folder_app
+from tests.support import ROOT, at, escalation_chain, folder_app, reached_per_plan
 
 MUNICIPALITY = """
 [[role]]
@@ -149,18 +148,17 @@ def test_a_party_can_name_any_administrations_roles(
 
 def test_escalation_stops_at_the_head_of_the_persons_own_administration(tmp_path: Path) -> None:
     directory = municipality(tmp_path)
-
-    def chain(email: str) -> list[str]:
-        person = directory.by_email(email)
-        out = []
-        while person is not None:
-            out.append(person.email)
-            person = directory.manager_of(person)
-        return out
-
-    assert chain("hugo@example.se") == ["hugo@example.se", "bea@example.se", "karl@example.se"]
-    assert chain("helena@example.se") == ["helena@example.se", "anna@example.se", "eva@example.se"]
-    assert chain("klas@example.se") == ["klas@example.se"]
+    assert escalation_chain(directory, "hugo@example.se") == [
+        "hugo@example.se",
+        "bea@example.se",
+        "karl@example.se",
+    ]
+    assert escalation_chain(directory, "helena@example.se") == [
+        "helena@example.se",
+        "anna@example.se",
+        "eva@example.se",
+    ]
+    assert escalation_chain(directory, "klas@example.se") == ["klas@example.se"]
 
 
 def test_an_area_without_its_administration_is_refused_naming_the_choices(tmp_path: Path) -> None:
@@ -230,22 +228,13 @@ def test_each_plan_reaches_its_own_administration_and_each_head_gets_its_own_dig
     town: App,
 ) -> None:
     town.init(at("2024-11-25", "06:00"))
+    assert reached_per_plan(town) == {
+        "soc": {"helena@example.se"},  # a bare "Enhetschef" means the plan's own
+        "kff": {"hugo@example.se"},
+        "kff-extern": {"karl@example.se"},  # only external: the head of its administration
+        "kommun": {"eva@example.se", "karl@example.se"},
+    }
     with town.sessions() as session:
-        rows = session.execute(
-            select(Plan.slug, Person.email)
-            .join(Item, Item.plan_id == Plan.id)
-            .join(Occurrence, Occurrence.item_id == Item.id)
-            .join(Person, Occurrence.person_id == Person.id)
-        ).all()
-        reached: dict[str, set[str]] = defaultdict(set)
-        for slug, email in rows:
-            reached[slug].add(email)
-        assert reached == {
-            "soc": {"helena@example.se"},  # a bare "Enhetschef" means the plan's own
-            "kff": {"hugo@example.se"},
-            "kff-extern": {"karl@example.se"},  # only external: the head of its administration
-            "kommun": {"eva@example.se", "karl@example.se"},
-        }
         recipients = [address for _person, address in digest_recipients(town, session)]
         assert recipients == ["klas@example.se", "eva@example.se", "karl@example.se"]
         today = at("2024-12-20").date()  # December's deadline is within the fortnight

@@ -20,9 +20,13 @@ def count(app: App, model: type) -> int:
 
 def test_init_loads_the_bundled_plans_directory_and_calendars(app: App) -> None:
     results = app.init(at("2024-11-01"))
-    assert {r.plan for r in results} == {"tillitsfull-dialog", "starka-enhetschefer"}
-    assert count(app, Plan) == 2
-    assert count(app, Person) >= 26
+    assert {r.plan for r in results} == {
+        "tillitsfull-dialog",
+        "starka-enhetschefer",
+        "utbildning-tillitsfull-dialog",
+    }
+    assert count(app, Plan) == 3
+    assert count(app, Person) == 29 + 1 + 15  # SOC, the kommundirektör, BUF
     assert count(app, Occurrence) > 0
 
 

@@ -29,7 +29,7 @@ from service.cli.common import (
 )
 from service.deadlines import Deadline
 from service.models import Area, Item, Occurrence, Person, Plan
-from service.occurrences import count_statuses, schedule_items, status_at
+from service.occurrences import count_statuses, schedule_items, status_at, within_administration
 from service.plans.importer import PlanSpec, deadline_report, read_plan_file
 from service.schedule import expand
 
@@ -157,7 +157,13 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
                         "written": written,
                         "role": match.key if match is not None and internal else None,
                         "external": match.external if match is not None else None,
-                        "reaches": len(directory.holders(match.key))
+                        # Counted as the schedule reaches them: a plan of one administration
+                        # means its own holders by a bare role.
+                        "reaches": len(
+                            directory.holders(
+                                within_administration(match.key, spec.administration, vocabulary)
+                            )
+                        )
                         if directory is not None and match is not None and internal
                         else 0,
                     }

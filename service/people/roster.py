@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from service import roles
 from service.directory import (
     Directory,
+    Organisation,
     PersonRecord,
     UnitRecord,
     load_directory,
     store_directory,
-    stored_roles,
+    stored_declarations,
 )
 from service.models import AuditEntry, Division, Person, Unit
 from service.occurrences import bump_data_version
@@ -77,16 +78,26 @@ class Places:
     vocabulary: roles.RoleVocabulary = field(default_factory=roles.default_vocabulary)
     new_units: list[str] = field(default_factory=list)
     new_divisions: list[str] = field(default_factory=list)
+    # What else the directory declares, kept as it is by a source that only brings people:
+    # the areas' other names and head titles, and the administrations (whose head each
+    # förvaltningschef is, which administration each area belongs to).
+    area_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    area_heads: dict[str, str] = field(default_factory=dict)
+    organisation: Organisation = field(default_factory=Organisation)
 
     @classmethod
     def from_store(cls, session: Session) -> Places:
+        vocabulary, area_aliases, area_heads, organisation = stored_declarations(session)
         return cls(
             units={
                 u.code: UnitRecord(u.code, u.name, u.division_code, u.address)
                 for u in session.scalars(select(Unit))
             },
             divisions={d.code: d.name for d in session.scalars(select(Division))},
-            vocabulary=stored_roles(session),
+            vocabulary=vocabulary,
+            area_aliases=area_aliases,
+            area_heads=area_heads,
+            organisation=organisation,
         )
 
     def division(self, written: str) -> str | None:
@@ -138,7 +149,16 @@ class Roster:
     inactive: tuple[str, ...] = ()
 
     def directory(self) -> Directory:
-        return Directory(self.people, dict(self.places.units), dict(self.places.divisions))
+        places = self.places
+        return Directory(
+            self.people,
+            dict(places.units),
+            dict(places.divisions),
+            places.vocabulary,
+            places.area_aliases,
+            places.area_heads,
+            places.organisation,
+        )
 
 
 def _snapshot(session: Session) -> dict[str, dict[str, Any]]:

@@ -379,11 +379,21 @@ def trend_line(title: str, before: Figures, now: Figures) -> str:
     return text + f" ({change:+d} procentenheter sedan förra veckan)."
 
 
-def plan_trends(session: Session, today: date, tz: ZoneInfo = i18n.LOCAL_TZ) -> list[str]:
-    """The digest's lines: each plan's figures now and a week ago."""
+def plan_trends(
+    session: Session,
+    today: date,
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+    *,
+    administration: str | None = None,
+) -> list[str]:
+    """The digest's lines: each plan's figures now and a week ago (only `administration`'s
+    plans, for its head's digest)."""
     lines = []
     people = {p.id: p for p in session.scalars(select(Person))}
-    for plan in session.scalars(select(Plan).order_by(Plan.title)):
+    plans = select(Plan).order_by(Plan.title)
+    if administration is not None:
+        plans = plans.where(Plan.administration == administration)
+    for plan in session.scalars(plans):
         items = [i for i in plan.items if i.active]
         facts = facts_of(items, _occurrences(session, items), people, tz)
         before, now = trend(facts, Period(plan.start, today))

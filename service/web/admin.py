@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service import completion, scope
+from service import completion, roles, scope
 from service.db import transaction
+from service.directory import load_directory
 from service.links import DASHBOARD
 from service.models import Division, Occurrence, Person, Unit
 from service.web import dashboard, reports, signin
@@ -84,7 +85,14 @@ def personal_dashboard(request: Request) -> Response:
         person = dashboard_holder(request, web, session)
         if not isinstance(person, Person):
             return person
-        return _dashboard_page(request, web, session, viewer=person.name, admin=False)
+        return _dashboard_page(
+            request,
+            web,
+            session,
+            viewer=person.name,
+            admin=False,
+            administration=load_directory(session).plans_of(person.email),
+        )
 
 
 def admin_dashboard(request: Request) -> Response:
@@ -105,9 +113,14 @@ def _dashboard_page(
     admin: bool,
     people: frozenset[int] | None = None,
     mine: dict[str, Any] | None = None,
+    administration: str | None = None,
 ) -> HTMLResponse:
     today = web.today()
-    filters = replace(dashboard.Filters.parse(dict(request.query_params)), people=people)
+    filters = replace(
+        dashboard.Filters.parse(dict(request.query_params)),
+        people=people,
+        administration=administration,
+    )
     board = dashboard.build(session, today, filters, web.app.calendars(session))
     cookie, fresh = web.csrf.cookie_value(request)
     response = page(
@@ -140,9 +153,15 @@ def my_overview(request: Request) -> Response:
             select(Person).where(func.lower(Person.email) == user.email, Person.active.is_(True))
         ).first()
         mine: dict[str, Any] = {"name": user.name, "admin": user.admin, "activities_url": ""}
+        directory = load_directory(session)
+        spec = directory.roles.spec(person.role) if person is not None else None
         if person is None:  # an administrator who holds no items
             people: frozenset[int] | None = None
             mine["scope"] = "hela förvaltningen"
+        elif spec is not None and spec.level == roles.MUNICIPALITY:  # the kommundirektör
+            people = None
+            mine["scope"] = "hela kommunen"
+            mine["activities_url"] = activities_path(web.app, person.id, web.now())
         else:
             holder = _holder(person)
             people = scope.overseen(holder, (_holder(p) for p in session.scalars(select(Person))))
@@ -153,7 +172,14 @@ def my_overview(request: Request) -> Response:
             )
             mine["activities_url"] = activities_path(web.app, person.id, web.now())
         return _dashboard_page(
-            request, web, session, viewer=user.name, admin=False, people=people, mine=mine
+            request,
+            web,
+            session,
+            viewer=user.name,
+            admin=False,
+            people=people,
+            mine=mine,
+            administration=directory.plans_of(person.email) if person else None,
         )
 
 

@@ -35,6 +35,8 @@ class Filters:
     status: str = ""
     # Only these people's occurrences (a signed-in person's scope, service/scope.py); None: all.
     people: frozenset[int] | None = None
+    # Only this administration's plans (the viewer's own, Directory.plans_of); None: all.
+    administration: str | None = None
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> Filters:
@@ -114,6 +116,8 @@ def build(
     session: Session, today: date, filters: Filters, calendars: Calendars | None = None
 ) -> Dashboard:
     plans = list(session.scalars(select(Plan).order_by(Plan.title)))
+    if filters.administration is not None:
+        plans = [p for p in plans if p.administration == filters.administration]
     shown_plans = [p for p in plans if not filters.plan or p.slug == filters.plan]
     plan_ids = [p.id for p in shown_plans]
     areas = list(

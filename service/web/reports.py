@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service.models import Person
+from service.directory import load_directory
+from service.models import Person, Plan
 from service.report.model import UnknownPlan
 from service.report.service import render_for, report_for
 from service.report.writers import FORMATS, MEDIA_TYPES, file_name
@@ -35,7 +37,8 @@ def personal_report(request: Request) -> Response:
         person = dashboard_holder(request, web, session)
         if not isinstance(person, Person):
             return person
-    return _download(request, web)
+        administration = load_directory(session).plans_of(person.email)
+    return _download(request, web, administration)
 
 
 def admin_report(request: Request) -> Response:
@@ -52,12 +55,16 @@ def signed_in_report(request: Request) -> Response:
     from service.web.signin import SIGN_IN_PATH, current
 
     web = web_of(request)
-    if current(request) is None:
+    user = current(request)
+    if user is None:
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
-    return _download(request, web)
+    with web.app.sessions() as session:
+        administration = load_directory(session).plans_of(user.email)
+    return _download(request, web, administration)
 
 
-def _download(request: Request, web: Web) -> Response:
+def _download(request: Request, web: Web, administration: str | None = None) -> Response:
+    """`administration`: only that administration's plans (the viewer's own); None: all."""
     fmt = str(request.path_params.get("fmt", ""))
     meeting_text = request.query_params.get("mote", "")
     try:
@@ -69,12 +76,16 @@ def _download(request: Request, web: Web) -> Response:
             "Rapporten finns som docx, pdf, xlsx, html eller json; mötesdatum som ÅÅÅÅ-MM-DD."
         )
     with web.app.sessions() as session:
+        slug = str(request.path_params["plan"])
+        owner = session.scalar(select(Plan.administration).where(Plan.slug == slug))
+        # Another administration's plan is not the viewer's to see: as if it did not exist.
+        unknown = _not_found("Planen finns inte; välj en plan på översikten.")
+        if administration is not None and owner != administration:
+            return unknown
         try:
-            report = report_for(
-                web.app, session, str(request.path_params["plan"]), web.today(), meeting
-            )
+            report = report_for(web.app, session, slug, web.today(), meeting)
         except UnknownPlan:
-            return _not_found("Planen finns inte; välj en plan på översikten.")
+            return unknown
     body = render_for(web.app, report, fmt)
     disposition = "inline" if fmt == "html" else "attachment"
     headers = {

@@ -136,7 +136,10 @@ def test_unknown_roles_are_errors_with_row_and_cell_or_created_with_new_roles(
 ) -> None:
     sqlite_app.init(START)
     rows = export_rows(bundled_directory())
-    rows.append(["Rut Rektorsson", "rut@example.se", "Rektor", "Ekskolan", "Skola", "", "Ja"])
+    # The bundled directory declares Rektor and Förskolechef, not this one.
+    rows.append(
+        ["Rut Rydell", "rut@example.se", "Kulturskolechef", "Kulturskolan", "Kultur", "", "Ja"]
+    )
     path = write_xlsx(tmp_path / "hr.xlsx", rows)
     with pytest.raises(InputError) as caught:
         import_file(sqlite_app, path)
@@ -146,14 +149,14 @@ def test_unknown_roles_are_errors_with_row_and_cell_or_created_with_new_roles(
     assert "rut@example.se" not in people(sqlite_app)
 
     summary = import_file(sqlite_app, path, new_roles=True)
-    assert summary["new_roles"] == ["rektor"]
-    assert summary["new_units"] == ["Ekskolan"] and summary["new_areas"] == ["Skola"]
+    assert summary["new_roles"] == ["kulturskolechef"]
+    assert summary["new_units"] == ["Kulturskolan"] and summary["new_areas"] == ["Kultur"]
     rut = people(sqlite_app)["rut@example.se"]
     assert (rut.role, rut.role_title, rut.unit_code, rut.division_code) == (
-        "rektor",
-        "Rektor",
-        "Ekskolan",
-        "Skola",
+        "kulturskolechef",
+        "Kulturskolechef",
+        "Kulturskolan",
+        "Kultur",
     )
 
 

@@ -34,6 +34,7 @@ def write_plan(folder: Path, slug: str, items: Sequence[PlanItem]) -> Path:
         f"id = {quoted(slug)}",
         f"title = {quoted('Testplan ' + slug)}",
         'organisation = "Socialförvaltningen"',
+        'administration = "SOC"',  # the bundled directory's Socialförvaltningen
         "start = 2024-01-01",
         "end = 2026-12-31",
         "",

@@ -125,7 +125,9 @@ def test_a_mail_refused_with_550_fails_and_the_next_digest_lists_it(
     (digest,) = [
         m
         for m in smtp_server.messages
-        if m.message["X-Bevakning-Kind"] == "digest" and "2024-12-02" in m.message["Message-ID"]
+        if m.message["X-Bevakning-Kind"] == "digest"
+        and "2024-12-02" in m.message["Message-ID"]
+        and HEAD in m.message["To"]
     ]
     text = parts(digest.message)["text/plain"]
     assert HR in text.partition("MISSLYCKADE UTSKICK")[2]

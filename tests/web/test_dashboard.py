@@ -12,6 +12,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from service.app import App
+from service.directory import load_directory
 from service.models import AuditEntry, Person
 from service.web.app import create_app
 from service.web.urls import dashboard_url, item_url
@@ -60,9 +61,11 @@ def test_done_dates_fill_the_last_column_and_history_shows_who(
 
 def test_fan_out_items_show_per_person_progress(started: App, client: TestClient) -> None:
     with started.sessions() as session:
-        chefs = session.scalars(
-            select(Person.id).where(Person.role == "enhetschef").order_by(Person.id)
-        ).all()
+        directory = load_directory(session)
+    # Socialförvaltningen's plan reaches its own enhetschefer (BUF's elevhälsa has one too).
+    chefs = [
+        p.id for p in directory.with_role("enhetschef") if directory.administration_of(p) == "SOC"
+    ]
     for person_id in chefs[:3]:
         mark_done(client, started, "tillitsfull-dialog", 6, "1.2", person_id=person_id)
     html = client.get(board_path(started)).text
@@ -205,3 +208,28 @@ def test_a_trusted_proxy_header_signs_the_admin_in(
             "/admin/oversikt", headers={"X-Remote-User": "eva.ekstrom@example.se"}
         )
         assert response.status_code == 200 and "eva.ekstrom@example.se" in response.text
+
+
+SOC_PLANS = {"Handlingsplan tillitsfull dialog", "Plan för att stärka enhetschefer 2024–2027"}
+BUF_PLANS = {"Handlingsplan tillitsfull dialog Barn- och utbildningsförvaltningen"}
+
+
+@pytest.mark.parametrize(
+    ("email", "plans"),
+    [
+        # Each head sees her administration's plans; the kommundirektör every plan.
+        ("eva.ekstrom@example.se", SOC_PLANS),
+        ("ulrika.falk@example.se", BUF_PLANS),
+        ("malin.hagstrom@example.se", BUF_PLANS),  # a verksamhetschef in BUF
+        ("magnus.lindahl@example.se", SOC_PLANS | BUF_PLANS),
+    ],
+)
+def test_a_digest_link_shows_the_plans_of_the_holders_own_administration(
+    started: App, client: TestClient, email: str, plans: set[str]
+) -> None:
+    with started.sessions() as session:
+        person = session.scalar(select(Person).where(Person.email == email))
+        assert person is not None
+    html = client.get(board_path(started, person.id)).text
+    captions = re.findall(r"<caption>(.*?)</caption>", html)
+    assert {c.rsplit(", ", 1)[0] for c in captions} == plans

@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 
 from docx import Document
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from service.app import App
 from service.db import transaction
+from service.models import Person
 from tests.web.conftest import NOW
 from tests.web.test_dashboard import (  # noqa: F401 (fixtures)
     admin_client,
@@ -59,6 +61,25 @@ def test_a_report_link_with_a_forged_token_or_unknown_plan_gives_nothing(
     assert client.get(f"{base}x/rapport/tillitsfull-dialog.pdf").status_code in (400, 403, 404, 410)
     assert client.get(f"{base}/rapport/finns-inte.pdf").status_code == 404
     assert client.get(f"{base}/rapport/tillitsfull-dialog.exe").status_code == 404
+
+
+def test_a_heads_report_link_gives_only_her_own_administrations_plans(
+    started: App, client: TestClient
+) -> None:
+    with started.sessions() as session:
+        ids = dict(
+            session.execute(
+                select(Person.email, Person.id).where(
+                    Person.email.in_(["ulrika.falk@example.se", "magnus.lindahl@example.se"])
+                )
+            ).all()
+        )
+    buf = board_path(started, ids["ulrika.falk@example.se"])
+    assert client.get(f"{buf}/rapport/utbildning-tillitsfull-dialog.json").status_code == 200
+    assert client.get(f"{buf}/rapport/tillitsfull-dialog.json").status_code == 404
+    kommun = board_path(started, ids["magnus.lindahl@example.se"])
+    for plan in ("utbildning-tillitsfull-dialog", "tillitsfull-dialog"):
+        assert client.get(f"{kommun}/rapport/{plan}.json").status_code == 200
 
 
 def test_the_admin_downloads_the_report_after_signing_in(admin_client: TestClient) -> None:  # noqa: F811

@@ -114,6 +114,42 @@ def test_the_head_signs_in_and_sees_the_whole_administration_and_mina_aktivitete
     assert "<h1>Mina aktiviteter</h1>" in browser.get(f"/mina/{mina}").text
 
 
+@pytest.mark.parametrize(
+    ("email", "scope", "shown", "hidden"),
+    [
+        (
+            "magnus.lindahl@example.se",
+            "hela kommunen",
+            ["Handlingsplan tillitsfull dialog<", "Barn- och utbildningsförvaltningen<"],
+            [],
+        ),
+        (
+            "ulrika.falk@example.se",
+            "hela förvaltningen",
+            ["Barn- och utbildningsförvaltningen<"],
+            ["Plan för att stärka enhetschefer", "Handlingsplan tillitsfull dialog<"],
+        ),
+    ],
+)
+def test_the_kommundirektor_sees_every_plan_and_a_head_her_administrations(
+    browser: TestClient,
+    provider: OidcProvider,
+    email: str,
+    scope: str,
+    shown: list[str],
+    hidden: list[str],
+) -> None:
+    sign_in(browser, provider, email)
+    page = browser.get("/mitt").text
+    assert scope in page
+    captions = "".join(
+        part.split("</caption>", 1)[0].rsplit(", ", 1)[0] + "<"
+        for part in page.split("<caption>")[1:]
+    )
+    assert all(title in captions for title in shown), captions
+    assert not [title for title in hidden if title in captions], captions
+
+
 def test_an_enhetschef_sees_only_their_unit(
     browser: TestClient, provider: OidcProvider, oidc_app: App
 ) -> None:
