@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Area, Indicator, IndicatorValue, Plan
+from service.models import Area, AuditEntry, Indicator, IndicatorValue, Plan
 from service.problems import InputError, Problem
 
 HIGHER = ("högre", "higher")
@@ -168,6 +168,40 @@ def add_value(
     )
     session.flush()
     return 1
+
+
+def record_value(
+    session: Session,
+    indicator: Indicator,
+    on: date,
+    value: float,
+    comment: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> int:
+    """A value entered by a person on the dashboard: recorded as add_value does, and audited
+    under that person (the admin's "admin:…", a head's e-mail). A day already measured keeps
+    its value and nothing is written."""
+    added = add_value(session, indicator, on, value, comment, actor=actor, now=now)
+    if not added:
+        return 0
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action="indicator.value",
+            occurrence_id=None,
+            detail={
+                "indicator_id": indicator.id,
+                "indicator": indicator.name,
+                "plan_id": indicator.plan_id,
+                "on": on.isoformat(),
+                "value": value,
+            },
+        )
+    )
+    return added
 
 
 def read_values(path: Path, display: str) -> list[ValueRow]:

@@ -98,6 +98,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/admin/rapport/{plan}.{fmt}", reports.admin_report, methods=["GET"]),
         Route("/mitt/rapport/{plan}.{fmt}", reports.signed_in_report, methods=["GET"]),
         Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),
+        Route(indicator_form.PERSONAL_PATH, indicator_form.post_personal_value, methods=["POST"]),
         Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
         Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
         Route("/installningar/{token}", own_settings.show_settings, methods=["GET"]),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
@@ -32,8 +32,10 @@ class Filters:
     area: int | None = None
     role: str = ""
     status: str = ""
-    # Only these people's occurrences (a signed-in person's scope, service/scope.py); None: all.
+    # Only these people's occurrences (the viewer's scope, service/scope.py); None: all.
     people: frozenset[int] | None = None
+    # With `people`: the plans of this administration are shown in full (its head's view).
+    full_administration: str | None = None
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> Filters:
@@ -107,7 +109,7 @@ class Dashboard:
 
 
 def build(session: Session, today: date, filters: Filters) -> Dashboard:
-    plans = list(session.scalars(select(Plan).order_by(Plan.title)))
+    plans = list(session.scalars(_visible_plans(filters).order_by(Plan.title)))
     shown_plans = [p for p in plans if not filters.plan or p.slug == filters.plan]
     plan_ids = [p.id for p in shown_plans]
     areas = list(
@@ -130,7 +132,11 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
         )
     )
     if filters.people is not None:
-        occurrences = [o for o in occurrences if o.person_id in filters.people]
+        in_full = {p.id for p in shown_plans if p.administration == filters.full_administration}
+        plan_of = {i.id: i.plan_id for i in items}
+        occurrences = [
+            o for o in occurrences if o.person_id in filters.people or plan_of[o.item_id] in in_full
+        ]
     people = {p.id: p for p in session.scalars(select(Person))}
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
@@ -180,6 +186,23 @@ def build(session: Session, today: date, filters: Filters) -> Dashboard:
         roles=sorted(((r, vocabulary.title(r, 2)) for r in all_roles), key=lambda pair: pair[1]),
         statuses=[*STATUS_FILTERS.items(), (WAITING, "Ej påbörjad")],
         counts=counts,
+    )
+
+
+def _visible_plans(filters: Filters) -> Select[tuple[Plan]]:
+    """The plans the viewer has anything in: those of their administration (a head) and those
+    where someone in their scope holds an item."""
+    if filters.people is None:
+        return select(Plan)
+    held = (
+        select(Item.plan_id)
+        .join(Occurrence, Occurrence.item_id == Item.id)
+        .where(Occurrence.person_id.in_(sorted(filters.people)))
+    )
+    if filters.full_administration is None:
+        return select(Plan).where(Plan.id.in_(held))
+    return select(Plan).where(
+        or_(Plan.administration == filters.full_administration, Plan.id.in_(held))
     )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service.models import Person
+from service.models import Person, Plan
 from service.report.model import UnknownPlan
 from service.report.service import render_for, report_for
 from service.report.writers import FORMATS, MEDIA_TYPES, file_name
 from service.web.context import Web, page, web_of
+from service.web.viewer import viewer_of
 
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
@@ -35,7 +38,8 @@ def personal_report(request: Request) -> Response:
         person = dashboard_holder(request, web, session)
         if not isinstance(person, Person):
             return person
-    return _download(request, web)
+        view = viewer_of(session, person).view
+    return _download(request, web, lambda plan: view.covers_plan(plan.administration))
 
 
 def admin_report(request: Request) -> Response:
@@ -44,20 +48,29 @@ def admin_report(request: Request) -> Response:
     web = web_of(request)
     if admin_user(request) is None:
         return RedirectResponse("/admin/login", status_code=303)
-    return _download(request, web)
+    return _download(request, web, lambda _plan: True)
 
 
 def signed_in_report(request: Request) -> Response:
     """From /mitt: anyone signed in with the municipality's account."""
+    from service.web.admin import signed_in_person
     from service.web.signin import SIGN_IN_PATH, current
 
     web = web_of(request)
-    if current(request) is None:
+    user = current(request)
+    if user is None:
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
-    return _download(request, web)
+    with web.app.sessions() as session:
+        person = None if user.admin else signed_in_person(session, user.email)
+        view = viewer_of(session, person).view if person is not None else None
+    return _download(
+        request, web, lambda plan: view is None or view.covers_plan(plan.administration)
+    )
 
 
-def _download(request: Request, web: Web) -> Response:
+def _download(request: Request, web: Web, may_see: Callable[[Plan], bool]) -> Response:
+    """The report of the plan in the path, when `may_see` it; another administration's plan
+    reads as unknown, as on the dashboard where it is not listed."""
     fmt = str(request.path_params.get("fmt", ""))
     meeting_text = request.query_params.get("mote", "")
     try:
@@ -69,6 +82,10 @@ def _download(request: Request, web: Web) -> Response:
             "Rapporten finns som docx, pdf, xlsx, html eller json; mötesdatum som ÅÅÅÅ-MM-DD."
         )
     with web.app.sessions() as session:
+        slug = str(request.path_params["plan"])
+        plan = session.scalars(select(Plan).where(Plan.slug == slug)).first()
+        if plan is not None and not may_see(plan):
+            return _not_found("Planen finns inte; välj en plan på översikten.")
         try:
             report = report_for(
                 web.app, session, str(request.path_params["plan"]), web.today(), meeting
