@@ -143,5 +143,3 @@ def town_app(db_url: str, tmp_path: Path) -> App:
     for slug, text in plans.items():
         (folder / f"{slug}.toml").write_text(text, encoding="utf-8")
     return folder_app(db_url, tmp_path, folder)
-
-

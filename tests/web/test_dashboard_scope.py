@@ -129,9 +129,7 @@ def test_the_head_enters_an_indicator_value_from_her_own_link(
     assert future.status_code == 400 and "kan inte ligga i framtiden" in future.text
     assert values(town) == []
 
-    done = browser.post(
-        f"{board}/indikator", data={**fields, "csrf": csrf}, follow_redirects=False
-    )
+    done = browser.post(f"{board}/indikator", data={**fields, "csrf": csrf}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"{board}?indikator=ja"
     assert values(town) == [("Tillitsindex SOC", 64.5, "eva@example.se")]
     shown = browser.get(done.headers["location"]).text
