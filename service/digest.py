@@ -28,7 +28,7 @@ from service.mail.context import (
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
 from service.reminders import DIGEST_KIND, Policy
-from service.report.model import plan_trends
+from service.report.model import administration_lines, municipality_figures, plan_trends
 from service.roles import RoleMatch, RoleVocabulary, canonical_roles
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
@@ -178,6 +178,7 @@ def digest_context(
         progress=progress,
         failed=failed,
         plan_lines=tuple(plan_trends(session, today, app.tz)),
+        administration_lines=_administration_lines(app, session, recipient, today),
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",
@@ -203,6 +204,22 @@ def _per_item(entries: list[MailItem], item_of: dict[int, int]) -> list[MailItem
 
 def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
+
+
+def _administration_lines(
+    app: App, session: Session, recipient: Person | None, today: date
+) -> tuple[str, ...]:
+    """Progress per administration, for a municipality-level role's digest (the
+    kommundirektör) when the directory declares several administrations."""
+    if recipient is None:
+        return ()
+    spec = stored_roles(session).spec(recipient.role)
+    if spec is None or spec.level != roles.MUNICIPALITY:
+        return ()
+    figures = municipality_figures(session, today, tz=app.tz)
+    if len(figures.administrations) < 2:
+        return ()
+    return tuple(administration_lines(figures))
 
 
 def _scope(session: Session, recipient: Person | None) -> set[int] | None:

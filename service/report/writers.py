@@ -12,7 +12,7 @@ from typing import Any
 from service import i18n
 from service.figures import Figures
 from service.report import chart
-from service.report.model import HEADERS, STATUS_SV, PlanReport
+from service.report.model import HEADERS, STATUS_SV, MunicipalityFigures, PlanReport
 from service.templating import TEMPLATE_ROOT, make_environment
 
 FORMATS = ("docx", "xlsx", "pdf", "html", "json")
@@ -87,8 +87,35 @@ def to_json(report: PlanReport) -> dict[str, Any]:
         ],
         "by_role": {k: figures(v) for k, v in sorted(report.by_role.items())},
         "by_unit": {k: figures(v) for k, v in sorted(report.by_unit.items())},
+        "by_administration": {k: figures(v) for k, v in sorted(report.by_administration.items())},
         "monthly_on_time_share": [
             {"month": m.isoformat()[:7], "on_time_share": s} for m, s in report.monthly
+        ],
+    }
+
+
+def municipality_json(m: MunicipalityFigures) -> dict[str, Any]:
+    """`bevakning report --all`: the whole municipality's figures and each administration's,
+    with the same keys as a plan's figures, and each administration's part of every plan.
+    (Continuous items' last confirmations are in each plan's own report.)"""
+
+    def plain(f: Figures) -> dict[str, object]:
+        return {k: v for k, v in f.as_dict().items() if k != "last_confirmed"}
+
+    return {
+        "at": m.at.isoformat(),
+        "from": m.start.isoformat() if m.start else None,
+        "figures": plain(m.figures),
+        "administrations": [
+            {
+                "code": a.code,
+                "name": a.name,
+                "figures": plain(a.figures),
+                "plans": [
+                    {"plan": p.slug, "title": p.title, "figures": plain(p.figures)} for p in a.plans
+                ],
+            }
+            for a in m.administrations
         ],
     }
 

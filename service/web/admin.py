@@ -20,6 +20,8 @@ from service import completion, scope
 from service.db import transaction
 from service.links import DASHBOARD
 from service.models import Occurrence, Person
+from service.report.model import municipality_figures
+from service.report.writers import COLUMNS, cell
 from service.web import dashboard, reports, signin
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
@@ -125,6 +127,13 @@ def _dashboard_page(
         full = view.administration if view.kind == scope.ADMINISTRATION else None
         filters = replace(filters, people=view.people, full_administration=full)
     board = dashboard.build(session, today, filters)
+    # The whole municipality's view: progress per administration above the plans.
+    municipality = admin or (view is not None and view.kind == scope.MUNICIPALITY)
+    per_administration = (
+        municipality_figures(session, today, tz=web.app.tz) if municipality else None
+    )
+    if per_administration is not None and len(per_administration.administrations) < 2:
+        per_administration = None
     cookie, fresh = web.csrf.cookie_value(request)
     # Admins enter indicator values at /admin/indikator; a head on their own link's page.
     heads = view is not None and view.heads and mine is None
@@ -151,6 +160,9 @@ def _dashboard_page(
         indicator_url=indicator_url,
         indicator_csrf=web.csrf.field_value(cookie, indicator_url) if indicator_url else "",
         report_formats=reports.LINKS,
+        per_administration=per_administration,
+        figure_columns=COLUMNS,
+        figure_cell=cell,
         # The signed-in person's own overview: their scope, links and the sign-out form.
         mine={**mine, "csrf": web.csrf.field_value(cookie, signin.SIGN_OUT_PATH)} if mine else None,
         **dashboard.template_context(board, today),

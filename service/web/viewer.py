@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import scope
-from service.directory import Directory, PersonRecord, load_directory
+from service.directory import load_directory, person_administrations
 from service.models import Division, Person, Unit
 
 
@@ -22,7 +22,13 @@ class Viewer:
 
 def viewer_of(session: Session, person: Person) -> Viewer:
     directory = load_directory(session)
-    everyone = [_holder(p, directory) for p in session.scalars(select(Person))]
+    administration_of = person_administrations(session, directory)
+    everyone = [
+        scope.Holder(
+            p.id, p.role, p.division_code, p.unit_code, administration_of[p.id] or None, p.active
+        )
+        for p in session.scalars(select(Person))
+    ]
     holder = next(h for h in everyone if h.id == person.id)
     administrations = directory.organisation.administrations
     view = scope.view_of(
@@ -38,22 +44,3 @@ def viewer_of(session: Session, person: Person) -> Viewer:
         administration_names={code: names[0] for code, names in administrations.items()},
     )
     return Viewer(person, view, text)
-
-
-def _holder(person: Person, directory: Directory) -> scope.Holder:
-    # People no longer active keep their place: their done records stay in the scope's figures.
-    record = PersonRecord(
-        email=person.email,
-        name=person.name,
-        role=person.role,
-        unit=person.unit_code,
-        division=person.division_code,
-    )
-    return scope.Holder(
-        person.id,
-        person.role,
-        person.division_code,
-        person.unit_code,
-        directory.administration_of(record),
-        person.active,
-    )
