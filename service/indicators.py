@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +32,90 @@ class IndicatorSpec:
     higher_is_better: bool
     target: float | None
     values: tuple[tuple[date, float, str], ...] = ()
+    where: str = ""  # its place in the file, for the import report
+    # What the file stated besides the name ("unit", "target", "direction"): the import says
+    # what it read and what it assumed.
+    stated: tuple[str, ...] = ("unit", "target", "direction")
+
+    def read_sv(self) -> str:
+        """What the import read, in Swedish: "mål 70, högre är bättre" or what is missing."""
+        parts = []
+        if self.unit:
+            parts.append(f"enhet {self.unit}")
+        if self.target is not None:
+            parts.append(f"mål {_number(self.target)}")
+        direction = "högre är bättre" if self.higher_is_better else "lägre är bättre"
+        if "direction" in self.stated:
+            parts.append(direction)
+        else:
+            parts.append(f"{direction} (antaget)")
+        if "target" not in self.stated and "unit" not in self.stated:
+            parts.append(
+                "bara namnet stod i cellen; skriv t.ex. ”Namn (mål 70, högre är bättre)” "
+                "för mål och riktning"
+            )
+        return ", ".join(parts)
+
+
+# The cell of an Indikator/Uppföljning column (service/plans/headers.toml): one indicator per
+# line, "Namn" or "Namn (mål 70, högre är bättre)". The parentheses at the end are read as
+# settings when one of their parts starts with one of these words; then every part must be one.
+_SETTING_WORDS = ("mål", "målvärde", "enhet", "högre", "lägre")
+_TRAILING = re.compile(r"^(?P<name>.*?)\s*\((?P<settings>[^()]*)\)\s*\.?$", re.DOTALL)
+_PART_SPLIT = re.compile(r"\s*(?:;|,(?!\d))\s*")  # "mål 6,5, lägre": the decimal comma stays
+_TARGET = re.compile(
+    r"^(?:mål|målvärde)\s*:?\s*(?P<number>[-+]?\d[\d  ]*(?:[.,]\d+)?)\s*(?P<unit>\S.*)?$",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(r"^enhet\s*:?\s*(?P<unit>\S.*)$", re.IGNORECASE)
+_DIRECTION = re.compile(r"^(?P<way>högre|lägre)(?:\s+(?:är\s+)?bättre)?$", re.IGNORECASE)
+CELL_EXAMPLE = "”Tillitsindex i medarbetarenkäten (mål 70, högre är bättre)”"
+NAME_CHARS, UNIT_CHARS = 200, 40
+
+
+def read_cell_line(line: str) -> dict[str, Any]:
+    """One indicator as an Indikator cell writes it, in the shape of a plan file's
+    [[area.indicator]] (name, unit, direction, target; "_stated" lists what the cell said).
+    Raises ValueError with a Swedish message saying what to write instead."""
+    text = " ".join(line.split())
+    name, settings = text, ""
+    if (found := _TRAILING.match(text)) is not None:
+        parts = [p for p in _PART_SPLIT.split(found["settings"].strip()) if p]
+        if any(p.lower().startswith(_SETTING_WORDS) for p in parts):
+            name, settings = found["name"].strip(), found["settings"]
+    if not name:
+        raise ValueError(f"indikatorn saknar namn; skriv namnet först, t.ex. {CELL_EXAMPLE}.")
+    if len(name) > NAME_CHARS:
+        raise ValueError(
+            f"indikatorns namn har {len(name)} tecken (högst {NAME_CHARS}); korta namnet."
+        )
+    out: dict[str, Any] = {"name": name, "_stated": []}
+    for part in (p for p in _PART_SPLIT.split(settings.strip()) if p):
+        if (target := _TARGET.match(part)) is not None:
+            if "target" in out:
+                raise ValueError(
+                    f"målet står två gånger i ”{text}”; skriv ett mål, t.ex. {CELL_EXAMPLE}."
+                )
+            out["target"] = float(re.sub(r"[  ]", "", target["number"]).replace(",", "."))
+            out["_stated"].append("target")
+            if target["unit"]:
+                out.setdefault("unit", target["unit"].strip())
+                out["_stated"].append("unit")
+        elif (unit := _UNIT.match(part)) is not None:
+            out["unit"] = unit["unit"].strip()
+            out["_stated"].append("unit")
+        elif (way := _DIRECTION.match(part)) is not None:
+            out["direction"] = way["way"].lower()
+            out["_stated"].append("direction")
+        else:
+            raise ValueError(
+                f"delen ”{part}” i ”{text}” går inte att läsa; inom parentesen kan stå "
+                "”mål 70” (ett tal, gärna med enhet: ”mål 6,5 %”), ”enhet %” och ”högre är "
+                f"bättre” eller ”lägre är bättre”, t.ex. {CELL_EXAMPLE}."
+            )
+    if len(str(out.get("unit", ""))) > UNIT_CHARS:
+        raise ValueError(f"enheten i ”{text}” är längre än {UNIT_CHARS} tecken; korta den.")
+    return out
 
 
 @dataclass(frozen=True)
@@ -74,7 +159,9 @@ def _number(value: float) -> str:
 
 
 def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
-    """`[[indicator]]` (the whole plan) and `[[area.indicator]]` sections of a plan TOML."""
+    """`[[indicator]]` (the whole plan) and `[[area.indicator]]` sections of a plan document:
+    a plan TOML, or what the Excel and Word readers made of an Indikator column (read_cell_line).
+    A name is one indicator in the whole plan."""
     out: list[IndicatorSpec] = []
     problems: list[Problem] = []
     sources: list[tuple[int | None, Mapping[str, Any], str]] = [
@@ -83,12 +170,25 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
     for area_no, area in enumerate(data.get("area", []), 1):
         for n, raw in enumerate(area.get("indicator", []), 1):
             sources.append((area_no, raw, f"område {area_no}, indikator {n}"))
-    for position, raw, where in sources:
+    seen: dict[str, str] = {}
+    for position, raw, numbered in sources:
+        where = str(raw.get("_where", {}).get("indicator", "")) or numbered
         name = str(raw.get("name", "")).strip()
         direction = str(raw.get("direction", "högre")).strip().lower()
         if not name:
             problems.append(Problem(file, where, "namn (name) saknas."))
             continue
+        if name.lower() in seen:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    f"indikatorn ”{name}” finns redan ({seen[name.lower()]}); en indikator hör "
+                    "till ett område: skriv den en gång, eller ge den ett eget namn per område.",
+                )
+            )
+            continue
+        seen[name.lower()] = where
         if direction not in HIGHER + LOWER:
             problems.append(
                 Problem(file, where, f"riktning {direction!r}; skriv ”högre” eller ”lägre”.")
@@ -100,6 +200,7 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
             if isinstance(v.get("date"), date)
         )
         target = raw.get("target")
+        stated = raw.get("_stated")
         out.append(
             IndicatorSpec(
                 name=name,
@@ -108,6 +209,10 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
                 higher_is_better=direction in HIGHER,
                 target=float(target) if target is not None else None,
                 values=values,
+                where=where,
+                stated=tuple(stated)
+                if stated is not None
+                else tuple(k for k in ("unit", "target", "direction") if k in raw),
             )
         )
     if problems:
