@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,19 +166,27 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
     out: list[IndicatorSpec] = []
     problems: list[Problem] = []
     sources: list[tuple[int | None, Mapping[str, Any], str]] = [
-        (None, raw, f"indikator {n}") for n, raw in enumerate(data.get("indicator", []), 1)
+        (None, raw, f"indikator {n}")
+        for n, raw in enumerate(_tables(data, "indicator", "[[indicator]]", file, problems), 1)
     ]
-    for area_no, area in enumerate(data.get("area", []), 1):
-        for n, raw in enumerate(area.get("indicator", []), 1):
+    areas = data.get("area", [])
+    for area_no, area in enumerate(areas if isinstance(areas, list) else [], 1):
+        if not isinstance(area, Mapping):
+            continue  # the plan's own reading names it
+        where_area = f"område {area_no}, [[area.indicator]]"
+        for n, raw in enumerate(_tables(area, "indicator", where_area, file, problems), 1):
             sources.append((area_no, raw, f"område {area_no}, indikator {n}"))
     seen: dict[str, str] = {}
     for position, raw, numbered in sources:
-        where = str(raw.get("_where", {}).get("indicator", "")) or numbered
-        name = str(raw.get("name", "")).strip()
-        direction = str(raw.get("direction", "högre")).strip().lower()
-        if not name:
-            problems.append(Problem(file, where, "namn (name) saknas."))
+        given = raw.get("_where")
+        where = str(given.get("indicator", "")) if isinstance(given, Mapping) else ""
+        where = where or numbered
+        name, direction = raw.get("name", ""), raw.get("direction", "högre")
+        unit, target = raw.get("unit", ""), raw.get("target")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem(file, where, "namn (name) saknas; skriv det som text."))
             continue
+        name = name.strip()
         if name.lower() in seen:
             problems.append(
                 Problem(
@@ -189,35 +198,64 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
             )
             continue
         seen[name.lower()] = where
-        if direction not in HIGHER + LOWER:
+        if not isinstance(direction, str) or direction.strip().lower() not in HIGHER + LOWER:
             problems.append(
                 Problem(file, where, f"riktning {direction!r}; skriv ”högre” eller ”lägre”.")
             )
             continue
-        values = tuple(
-            (v["date"], float(v["value"]), str(v.get("comment", "")))
-            for v in raw.get("value", [])
-            if isinstance(v.get("date"), date)
-        )
-        target = raw.get("target")
+        if not isinstance(unit, str) or not _number_or_none(target):
+            problems.append(
+                Problem(file, where, "unit ska vara text och target ett tal, t.ex. target = 70.")
+            )
+            continue
+        values = []
+        for v in _tables(raw, "value", f"{where}, value", file, problems):
+            on, value = v.get("date"), v.get("value")
+            if not isinstance(on, date) or isinstance(on, datetime) or not _number_or_none(value):
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}, value",
+                        "varje mätvärde behöver date (ÅÅÅÅ-MM-DD) och value (ett tal).",
+                    )
+                )
+                continue
+            values.append((on, float(value), str(v.get("comment", ""))))
         stated = raw.get("_stated")
         out.append(
             IndicatorSpec(
                 name=name,
                 area_position=position,
-                unit=str(raw.get("unit", "")),
-                higher_is_better=direction in HIGHER,
+                unit=unit,
+                higher_is_better=direction.strip().lower() in HIGHER,
                 target=float(target) if target is not None else None,
-                values=values,
+                values=tuple(values),
                 where=where,
                 stated=tuple(stated)
-                if stated is not None
+                if isinstance(stated, list)
                 else tuple(k for k in ("unit", "target", "direction") if k in raw),
             )
         )
     if problems:
         raise InputError(problems)
     return out
+
+
+def _tables(
+    data: Mapping[str, Any], key: str, where: str, file: str, problems: list[Problem]
+) -> list[Mapping[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        problems.append(Problem(file, where, f"{key} ska vara en lista av tabeller ([[…]])."))
+        return []
+    return value
+
+
+def _number_or_none(value: object) -> bool:
+    if value is None:
+        return True
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and math.isfinite(value)  # type: ignore[arg-type]
 
 
 def store_specs(
