@@ -208,10 +208,15 @@ def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
                 Problem(file, where, "unit ska vara text och target ett tal, t.ex. target = 70.")
             )
             continue
-        values = []
+        values: list[tuple[date, float, str]] = []
         for v in _tables(raw, "value", f"{where}, value", file, problems):
             on, value = v.get("date"), v.get("value")
-            if not isinstance(on, date) or isinstance(on, datetime) or not _number_or_none(value):
+            if (
+                not isinstance(on, date)
+                or isinstance(on, datetime)
+                or not isinstance(value, int | float)
+                or not _number_or_none(value)
+            ):
                 problems.append(
                     Problem(
                         file,
