@@ -295,8 +295,11 @@ def add_value(
     *,
     actor: str,
     now: datetime,
+    audit: bool = False,
 ) -> int:
-    """1 if the value was recorded, 0 if the day already has one (which is kept)."""
+    """1 if the value was recorded, 0 if the day already has one (which is kept). With `audit`
+    (a person entering it on the dashboard) a recorded value is also audited under `actor`:
+    the admin's "admin:…", a head's e-mail."""
     exists = session.scalars(
         select(IndicatorValue.id).where(
             IndicatorValue.indicator_id == indicator.id, IndicatorValue.measured_on == on
@@ -314,42 +317,24 @@ def add_value(
             recorded_at=now,
         )
     )
+    if audit:
+        session.add(
+            AuditEntry(
+                at=now,
+                actor=actor,
+                action="indicator.value",
+                occurrence_id=None,
+                detail={
+                    "indicator_id": indicator.id,
+                    "indicator": indicator.name,
+                    "plan_id": indicator.plan_id,
+                    "on": on.isoformat(),
+                    "value": value,
+                },
+            )
+        )
     session.flush()
     return 1
-
-
-def record_value(
-    session: Session,
-    indicator: Indicator,
-    on: date,
-    value: float,
-    comment: str,
-    *,
-    actor: str,
-    now: datetime,
-) -> int:
-    """A value entered by a person on the dashboard: recorded as add_value does, and audited
-    under that person (the admin's "admin:…", a head's e-mail). A day already measured keeps
-    its value and nothing is written."""
-    added = add_value(session, indicator, on, value, comment, actor=actor, now=now)
-    if not added:
-        return 0
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action="indicator.value",
-            occurrence_id=None,
-            detail={
-                "indicator_id": indicator.id,
-                "indicator": indicator.name,
-                "plan_id": indicator.plan_id,
-                "on": on.isoformat(),
-                "value": value,
-            },
-        )
-    )
-    return added
 
 
 def read_values(path: Path, display: str) -> list[ValueRow]:

@@ -87,7 +87,7 @@ def _record(
         if indicator is None or plan is None or not may_enter(plan):
             # Another administration's indicator reads as unknown: its existence is not told.
             return _error(404, "Indikatorn finns inte. Ladda om översikten.", back)
-        added = indicators.record_value(
+        added = indicators.add_value(
             session,
             indicator,
             on,
@@ -95,6 +95,7 @@ def _record(
             fields.get("comment", "")[:2000],
             actor=actor,
             now=web.now(),
+            audit=True,
         )
     return RedirectResponse(f"{back}?indikator={'ja' if added else 'redan'}", status_code=303)
 

@@ -165,9 +165,9 @@ def test_a_re_import_keeps_the_measured_values_and_takes_the_new_target(
     with transaction(started_app.sessions) as session:
         started_app.import_plan(session, path, at("2024-12-02"))
         indicator = session.scalars(select(Indicator).where(Indicator.name == "Sjukfrånvaro")).one()
-        indicators.record_value(
+        indicators.add_value(
             session, indicator, date(2024, 11, 30), 7.2, "", actor="eva@example.se",
-            now=at("2024-12-02"),
+            now=at("2024-12-02"), audit=True,
         )  # fmt: skip
     rows = [list(r) for r in XLSX_ROWS]
     rows[2][4] = "Sjukfrånvaro (mål 6 %, lägre är bättre)"  # and the second indicator dropped
