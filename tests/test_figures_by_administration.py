@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from service.cli import main
 from service.completion import mark_done, postpone
 from service.db import transaction
 from service.digest import digest_context
+from service.mail.render import render
 from service.models import Item, Occurrence, Person, Plan
 from service.report.model import build_report, municipality_figures
 from service.report.writers import municipality_json, to_json
@@ -152,6 +154,10 @@ def test_the_kommundirektors_digest_has_a_line_per_administration_and_the_heads_
         def lines(email: str) -> tuple[str, ...]:
             person = session.scalars(select(Person).where(Person.email == email)).one()
             context = digest_context(town, session, person, now=at("2025-01-10"), today=AT)
+            mail = render("digest", context)
+            for line in context.administration_lines:
+                assert line in mail.text and escape(line) in mail.html
+            assert ("Per förvaltning" in mail.text) == bool(context.administration_lines)
             return context.administration_lines
 
         # A week earlier SOC was 1 of 2 on time too (Eva 3 days overdue); KFF 1 of 2 (the

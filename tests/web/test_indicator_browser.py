@@ -1,5 +1,6 @@
-"""The head's own dashboard link in Chromium: the indicator form passes axe, and a value typed
-into it is recorded under her name."""
+"""Dashboard links in a municipality of two administrations, in Chromium: the head's indicator
+form and the kommundirektör's figures per administration pass axe, and a value typed into the
+form is recorded under the head's name."""
 
 from __future__ import annotations
 
@@ -59,3 +60,23 @@ def test_the_head_records_an_indicator_value_in_chromium(
     with town.sessions() as session:
         recorded = session.execute(select(IndicatorValue.value, IndicatorValue.recorded_by)).all()
     assert [tuple(r) for r in recorded] == [(66.5, "eva@example.se")]
+
+
+def test_the_kommundirektors_dashboard_with_figures_per_administration_passes_axe(
+    browser: Browser,  # noqa: F811
+    town: App,
+    town_server: BackgroundServer,
+) -> None:
+    with town.sessions() as session:
+        klas = session.scalar(select(Person.id).where(Person.email == "klas@example.se"))
+    assert klas is not None
+    page = new_page(browser, DESKTOP)
+    page.goto(f"{town_server.url}{path_of(town, dashboard_url(town, klas, NOW))}")
+    table = page.get_by_role("table", name="Nyckeltal per förvaltning")
+    assert table.get_by_role("rowheader").all_inner_texts() == [
+        "Socialförvaltningen",
+        "Kultur- och fritidsförvaltningen",
+        "Hela kommunen",
+    ]
+    assert page.get_by_role("button", name="Spara värdet").count() == 2
+    assert_accessible(page, "dashboard-kommundirektor")
