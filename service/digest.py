@@ -14,7 +14,7 @@ from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
-from service.directory import load_directory, stored_roles
+from service.directory import load_directory, stored_organisation, stored_roles
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -216,10 +216,9 @@ def _administration_lines(
     spec = stored_roles(session).spec(recipient.role)
     if spec is None or spec.level != roles.MUNICIPALITY:
         return ()
-    figures = municipality_figures(session, today, tz=app.tz)
-    if len(figures.administrations) < 2:
+    if len(stored_organisation(session).administrations) < 2:
         return ()
-    return tuple(administration_lines(figures))
+    return tuple(administration_lines(municipality_figures(session, today, tz=app.tz)))
 
 
 def _scope(session: Session, recipient: Person | None) -> set[int] | None:

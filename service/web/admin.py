@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service import completion, scope
 from service.db import transaction
+from service.directory import stored_organisation
 from service.links import DASHBOARD
 from service.models import Occurrence, Person
 from service.report.model import municipality_figures
@@ -129,11 +130,10 @@ def _dashboard_page(
     board = dashboard.build(session, today, filters)
     # The whole municipality's view: progress per administration above the plans.
     municipality = admin or (view is not None and view.kind == scope.MUNICIPALITY)
+    several = len(stored_organisation(session).administrations) > 1
     per_administration = (
-        municipality_figures(session, today, tz=web.app.tz) if municipality else None
+        municipality_figures(session, today, tz=web.app.tz) if municipality and several else None
     )
-    if per_administration is not None and len(per_administration.administrations) < 2:
-        per_administration = None
     cookie, fresh = web.csrf.cookie_value(request)
     # Admins enter indicator values at /admin/indikator; a head on their own link's page.
     heads = view is not None and view.heads and mine is None
