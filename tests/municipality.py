@@ -128,7 +128,7 @@ deadline = "December 2024"
 """ + (f'\n[[area.indicator]]\nname = "{indicator}"\ntarget = 70\n' if indicator else "")
 
 
-def town_app(db_url: str, tmp_path: Path) -> App:
+def town_app(db_url: str, tmp_path: Path, **sections: dict[str, object]) -> App:
     folder = tmp_path / "kommun"
     folder.mkdir()
     (folder / "directory.toml").write_text(MUNICIPALITY, encoding="utf-8")
@@ -142,4 +142,4 @@ def town_app(db_url: str, tmp_path: Path) -> App:
     }
     for slug, text in plans.items():
         (folder / f"{slug}.toml").write_text(text, encoding="utf-8")
-    return folder_app(db_url, tmp_path, folder)
+    return folder_app(db_url, tmp_path, folder, **sections)
