@@ -25,8 +25,8 @@ from service.report.writers import municipality_json, to_json
 from service.web.app import create_app
 from service.web.urls import dashboard_url
 from tests.cli_support import write_config
-from tests.municipality import town_app
-from tests.support import at, d
+from tests.municipality import plan_text, town_app
+from tests.support import at, d, folder_app
 from tests.web.conftest import Clock, TestClient, path_of
 
 AT = d("2025-01-10")  # every item was due 31 December 2024
@@ -189,3 +189,45 @@ def test_the_kommundirektors_dashboard_shows_the_figures_per_administration(town
         ["Hela kommunen", "5", "2", "1", "2", "0", "0", "40 %", "8,0"],
     ]
     assert 'class="administrations"' not in eva
+
+
+ONE_ADMINISTRATION = """
+[[area]]
+code = "ÄO"
+name = "Äldreomsorg"
+
+[[unit]]
+code = "solgarden"
+name = "Solgården"
+area = "ÄO"
+
+[[person]]
+name = "Eva Social"
+email = "eva@example.se"
+role = "Förvaltningschef"
+
+[[person]]
+name = "Helena Sol"
+email = "helena@example.se"
+role = "Enhetschef"
+unit = "solgarden"
+"""
+
+
+def test_a_directory_without_administrations_is_one_the_whole_administration(
+    db_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "en"
+    folder.mkdir()
+    (folder / "directory.toml").write_text(ONE_ADMINISTRATION, encoding="utf-8")
+    (folder / "calendars.toml").write_text("", encoding="utf-8")
+    (folder / "soc.toml").write_text(plan_text("soc", "", '["Enhetschef"]'), encoding="utf-8")
+    app = folder_app(db_url, tmp_path, folder)
+    try:
+        app.init(at("2024-12-01"))
+        with app.sessions() as session:
+            figures = municipality_figures(session, AT)
+            [only] = figures.administrations
+            assert (only.code, only.name, only.figures.overdue) == ("", "Hela förvaltningen", 1)
+    finally:
+        app.engine.dispose()

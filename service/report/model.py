@@ -419,8 +419,10 @@ def plan_trends(session: Session, today: date, tz: ZoneInfo = i18n.LOCAL_TZ) -> 
 
 
 # The figures of people the directory places in no administration, in a plan of the whole
-# municipality (the kommundirektör's own items).
+# municipality (the kommundirektör's own items); in a directory that declares no
+# administrations, everyone's.
 MUNICIPALITY_WIDE = "Kommunövergripande"
+ONE_ADMINISTRATION = "Hela förvaltningen"
 
 
 @dataclass(frozen=True)
@@ -434,7 +436,7 @@ class PlanPart:
 
 @dataclass(frozen=True)
 class AdministrationFigures:
-    code: str  # "" for MUNICIPALITY_WIDE
+    code: str  # "": MUNICIPALITY_WIDE, or ONE_ADMINISTRATION without declared ones
     name: str
     figures: Figures
     week_before: Figures  # the same figures seven days earlier: the digest's trend
@@ -476,6 +478,7 @@ def municipality_figures(
     for fact in facts:
         by_administration.setdefault(fact.groups["administration"], []).append(fact)
     titles = {str(p.id): (p.slug, p.title) for p in plans}
+    unplaced = MUNICIPALITY_WIDE if names else ONE_ADMINISTRATION
     out = []
     for code, group in by_administration.items():
         before, now = trend(group, period)
@@ -486,7 +489,7 @@ def municipality_figures(
         out.append(
             AdministrationFigures(
                 code,
-                names.get(code, code) if code else MUNICIPALITY_WIDE,
+                names.get(code, code) if code else unplaced,
                 now,
                 before,
                 tuple(sorted(parts, key=lambda p: p.title)),
