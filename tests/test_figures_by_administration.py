@@ -175,9 +175,19 @@ def test_the_kommundirektors_dashboard_shows_the_figures_per_administration(town
     now = at("2025-01-10")
     with town.sessions() as session:
         ids = dict(session.execute(select(Person.email, Person.id)).tuples().all())
+    klas_link = path_of(town, dashboard_url(town, ids["klas@example.se"], now))
+    eva_link = path_of(town, dashboard_url(town, ids["eva@example.se"], now))
     with TestClient(create_app(town, clock=Clock(now))) as client:
-        klas = client.get(path_of(town, dashboard_url(town, ids["klas@example.se"], now))).text
-        eva = client.get(path_of(town, dashboard_url(town, ids["eva@example.se"], now))).text
+        klas, eva = client.get(klas_link).text, client.get(eva_link).text
+        download = f"{klas_link}/nyckeltal-per-forvaltning.json"
+        assert f'href="{download}"' in klas
+        data = client.get(download).json()
+        assert [(a["code"], a["figures"]["due"]) for a in data["administrations"]] == [
+            ("SOC", 2),
+            ("KFF", 3),
+        ]
+        refused = client.get(f"{eva_link}/nyckeltal-per-forvaltning.json")
+        assert refused.status_code == 404
     table = klas.split('<table class="administrations">', 1)[1].split("</table>", 1)[0]
     cells = [
         re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from service.app import App
 from service.cli.common import now_utc, parse_date, ready
 from service.report.model import UnknownPlan, municipality_figures
 from service.report.service import render_for, report_for
-from service.report.writers import FORMATS, municipality_json
+from service.report.writers import FORMATS, render_municipality_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,7 +100,7 @@ def _municipality(app: App, args: argparse.Namespace, fmt: str, output: Path | N
     with ready(app) as session:
         at = args.at or app.local_date(now_utc())
         figures = municipality_figures(session, at, start=args.start, tz=app.tz)
-    data = (json.dumps(municipality_json(figures), ensure_ascii=False, indent=2) + "\n").encode()
+    data = render_municipality_json(figures)
     if output is None:
         sys.stdout.buffer.write(data)
         return 0

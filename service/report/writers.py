@@ -120,6 +120,10 @@ def municipality_json(m: MunicipalityFigures) -> dict[str, Any]:
     }
 
 
+def render_municipality_json(m: MunicipalityFigures) -> bytes:
+    return (json.dumps(municipality_json(m), ensure_ascii=False, indent=2) + "\n").encode()
+
+
 def render_json(report: PlanReport) -> bytes:
     return json.dumps(to_json(report), ensure_ascii=False, indent=2).encode()
 

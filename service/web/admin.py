@@ -161,6 +161,11 @@ def _dashboard_page(
         indicator_csrf=web.csrf.field_value(cookie, indicator_url) if indicator_url else "",
         report_formats=reports.LINKS,
         per_administration=per_administration,
+        municipality_url=(
+            f"/admin/{reports.MUNICIPALITY_FILE}"
+            if admin
+            else f"{request.url.path}/{reports.MUNICIPALITY_FILE}"
+        ),
         figure_columns=COLUMNS,
         figure_cell=cell,
         # The signed-in person's own overview: their scope, links and the sign-out form.

@@ -95,6 +95,12 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
         Route("/oversikt/{token}/rapport/{plan}.{fmt}", reports.personal_report, methods=["GET"]),
+        Route(
+            f"/oversikt/{{token}}/{reports.MUNICIPALITY_FILE}",
+            reports.personal_municipality,
+            methods=["GET"],
+        ),
+        Route(f"/admin/{reports.MUNICIPALITY_FILE}", reports.admin_municipality, methods=["GET"]),
         Route("/admin/rapport/{plan}.{fmt}", reports.admin_report, methods=["GET"]),
         Route("/mitt/rapport/{plan}.{fmt}", reports.signed_in_report, methods=["GET"]),
         Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from service import scope
 from service.models import Person, Plan
-from service.report.model import UnknownPlan
+from service.report.model import UnknownPlan, municipality_figures
 from service.report.service import render_for, report_for
-from service.report.writers import FORMATS, MEDIA_TYPES, file_name
+from service.report.writers import FORMATS, MEDIA_TYPES, file_name, render_municipality_json
 from service.web.context import Web, page, web_of
 from service.web.viewer import viewer_of
 
@@ -20,6 +22,7 @@ REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+MUNICIPALITY_FILE = "nyckeltal-per-forvaltning.json"
 # The links above each plan on the dashboard, in this order.
 LINKS = (
     ("docx", "Word"),
@@ -65,6 +68,45 @@ def signed_in_report(request: Request) -> Response:
         view = viewer_of(session, person).view if person is not None else None
     return _download(
         request, web, lambda plan: view is None or view.covers_plan(plan.administration)
+    )
+
+
+def personal_municipality(request: Request) -> Response:
+    """The figures per administration (`report --all`) from the kommundirektör's link."""
+    from service.web.admin import dashboard_holder
+
+    web = web_of(request)
+    with web.app.sessions() as session:
+        person = dashboard_holder(request, web, session)
+        if not isinstance(person, Person):
+            return person
+        if viewer_of(session, person).view.kind != scope.MUNICIPALITY:
+            return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
+        return _municipality(web, session)
+
+
+def admin_municipality(request: Request) -> Response:
+    from service.web.admin import admin_user
+
+    web = web_of(request)
+    if admin_user(request) is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    with web.app.sessions() as session:
+        return _municipality(web, session)
+
+
+def _municipality(web: Web, session: Session) -> Response:
+    today = web.today()
+    body = render_municipality_json(municipality_figures(session, today, tz=web.app.tz))
+    return Response(
+        body,
+        media_type=MEDIA_TYPES["json"],
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="nyckeltal-per-forvaltning-{today.isoformat()}.json"'
+            ),
+            "Cache-Control": "no-store",
+        },
     )
 
 
