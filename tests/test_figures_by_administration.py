@@ -21,7 +21,7 @@ from service.digest import digest_context
 from service.mail.render import render
 from service.models import Item, Occurrence, Person, Plan
 from service.report.model import build_report, municipality_figures
-from service.report.writers import municipality_json, to_json
+from service.report.writers import municipality_json, render_html, summary_lines, to_json
 from service.web.app import create_app
 from service.web.urls import dashboard_url
 from tests.cli_support import write_config
@@ -116,11 +116,22 @@ def test_on_the_day_before_the_new_date_the_postponed_part_counts_as_postponed(
 
 def test_a_plans_report_has_its_figures_per_administration(town: App) -> None:
     with town.sessions() as session:
-        data = to_json(build_report(session, "kommun", AT))
-    assert {k: keys(v) for k, v in data["by_administration"].items()} == {
+        report = build_report(session, "kommun", AT)
+        single = build_report(session, "soc", AT)
+    assert {k: keys(v) for k, v in to_json(report)["by_administration"].items()} == {
         "SOC": (1, 0, 1, 0, 0, 0, 0.0, 8.0),
         "KFF": (1, 0, 0, 1, 0, 0, 0.0, 5.0),
     }
+    # The municipality-wide plan's summary page gives each administration's part.
+    lines = [
+        "Socialförvaltningen: 1 av 1 aktiviteter med frist klara, 0 % i tid.",
+        "Kultur- och fritidsförvaltningen: 0 av 1 aktiviteter med frist klara, 0 % i tid.",
+    ]
+    assert [line for line in summary_lines(report) if line in lines] == lines
+    html = render_html(report).decode()
+    assert all(f"<li>{line}</li>" in html for line in lines)
+    assert single.administration_lines == []
+    assert "Per förvaltning" not in render_html(single).decode()
 
 
 def test_report_all_writes_the_figures_per_administration(

@@ -118,6 +118,22 @@ class PlanReport:
     by_role: dict[str, Figures] = field(default_factory=dict)
     by_unit: dict[str, Figures] = field(default_factory=dict)
     by_administration: dict[str, Figures] = field(default_factory=dict)
+    administration_names: dict[str, str] = field(default_factory=dict)  # code -> name
+
+    @property
+    def administration_lines(self) -> list[str]:
+        """A plan that several administrations answer for (a municipality-wide one): each
+        one's part, in the directory's order, for the summary page."""
+        if len(self.by_administration) < 2:
+            return []
+        names = self.administration_names
+        order = [c for c in names if c in self.by_administration]
+        order += sorted(c for c in self.by_administration if c not in names)
+        return [
+            trend_line(names.get(c) or MUNICIPALITY_WIDE, Figures(), self.by_administration[c])
+            for c in order
+            if self.by_administration[c].activities_due
+        ]
 
     @property
     def rows(self) -> list[Row]:
@@ -147,7 +163,8 @@ def build_report(
     items = [i for i in plan.items if i.active]
     occurrences = _occurrences(session, items)
     people = {p.id: p for p in session.scalars(select(Person))}
-    administrations = person_administrations(session, load_directory(session))
+    directory = load_directory(session)
+    administrations = person_administrations(session, directory)
     facts = facts_of(items, occurrences, people, tz, administrations)
     period = Period(start or plan.start, at)
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
@@ -191,6 +208,9 @@ def build_report(
         by_role=grouped(facts, period, "role"),
         by_unit=grouped(facts, period, "unit"),
         by_administration=grouped(facts, period, "administration"),
+        administration_names={
+            code: names[0] for code, names in directory.organisation.administrations.items()
+        },
     )
 
 

@@ -185,6 +185,7 @@ def summary_lines(report: PlanReport) -> list[str]:
             "tillfällen hölls i tid."
         )
     lines.append(chart.describe(f))
+    lines += report.administration_lines
     lines += [f"Hela planen: {i.line}." for i in report.indicators]
     lines += [f"{area.title} {area.headline}." for area in report.areas if area.indicators]
     return lines
