@@ -29,7 +29,7 @@ from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
 from service.web.urls import activities_path
-from service.web.viewer import viewer_of
+from service.web.viewer import Viewer, viewer_of
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +82,25 @@ def dashboard_holder(request: Request, web: Web, session: Session) -> Person | R
     return person
 
 
+def link_viewer(request: Request, web: Web, session: Session) -> Viewer | Response:
+    """What the holder of a personal dashboard link may see, or the page refusing the link."""
+    person = dashboard_holder(request, web, session)
+    return viewer_of(session, person) if isinstance(person, Person) else person
+
+
 def personal_dashboard(request: Request) -> Response:
     """The read-only link from the digest: what its holder oversees (service/scope.py); a head
     also enters indicator values there."""
     web = web_of(request)
     with web.app.sessions() as session:
-        person = dashboard_holder(request, web, session)
-        if not isinstance(person, Person):
-            return person
-        seen = viewer_of(session, person)
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
         return _dashboard_page(
             request,
             web,
             session,
-            viewer=person.name,
+            viewer=seen.person.name,
             admin=False,
             view=seen.view,
             scope_text=seen.scope_text,

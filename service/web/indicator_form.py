@@ -12,11 +12,11 @@ from starlette.responses import RedirectResponse, Response
 
 from service import indicators
 from service.db import transaction
-from service.models import Indicator, Person, Plan
+from service.models import Indicator, Plan
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.security import CSRF_FIELD
-from service.web.viewer import viewer_of
+from service.web.viewer import Viewer
 
 PATH = "/admin/indikator"
 BACK = "/admin/oversikt"
@@ -38,16 +38,15 @@ async def post_value(request: Request) -> Response:
 
 async def post_personal_value(request: Request) -> Response:
     """From the head's own dashboard link: the same form, checked against what she oversees."""
-    from service.web.admin import dashboard_holder
+    from service.web.admin import link_viewer
 
     web = web_of(request)
     back = request.url.path.removesuffix("/indikator")
     with web.app.sessions() as session:
-        person = dashboard_holder(request, web, session)
-        if not isinstance(person, Person):
-            return person
-        view = viewer_of(session, person).view
-        actor = person.email
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
+        view, actor = seen.view, seen.person.email
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
         return _error(403, "Sidan var för gammal. Ladda om översikten och försök igen.", back)

@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service import scope
-from service.models import Person, Plan
+from service.models import Plan
 from service.report.model import UnknownPlan, municipality_figures
 from service.report.service import render_for, report_for
 from service.report.writers import FORMATS, MEDIA_TYPES, file_name, render_municipality_json
 from service.web.context import Web, page, web_of
-from service.web.viewer import viewer_of
+from service.web.viewer import Viewer, viewer_of
 
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
@@ -34,15 +34,14 @@ LINKS = (
 
 
 def personal_report(request: Request) -> Response:
-    from service.web.admin import dashboard_holder  # admin links to these downloads
+    from service.web.admin import link_viewer  # admin links to these downloads
 
     web = web_of(request)
     with web.app.sessions() as session:
-        person = dashboard_holder(request, web, session)
-        if not isinstance(person, Person):
-            return person
-        view = viewer_of(session, person).view
-    return _download(request, web, lambda plan: view.covers_plan(plan.administration))
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
+    return _download(request, web, lambda plan: seen.view.covers_plan(plan.administration))
 
 
 def admin_report(request: Request) -> Response:
@@ -73,14 +72,14 @@ def signed_in_report(request: Request) -> Response:
 
 def personal_municipality(request: Request) -> Response:
     """The figures per administration (`report --all`) from the kommundirektör's link."""
-    from service.web.admin import dashboard_holder
+    from service.web.admin import link_viewer
 
     web = web_of(request)
     with web.app.sessions() as session:
-        person = dashboard_holder(request, web, session)
-        if not isinstance(person, Person):
-            return person
-        if viewer_of(session, person).view.kind != scope.MUNICIPALITY:
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
+        if seen.view.kind != scope.MUNICIPALITY:
             return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
         return _municipality(web, session)
 

@@ -12,12 +12,11 @@ from playwright.sync_api import Browser
 from sqlalchemy import select
 
 from service.app import App
-from service.models import IndicatorValue, Person
+from service.models import IndicatorValue
 from service.web.app import create_app
 from service.web.server import BackgroundServer
-from service.web.urls import dashboard_url
 from tests.municipality import town_app
-from tests.web.conftest import NOW, Clock, path_of
+from tests.web.conftest import NOW, Clock
 from tests.web.test_browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     assert_accessible,
@@ -25,6 +24,7 @@ from tests.web.test_browser import (  # noqa: F401 (fixtures)
     new_page,
     pytestmark,
 )
+from tests.web.test_dashboard_scope import link
 
 
 @pytest.fixture
@@ -46,11 +46,8 @@ def test_the_head_records_an_indicator_value_in_chromium(
     town: App,
     town_server: BackgroundServer,
 ) -> None:
-    with town.sessions() as session:
-        eva = session.scalar(select(Person.id).where(Person.email == "eva@example.se"))
-    assert eva is not None
     page = new_page(browser, DESKTOP)
-    page.goto(f"{town_server.url}{path_of(town, dashboard_url(town, eva, NOW))}")
+    page.goto(f"{town_server.url}{link(town, 'eva@example.se')}")
     assert_accessible(page, "dashboard-head-indicator")
     page.get_by_label("Nytt värde för Tillitsindex SOC").fill("66,5")
     page.get_by_label("Mätdag").fill("2024-11-29")
@@ -67,11 +64,8 @@ def test_the_kommundirektors_dashboard_with_figures_per_administration_passes_ax
     town: App,
     town_server: BackgroundServer,
 ) -> None:
-    with town.sessions() as session:
-        klas = session.scalar(select(Person.id).where(Person.email == "klas@example.se"))
-    assert klas is not None
     page = new_page(browser, DESKTOP)
-    page.goto(f"{town_server.url}{path_of(town, dashboard_url(town, klas, NOW))}")
+    page.goto(f"{town_server.url}{link(town, 'klas@example.se')}")
     table = page.get_by_role("table", name="Nyckeltal per förvaltning")
     assert table.get_by_role("rowheader").all_inner_texts() == [
         "Socialförvaltningen",
