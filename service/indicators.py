@@ -155,6 +155,16 @@ class Shown:
         return last >= self.target if self.higher_is_better else last <= self.target
 
 
+def cell_text(shown: Shown) -> str:
+    """An indicator as an Indikator cell writes it (read_cell_line reads it back): the plan
+    exported as xlsx imports again with its areas' indicators."""
+    parts = [f"enhet {shown.unit}"] if shown.unit else []
+    if shown.target is not None:
+        parts.append(f"mål {_number(shown.target)}")
+    parts.append("högre är bättre" if shown.higher_is_better else "lägre är bättre")
+    return f"{shown.name} ({', '.join(parts)})"
+
+
 def _number(value: float) -> str:
     return (f"{value:.1f}".rstrip("0").rstrip(".")).replace(".", ",")
 

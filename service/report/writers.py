@@ -11,6 +11,7 @@ from typing import Any
 
 from service import i18n
 from service.figures import Figures
+from service.indicators import cell_text
 from service.report import chart
 from service.report.model import HEADERS, STATUS_SV, MunicipalityFigures, PlanReport
 from service.templating import TEMPLATE_ROOT, make_environment
@@ -218,6 +219,7 @@ def render_xlsx(report: PlanReport) -> bytes:
         "Frist",
         "Klart datum",
         "Resultat",
+        "Indikator",
     ]
     sheet.append(header)
     for c in sheet[2]:
@@ -244,17 +246,19 @@ def render_xlsx(report: PlanReport) -> bytes:
                     _dates(p.due for p in people),
                     _dates(p.done_on for p in people),
                     "\n".join(p.result_note for p in people if p.result_note),
+                    # The area's indicators once, as the importer reads them back.
+                    "\n".join(cell_text(i) for i in area.indicators) if row is area.rows[0] else "",
                 ]
             )
     for column, width in zip(
-        "ABCDEFGHIJKL", (28, 50, 6, 24, 18, 18, 50, 30, 12, 14, 14, 40), strict=True
+        "ABCDEFGHIJKLM", (28, 50, 6, 24, 18, 18, 50, 30, 12, 14, 14, 40, 40), strict=True
     ):
         sheet.column_dimensions[column].width = width
     for line in sheet.iter_rows(min_row=3):
         for c in line:
             c.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A3"
-    sheet.auto_filter.ref = f"A2:L{sheet.max_row}"
+    sheet.auto_filter.ref = f"A2:M{sheet.max_row}"
 
     info = book.create_sheet("Info")
     for name, value in (

@@ -183,3 +183,24 @@ def test_a_re_import_keeps_the_measured_values_and_takes_the_new_target(
         names = set(session.scalars(select(Indicator.name)))
     assert [tuple(r) for r in kept] == [("Sjukfrånvaro", 6.0, 7.2)]
     assert "Andel chefer med introduktion" in names  # no longer in the file, still kept
+
+
+def test_an_exported_xlsx_imports_again_with_its_areas_indicators(
+    started_app: App, tmp_path: Path
+) -> None:
+    from service.report.model import build_report
+    from service.report.writers import render
+    from tests.test_indicators import write as write_plan
+
+    path = write_plan(tmp_path / "plans")
+    with transaction(started_app.sessions) as session:
+        started_app.import_plan(session, path, at("2024-12-02"))
+    with started_app.sessions() as session:
+        report = build_report(session, "tillit-matt", at("2024-12-02").date())
+    exported = write(tmp_path, "tillit-matt.xlsx", render(report, "xlsx"))
+    spec, _ = read_plan_file(exported, "tillit-matt.xlsx")
+    assert [(i.area_position, i.name, i.unit, i.target, i.higher_is_better, i.stated)
+            for i in spec.indicators] == [
+        (1, "Tillitsindex i medarbetarenkäten", "", 70.0, True, ("target", "direction")),
+    ]  # fmt: skip
+    assert spec.indicators[0].where == "blad Plan, rad 3, cell M3"
