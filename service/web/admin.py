@@ -141,7 +141,7 @@ def _dashboard_page(
     )
     cookie, fresh = web.csrf.cookie_value(request)
     # Admins enter indicator values at /admin/indikator; a head on their own link's page.
-    heads = view is not None and view.heads and mine is None
+    heads = view is not None and view.heads
     indicator_url = f"{request.url.path}/indikator" if heads else ""
     if admin:
         indicator_url = "/admin/indikator"

@@ -16,11 +16,12 @@ from service.models import Indicator, Plan
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.security import CSRF_FIELD
-from service.web.viewer import Viewer
+from service.web.viewer import Viewer, viewer_of
 
 PATH = "/admin/indikator"
 BACK = "/admin/oversikt"
 PERSONAL_PATH = "/oversikt/{token}/indikator"
+SIGNED_IN_PATH, SIGNED_IN_BACK = "/mitt/indikator", "/mitt"
 
 
 async def post_value(request: Request) -> Response:
@@ -46,19 +47,44 @@ async def post_personal_value(request: Request) -> Response:
         seen = link_viewer(request, web, session)
         if not isinstance(seen, Viewer):
             return seen
-        view, actor = seen.view, seen.person.email
+    return await _personal(request, web, seen, back)
+
+
+async def post_signed_in_value(request: Request) -> Response:
+    """From /mitt: a head signed in with the municipality's account, as on her own link."""
+    from service.web.admin import signed_in_person
+    from service.web.signin import SIGN_IN_PATH, current
+
+    web = web_of(request)
+    user = current(request)
+    if user is None:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+    with web.app.sessions() as session:
+        person = signed_in_person(session, user.email)
+        seen = viewer_of(session, person) if person is not None else None
+    return await _personal(request, web, seen, SIGNED_IN_BACK)
+
+
+async def _personal(request: Request, web: Web, seen: Viewer | None, back: str) -> Response:
+    """The value a head entered on her own dashboard, checked against what she oversees."""
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
         return _error(403, "Sidan var för gammal. Ladda om översikten och försök igen.", back)
-    if not view.heads:
+    if seen is None or not seen.view.heads:
         return _error(
             403,
             "Mätvärden förs in av förvaltningens chef eller av administratören; "
             "be någon av dem föra in värdet.",
             back,
         )
+    view = seen.view
     return await web.write(
-        _record, web, actor, fields, back, lambda plan: view.covers_plan(plan.administration)
+        _record,
+        web,
+        seen.person.email,
+        fields,
+        back,
+        lambda plan: view.covers_plan(plan.administration),
     )
 
 

@@ -84,6 +84,24 @@ def personal_municipality(request: Request) -> Response:
         return _municipality(web, session)
 
 
+def signed_in_municipality(request: Request) -> Response:
+    """From /mitt: the kommundirektör (or an administrator) signed in."""
+    from service.web.admin import signed_in_person
+    from service.web.signin import SIGN_IN_PATH, current
+
+    web = web_of(request)
+    user = current(request)
+    if user is None:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+    with web.app.sessions() as session:
+        person = None if user.admin else signed_in_person(session, user.email)
+        if not user.admin and (
+            person is None or viewer_of(session, person).view.kind != scope.MUNICIPALITY
+        ):
+            return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
+        return _municipality(web, session)
+
+
 def admin_municipality(request: Request) -> Response:
     from service.web.admin import admin_user
 

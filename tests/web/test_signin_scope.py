@@ -3,6 +3,7 @@ and its report downloads follow the same scope as the dashboard links."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from service.web.app import create_app
 from tests.fakes.oidc_provider import OidcProvider
 from tests.municipality import town_app
-from tests.web.conftest import NOW, Clock, TestClient
+from tests.web.conftest import NOW, Clock, TestClient, csrf_of
 from tests.web.test_signin import provider, sign_in  # noqa: F401 (fixture)
 
 
@@ -42,6 +43,47 @@ def test_the_signed_in_kommundirektor_downloads_every_report(
     provider: OidcProvider,  # noqa: F811
 ) -> None:
     sign_in(signed_in_town, provider, "klas@example.se")
-    assert "hela kommunen" in signed_in_town.get("/mitt").text
+    page = signed_in_town.get("/mitt").text
+    assert "hela kommunen" in page
     for plan in ("soc", "kff", "kommun"):
         assert signed_in_town.get(f"/mitt/rapport/{plan}.json").status_code == 200, plan
+    assert 'href="/mitt/nyckeltal-per-forvaltning.json"' in page
+    data = signed_in_town.get("/mitt/nyckeltal-per-forvaltning.json").json()
+    assert [a["code"] for a in data["administrations"]] == ["SOC", "KFF"]
+
+
+def test_a_signed_in_head_enters_indicator_values_on_mitt(
+    signed_in_town: TestClient,
+    provider: OidcProvider,  # noqa: F811
+) -> None:
+    sign_in(signed_in_town, provider, "eva@example.se")
+    page = signed_in_town.get("/mitt").text
+    assert page.count('action="/mitt/indikator"') == 1  # SOC's, not KFF's
+    form = page.split('action="/mitt/indikator"', 1)[1]
+    indicator_id = re.search(r'name="indicator_id" value="(\d+)"', form)
+    assert indicator_id
+    fields = {
+        "indicator_id": indicator_id.group(1),
+        "measured_on": "2024-11-29",
+        "value": "63",
+        "csrf": csrf_of(form),
+    }
+    done = signed_in_town.post("/mitt/indikator", data=fields)
+    assert done.status_code == 303 and done.headers["location"] == "/mitt?indikator=ja"
+    assert "Tillitsindex SOC 63, mål 70" in signed_in_town.get("/mitt").text
+    assert signed_in_town.get("/mitt/nyckeltal-per-forvaltning.json").status_code == 404
+
+
+def test_a_signed_in_verksamhetschef_gets_no_form_and_cannot_post(
+    signed_in_town: TestClient,
+    provider: OidcProvider,  # noqa: F811
+) -> None:
+    sign_in(signed_in_town, provider, "anna@example.se")
+    page = signed_in_town.get("/mitt").text
+    assert "Tillitsindex SOC" in page and "/mitt/indikator" not in page
+    fields = {"indicator_id": "1", "measured_on": "2024-11-29", "value": "63"}
+    web = signed_in_town.app.state.web  # type: ignore[attr-defined]
+    cookie = signed_in_town.cookies.get("bv_csrf") or ""
+    fields["csrf"] = web.csrf.field_value(cookie, "/mitt/indikator")
+    refused = signed_in_town.post("/mitt/indikator", data=fields)
+    assert refused.status_code == 403 and "förvaltningens chef" in refused.text
