@@ -105,7 +105,7 @@ def describe(
         if view.administration is None:
             return "hela förvaltningen"
         name = (administration_names or {}).get(view.administration, view.administration)
-        return f"förvaltningen {name}"
+        return name  # "Socialförvaltningen": the name says what it is
     if view.kind == AREA:
         return f"området {area_name or person.division_code}"
     if view.kind == UNIT:

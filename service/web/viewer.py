@@ -17,7 +17,7 @@ from service.models import Division, Person, Unit
 class Viewer:
     person: Person
     view: scope.View
-    scope_text: str  # "förvaltningen Socialförvaltningen", "området Äldreomsorg", …
+    scope_text: str  # "Socialförvaltningen", "området Äldreomsorg", …
 
 
 def viewer_of(session: Session, person: Person) -> Viewer:

@@ -73,7 +73,7 @@ def test_a_heads_link_shows_her_administration_and_the_kommundirektors_shows_all
     # Her administration's plan, and the municipality's plan only for her own item in it.
     assert tables(eva) == {"soc", "kommun"}
     assert report_links(eva) == {"soc"}
-    assert "förvaltningen Socialförvaltningen" in eva
+    assert "Personlig översikt för Eva Social: Socialförvaltningen." in eva
     assert "Aktivitet i kff" not in eva and "Karl Kultur" not in eva
 
     karl = browser.get(link(town, "karl@example.se")).text

@@ -31,7 +31,7 @@ def test_a_signed_in_head_sees_and_downloads_only_her_administration(
 ) -> None:
     sign_in(signed_in_town, provider, "eva@example.se")
     page = signed_in_town.get("/mitt").text
-    assert "förvaltningen Socialförvaltningen" in page
+    assert "Översikten visar Socialförvaltningen." in page
     assert 'href="/mitt/rapport/soc.json"' in page and "/mitt/rapport/kff." not in page
     assert signed_in_town.get("/mitt/rapport/soc.json").json()["plan"] == "soc"
     refused = signed_in_town.get("/mitt/rapport/kff.json")
