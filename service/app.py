@@ -287,26 +287,14 @@ class App:
             source_hash=digest,
             actor=actor,
         )
-        if path.suffix.lower() == ".toml":
-            self._import_indicators(session, path, spec.slug, now, actor)
+        if spec.indicators:
+            # Definitions follow the file; measured values are only ever added (never removed).
+            from service import indicators
+
+            plan = session.scalars(select(Plan).where(Plan.slug == spec.slug)).one()
+            indicators.store_specs(session, plan, spec.indicators, now=now, actor=actor)
         bump_data_version(session)
         return result
-
-    def _import_indicators(
-        self, session: Session, path: Path, slug: str, now: datetime, actor: str
-    ) -> None:
-        """The plan file's [[indicator]] and [[area.indicator]] sections; values are added,
-        never removed."""
-        import tomllib
-
-        from service import indicators
-
-        specs = indicators.parse_specs(
-            tomllib.loads(path.read_text(encoding="utf-8")), self.display_path(path)
-        )
-        if specs:
-            plan = session.scalars(select(Plan).where(Plan.slug == slug)).one()
-            indicators.store_specs(session, plan, specs, now=now, actor=actor)
 
     def sync(self, session: Session, now: datetime, *, force: bool = False) -> int:
         """Bring the occurrences in line with plans, directory and calendars (cheap when

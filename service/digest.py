@@ -14,7 +14,7 @@ from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
-from service.directory import Directory, load_directory, stored_roles
+from service.directory import Directory, load_directory, stored_organisation, stored_roles
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -28,7 +28,7 @@ from service.mail.context import (
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
 from service.reminders import DIGEST_KIND, Policy
-from service.report.model import plan_trends
+from service.report.model import administration_lines, municipality_figures, plan_trends
 from service.roles import RoleMatch, RoleVocabulary, canonical_roles
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
@@ -179,6 +179,7 @@ def digest_context(
                 session, today, app.tz, administration=digest_administration(session, recipient)
             )
         ),
+        administration_lines=_administration_lines(app, session, recipient, today),
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",
@@ -204,6 +205,21 @@ def _per_item(entries: list[MailItem], item_of: dict[int, int]) -> list[MailItem
 
 def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
+
+
+def _administration_lines(
+    app: App, session: Session, recipient: Person | None, today: date
+) -> tuple[str, ...]:
+    """Progress per administration, for a municipality-level role's digest (the
+    kommundirektör) when the directory declares several administrations."""
+    if recipient is None:
+        return ()
+    spec = stored_roles(session).spec(recipient.role)
+    if spec is None or spec.level != roles.MUNICIPALITY:
+        return ()
+    if len(stored_organisation(session).administrations) < 2:
+        return ()
+    return tuple(administration_lines(municipality_figures(session, today, tz=app.tz)))
 
 
 def digest_administration(

@@ -391,6 +391,22 @@ def store_directory(session: Session, directory: Directory) -> None:
         )
 
 
+def person_administrations(session: Session, directory: Directory) -> dict[int, str]:
+    """Per person in the store, active or not, the administration they work in ("" when the
+    directory places them in none): people who left keep their place in the figures."""
+    out = {}
+    for person in session.scalars(select(Person)):
+        record = PersonRecord(
+            email=person.email,
+            name=person.name,
+            role=person.role,
+            unit=person.unit_code,
+            division=person.division_code,
+        )
+        out[person.id] = directory.administration_of(record) or ""
+    return out
+
+
 def load_directory(session: Session) -> Directory:
     """The active directory as stored."""
     people_rows: Sequence[Person] = session.scalars(
@@ -420,6 +436,12 @@ def load_directory(session: Session) -> Directory:
         for p in people_rows
     )
     return Directory(people, units, divisions, vocabulary, area_aliases, area_heads, organisation)
+
+
+def stored_organisation(session: Session) -> Organisation:
+    """The declared administrations alone, cheaper than the whole directory."""
+    stored = session.get(State, VOCABULARY_STATE)
+    return _vocabulary_from_json(stored.value if stored else None)[3]
 
 
 def stored_roles(session: Session) -> RoleVocabulary:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Area, Indicator, IndicatorValue, Plan
+from service.models import Area, AuditEntry, Indicator, IndicatorValue, Plan
 from service.problems import InputError, Problem
 
 HIGHER = ("högre", "higher")
@@ -31,6 +33,90 @@ class IndicatorSpec:
     higher_is_better: bool
     target: float | None
     values: tuple[tuple[date, float, str], ...] = ()
+    where: str = ""  # its place in the file, for the import report
+    # What the file stated besides the name ("unit", "target", "direction"): the import says
+    # what it read and what it assumed.
+    stated: tuple[str, ...] = ("unit", "target", "direction")
+
+    def read_sv(self) -> str:
+        """What the import read, in Swedish: "mål 70, högre är bättre" or what is missing."""
+        parts = []
+        if self.unit:
+            parts.append(f"enhet {self.unit}")
+        if self.target is not None:
+            parts.append(f"mål {_number(self.target)}")
+        direction = "högre är bättre" if self.higher_is_better else "lägre är bättre"
+        if "direction" in self.stated:
+            parts.append(direction)
+        else:
+            parts.append(f"{direction} (antaget)")
+        if "target" not in self.stated and "unit" not in self.stated:
+            parts.append(
+                "bara namnet stod i cellen; skriv t.ex. ”Namn (mål 70, högre är bättre)” "
+                "för mål och riktning"
+            )
+        return ", ".join(parts)
+
+
+# The cell of an Indikator/Uppföljning column (service/plans/headers.toml): one indicator per
+# line, "Namn" or "Namn (mål 70, högre är bättre)". The parentheses at the end are read as
+# settings when one of their parts starts with one of these words; then every part must be one.
+_SETTING_WORDS = ("mål", "målvärde", "enhet", "högre", "lägre")
+_TRAILING = re.compile(r"^(?P<name>.*?)\s*\((?P<settings>[^()]*)\)\s*\.?$", re.DOTALL)
+_PART_SPLIT = re.compile(r"\s*(?:;|,(?!\d))\s*")  # "mål 6,5, lägre": the decimal comma stays
+_TARGET = re.compile(
+    r"^(?:mål|målvärde)\s*:?\s*(?P<number>[-+]?\d[\d  ]*(?:[.,]\d+)?)\s*(?P<unit>\S.*)?$",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(r"^enhet\s*:?\s*(?P<unit>\S.*)$", re.IGNORECASE)
+_DIRECTION = re.compile(r"^(?P<way>högre|lägre)(?:\s+(?:är\s+)?bättre)?$", re.IGNORECASE)
+CELL_EXAMPLE = "”Tillitsindex i medarbetarenkäten (mål 70, högre är bättre)”"
+NAME_CHARS, UNIT_CHARS = 200, 40
+
+
+def read_cell_line(line: str) -> dict[str, Any]:
+    """One indicator as an Indikator cell writes it, in the shape of a plan file's
+    [[area.indicator]] (name, unit, direction, target; "_stated" lists what the cell said).
+    Raises ValueError with a Swedish message saying what to write instead."""
+    text = " ".join(line.split())
+    name, settings = text, ""
+    if (found := _TRAILING.match(text)) is not None:
+        parts = [p for p in _PART_SPLIT.split(found["settings"].strip()) if p]
+        if any(p.lower().startswith(_SETTING_WORDS) for p in parts):
+            name, settings = found["name"].strip(), found["settings"]
+    if not name:
+        raise ValueError(f"indikatorn saknar namn; skriv namnet först, t.ex. {CELL_EXAMPLE}.")
+    if len(name) > NAME_CHARS:
+        raise ValueError(
+            f"indikatorns namn har {len(name)} tecken (högst {NAME_CHARS}); korta namnet."
+        )
+    out: dict[str, Any] = {"name": name, "_stated": []}
+    for part in (p for p in _PART_SPLIT.split(settings.strip()) if p):
+        if (target := _TARGET.match(part)) is not None:
+            if "target" in out:
+                raise ValueError(
+                    f"målet står två gånger i ”{text}”; skriv ett mål, t.ex. {CELL_EXAMPLE}."
+                )
+            out["target"] = float(re.sub(r"[  ]", "", target["number"]).replace(",", "."))
+            out["_stated"].append("target")
+            if target["unit"]:
+                out.setdefault("unit", target["unit"].strip())
+                out["_stated"].append("unit")
+        elif (unit := _UNIT.match(part)) is not None:
+            out["unit"] = unit["unit"].strip()
+            out["_stated"].append("unit")
+        elif (way := _DIRECTION.match(part)) is not None:
+            out["direction"] = way["way"].lower()
+            out["_stated"].append("direction")
+        else:
+            raise ValueError(
+                f"delen ”{part}” i ”{text}” går inte att läsa; inom parentesen kan stå "
+                "”mål 70” (ett tal, gärna med enhet: ”mål 6,5 %”), ”enhet %” och ”högre är "
+                f"bättre” eller ”lägre är bättre”, t.ex. {CELL_EXAMPLE}."
+            )
+    if len(str(out.get("unit", ""))) > UNIT_CHARS:
+        raise ValueError(f"enheten i ”{text}” är längre än {UNIT_CHARS} tecken; korta den.")
+    return out
 
 
 @dataclass(frozen=True)
@@ -69,50 +155,122 @@ class Shown:
         return last >= self.target if self.higher_is_better else last <= self.target
 
 
+def cell_text(shown: Shown) -> str:
+    """An indicator as an Indikator cell writes it (read_cell_line reads it back): the plan
+    exported as xlsx imports again with its areas' indicators."""
+    parts = [f"enhet {shown.unit}"] if shown.unit else []
+    if shown.target is not None:
+        parts.append(f"mål {_number(shown.target)}")
+    parts.append("högre är bättre" if shown.higher_is_better else "lägre är bättre")
+    return f"{shown.name} ({', '.join(parts)})"
+
+
 def _number(value: float) -> str:
     return (f"{value:.1f}".rstrip("0").rstrip(".")).replace(".", ",")
 
 
 def parse_specs(data: Mapping[str, Any], file: str) -> list[IndicatorSpec]:
-    """`[[indicator]]` (the whole plan) and `[[area.indicator]]` sections of a plan TOML."""
+    """`[[indicator]]` (the whole plan) and `[[area.indicator]]` sections of a plan document:
+    a plan TOML, or what the Excel and Word readers made of an Indikator column (read_cell_line).
+    A name is one indicator in the whole plan."""
     out: list[IndicatorSpec] = []
     problems: list[Problem] = []
     sources: list[tuple[int | None, Mapping[str, Any], str]] = [
-        (None, raw, f"indikator {n}") for n, raw in enumerate(data.get("indicator", []), 1)
+        (None, raw, f"indikator {n}")
+        for n, raw in enumerate(_tables(data, "indicator", "[[indicator]]", file, problems), 1)
     ]
-    for area_no, area in enumerate(data.get("area", []), 1):
-        for n, raw in enumerate(area.get("indicator", []), 1):
+    areas = data.get("area", [])
+    for area_no, area in enumerate(areas if isinstance(areas, list) else [], 1):
+        if not isinstance(area, Mapping):
+            continue  # the plan's own reading names it
+        where_area = f"område {area_no}, [[area.indicator]]"
+        for n, raw in enumerate(_tables(area, "indicator", where_area, file, problems), 1):
             sources.append((area_no, raw, f"område {area_no}, indikator {n}"))
-    for position, raw, where in sources:
-        name = str(raw.get("name", "")).strip()
-        direction = str(raw.get("direction", "högre")).strip().lower()
-        if not name:
-            problems.append(Problem(file, where, "namn (name) saknas."))
+    seen: dict[str, str] = {}
+    for position, raw, numbered in sources:
+        given = raw.get("_where")
+        where = str(given.get("indicator", "")) if isinstance(given, Mapping) else ""
+        where = where or numbered
+        name, direction = raw.get("name", ""), raw.get("direction", "högre")
+        unit, target = raw.get("unit", ""), raw.get("target")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem(file, where, "namn (name) saknas; skriv det som text."))
             continue
-        if direction not in HIGHER + LOWER:
+        name = name.strip()
+        if name.lower() in seen:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    f"indikatorn ”{name}” finns redan ({seen[name.lower()]}); en indikator hör "
+                    "till ett område: skriv den en gång, eller ge den ett eget namn per område.",
+                )
+            )
+            continue
+        seen[name.lower()] = where
+        if not isinstance(direction, str) or direction.strip().lower() not in HIGHER + LOWER:
             problems.append(
                 Problem(file, where, f"riktning {direction!r}; skriv ”högre” eller ”lägre”.")
             )
             continue
-        values = tuple(
-            (v["date"], float(v["value"]), str(v.get("comment", "")))
-            for v in raw.get("value", [])
-            if isinstance(v.get("date"), date)
-        )
-        target = raw.get("target")
+        if not isinstance(unit, str) or not _number_or_none(target):
+            problems.append(
+                Problem(file, where, "unit ska vara text och target ett tal, t.ex. target = 70.")
+            )
+            continue
+        values: list[tuple[date, float, str]] = []
+        for v in _tables(raw, "value", f"{where}, value", file, problems):
+            on, value = v.get("date"), v.get("value")
+            if (
+                not isinstance(on, date)
+                or isinstance(on, datetime)
+                or not isinstance(value, int | float)
+                or not _number_or_none(value)
+            ):
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}, value",
+                        "varje mätvärde behöver date (ÅÅÅÅ-MM-DD) och value (ett tal).",
+                    )
+                )
+                continue
+            values.append((on, float(value), str(v.get("comment", ""))))
+        stated = raw.get("_stated")
         out.append(
             IndicatorSpec(
                 name=name,
                 area_position=position,
-                unit=str(raw.get("unit", "")),
-                higher_is_better=direction in HIGHER,
+                unit=unit,
+                higher_is_better=direction.strip().lower() in HIGHER,
                 target=float(target) if target is not None else None,
-                values=values,
+                values=tuple(values),
+                where=where,
+                stated=tuple(stated)
+                if isinstance(stated, list)
+                else tuple(k for k in ("unit", "target", "direction") if k in raw),
             )
         )
     if problems:
         raise InputError(problems)
     return out
+
+
+def _tables(
+    data: Mapping[str, Any], key: str, where: str, file: str, problems: list[Problem]
+) -> list[Mapping[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        problems.append(Problem(file, where, f"{key} ska vara en lista av tabeller ([[…]])."))
+        return []
+    return value
+
+
+def _number_or_none(value: object) -> bool:
+    if value is None:
+        return True
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and math.isfinite(value)  # type: ignore[arg-type]
 
 
 def store_specs(
@@ -147,8 +305,11 @@ def add_value(
     *,
     actor: str,
     now: datetime,
+    audit: bool = False,
 ) -> int:
-    """1 if the value was recorded, 0 if the day already has one (which is kept)."""
+    """1 if the value was recorded, 0 if the day already has one (which is kept). With `audit`
+    (a person entering it on the dashboard) a recorded value is also audited under `actor`:
+    the admin's "admin:…", a head's e-mail."""
     exists = session.scalars(
         select(IndicatorValue.id).where(
             IndicatorValue.indicator_id == indicator.id, IndicatorValue.measured_on == on
@@ -166,6 +327,22 @@ def add_value(
             recorded_at=now,
         )
     )
+    if audit:
+        session.add(
+            AuditEntry(
+                at=now,
+                actor=actor,
+                action="indicator.value",
+                occurrence_id=None,
+                detail={
+                    "indicator_id": indicator.id,
+                    "indicator": indicator.name,
+                    "plan_id": indicator.plan_id,
+                    "on": on.isoformat(),
+                    "value": value,
+                },
+            )
+        )
     session.flush()
     return 1
 

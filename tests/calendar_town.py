@@ -11,8 +11,8 @@ from pathlib import Path
 
 from service.app import App
 from service.directory import Directory, parse_directory
+from tests.municipality import MUNICIPALITY
 from tests.support import make_config
-from tests.test_organisation import MUNICIPALITY
 
 # The municipality of the organisation tests (SOC, KFF), with a school administration added.
 DIRECTORY = (

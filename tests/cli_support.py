@@ -49,13 +49,14 @@ class Cli:
             engine.dispose()
 
 
-def write_config(tmp_path: Path, db: Path) -> Path:
-    """The repo's config.toml with the database in tmp_path and absolute plan paths."""
+def write_config(tmp_path: Path, db: Path, plans: Path = ROOT / "plans") -> Path:
+    """The repo's config.toml with the database in tmp_path and absolute plan paths (`plans`:
+    a folder with the plans, directory.toml and calendars.toml)."""
     replace = {
         ("database", "url"): f"sqlite:///{db}",
-        ("plans", "folder"): str(ROOT / "plans"),
-        ("plans", "directory"): str(ROOT / "plans" / "directory.toml"),
-        ("plans", "calendars"): str(ROOT / "plans" / "calendars.toml"),
+        ("plans", "folder"): str(plans),
+        ("plans", "directory"): str(plans / "directory.toml"),
+        ("plans", "calendars"): str(plans / "calendars.toml"),
         ("web", "secret_keys"): "test-key-1",
     }
     section, lines = "", []

@@ -41,8 +41,9 @@ def d(text_: str) -> date:
     return date.fromisoformat(text_)
 
 
-def folder_app(db_url: str, tmp_path: Path, folder: Path) -> App:
-    """An app whose plans, directory.toml and calendars.toml are the files in `folder`."""
+def folder_app(db_url: str, tmp_path: Path, folder: Path, **sections: dict[str, object]) -> App:
+    """An app whose plans, directory.toml and calendars.toml are the files in `folder` (and
+    other config `sections` as make_config takes them)."""
     return App(
         make_config(
             db_url,
@@ -52,6 +53,7 @@ def folder_app(db_url: str, tmp_path: Path, folder: Path) -> App:
                 "directory": str(folder / "directory.toml"),
                 "calendars": str(folder / "calendars.toml"),
             },
+            **sections,
         )
     )
 

@@ -16,105 +16,15 @@ from service.models import Person
 from service.plans.importer import read_plan_file
 from service.plans.tables import ReadOptions
 from service.problems import InputError
-from tests.support import ROOT, at, escalation_chain, folder_app, reached_per_plan
+from tests.municipality import MUNICIPALITY, plan_text, town_app
+from tests.support import at, escalation_chain, reached_per_plan
 
-MUNICIPALITY = """
-[[role]]
-key = "kommundirektör"
-name = "Kommundirektör"
-level = "municipality"
-reports_to = ""
 
-[[role]]
-key = "förvaltningschef"
-name = "Förvaltningschef"
-level = "administration"
-manager = true
-head = true
-
-[[role]]
-key = "verksamhetschef"
-name = "Verksamhetschef"
-level = "area"
-manager = true
-
-[[role]]
-key = "enhetschef"
-name = "Enhetschef"
-level = "unit"
-reports_to = "verksamhetschef"
-manager = true
-
-[[administration]]
-code = "SOC"
-name = "Socialförvaltningen"
-
-[[administration]]
-code = "KFF"
-name = "Kultur- och fritidsförvaltningen"
-aliases = ["KFF"]
-
-[[area]]
-code = "ÄO"
-name = "Äldreomsorg"
-administration = "SOC"
-
-[[area]]
-code = "BIB"
-name = "Bibliotek"
-administration = "KFF"
-
-[[unit]]
-code = "solgarden"
-name = "Solgården"
-area = "ÄO"
-
-[[unit]]
-code = "huvudbiblioteket"
-name = "Huvudbiblioteket"
-area = "BIB"
-
-[[person]]
-name = "Klas Kommun"
-email = "klas@example.se"
-role = "Kommundirektör"
-
-[[person]]
-name = "Eva Social"
-email = "eva@example.se"
-role = "Förvaltningschef"
-administration = "SOC"
-
-[[person]]
-name = "Karl Kultur"
-email = "karl@example.se"
-role = "Förvaltningschef"
-administration = "KFF"
-
-[[person]]
-name = "Anna Äldre"
-email = "anna@example.se"
-role = "Verksamhetschef"
-area = "ÄO"
-
-[[person]]
-name = "Bea Bibliotek"
-email = "bea@example.se"
-role = "Verksamhetschef"
-area = "BIB"
-
-[[person]]
-name = "Helena Sol"
-email = "helena@example.se"
-role = "Enhetschef"
-unit = "solgarden"
-
-[[person]]
-name = "Hugo Hus"
-email = "hugo@example.se"
-role = "Enhetschef"
-unit = "huvudbiblioteket"
-"""
+@pytest.fixture
+def town(db_url: str, tmp_path: Path) -> Iterator[App]:
+    instance = town_app(db_url, tmp_path)
+    yield instance
+    instance.engine.dispose()
 
 
 def municipality(tmp_path: Path) -> Directory:
@@ -182,46 +92,6 @@ def test_the_organisation_is_kept_in_the_store(app: App, tmp_path: Path) -> None
     ]
     hugo = stored.by_email("hugo@example.se")
     assert hugo is not None and stored.administration_of(hugo) == "KFF"
-
-
-def plan_text(slug: str, administration: str, responsible: str) -> str:
-    owner = f'administration = "{administration}"\n' if administration else ""
-    return f"""
-[plan]
-id = "{slug}"
-title = "Plan {slug}"
-{owner}start = 2024-08-01
-end = 2025-12-31
-
-[[area]]
-title = "Område"
-
-[[area.item]]
-number = "1"
-title = "Aktivitet i {slug}"
-responsible = {responsible}
-deadline = "December 2024"
-"""
-
-
-@pytest.fixture
-def town(db_url: str, tmp_path: Path) -> Iterator[App]:
-    folder = tmp_path / "kommun"
-    folder.mkdir()
-    (folder / "directory.toml").write_text(MUNICIPALITY, encoding="utf-8")
-    terms = (ROOT / "plans" / "calendars.toml").read_text(encoding="utf-8").split("[apt]")[0]
-    (folder / "calendars.toml").write_text(terms, encoding="utf-8")
-    plans = {
-        "soc": plan_text("soc", "SOC", '["Enhetschef"]'),
-        "kff": plan_text("kff", "KFF", '["Enhetschefer"]'),
-        "kff-extern": plan_text("kff-extern", "KFF", '["Försäkringskassan"]'),
-        "kommun": plan_text("kommun", "", '["Samtliga förvaltningschefer"]'),
-    }
-    for slug, text in plans.items():
-        (folder / f"{slug}.toml").write_text(text, encoding="utf-8")
-    instance = folder_app(db_url, tmp_path, folder)
-    yield instance
-    instance.engine.dispose()
 
 
 def test_each_plan_reaches_its_own_administration_and_each_head_gets_its_own_digest(

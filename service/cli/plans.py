@@ -94,6 +94,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             "items": spec.item_count,
             "entries": import_entries(app, spec),
             "columns": [dict(c) for c in spec.columns],
+            "indicators": indicator_entries(spec),
             "warnings": [w.as_dict() for w in spec.warnings],
             "problems": [],
         }
@@ -115,6 +116,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             "added": imported.items_added,
             "updated": imported.items_updated,
             "retired": imported.items_retired,
+            "indicators": indicator_entries(spec),
             "warnings": [w.as_dict() for w in spec.warnings],
         }
     if args.json:
@@ -122,6 +124,9 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
         return 0
     for column in spec.columns:
         print(f"  {column['where']}: kolumnen ”{column['header']}” läses som {column['read_as']}.")
+    for entry in indicator_entries(spec):
+        owner = f"område {entry['area']}" if entry["area"] else "hela planen"
+        print(f"  {entry['where']}: indikatorn ”{entry['name']}” för {owner} ({entry['read']}).")
     for warning in spec.warnings:
         print(f"Varning: {warning}")
     if args.dry_run:
@@ -181,6 +186,24 @@ def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:
                 }
             )
     return entries
+
+
+def indicator_entries(spec: PlanSpec) -> list[dict[str, Any]]:
+    """The plan's indicators as read, for the import report: what the file said and what was
+    assumed. Recorded values are never touched by an import."""
+    return [
+        {
+            "where": i.where,
+            "area": i.area_position,
+            "name": i.name,
+            "unit": i.unit,
+            "direction": "högre" if i.higher_is_better else "lägre",
+            "target": i.target,
+            "stated": list(i.stated),
+            "read": i.read_sv(),
+        }
+        for i in spec.indicators
+    ]
 
 
 def cmd_reload(app: App, args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from service.app import App
 from service.cli.common import now_utc, parse_date, ready
-from service.report.model import UnknownPlan
+from service.report.model import UnknownPlan, municipality_figures
 from service.report.service import render_for, report_for
-from service.report.writers import FORMATS
+from service.report.writers import FORMATS, render_municipality_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,7 +18,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "report",
         help="skriv planen med kontroll utförd och nyckeltal (docx, xlsx, pdf, html, json)",
     )
-    p.add_argument("plan", metavar="PLAN", help="planens id, t.ex. tillitsfull-dialog")
+    p.add_argument("plan", metavar="PLAN", nargs="?", help="planens id, t.ex. tillitsfull-dialog")
+    p.add_argument(
+        "--all",
+        dest="municipality",
+        action="store_true",
+        help="hela kommunen: nyckeltal per förvaltning för alla planer (json)",
+    )
     p.add_argument("--at", type=parse_date, metavar="DATUM", help="rapportdatum (standard i dag)")
     p.add_argument(
         "--from",
@@ -48,6 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_report(app: App, args: argparse.Namespace) -> int:
     output: Path | None = args.output
     fmt = args.format or (output.suffix.lstrip(".").lower() if output else "json")
+    if args.municipality or args.plan is None:
+        return _municipality(app, args, fmt, output)
     if fmt not in FORMATS:
         print(
             f"Okänt format '{fmt}' för {output}; välj --format {', '.join(FORMATS)}.",
@@ -71,4 +79,31 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
         f"Rapporten för {report.title} per {report.at.isoformat()} är skriven till {output}: "
         f"{f.activities_done} av {f.activities_due} aktiviteter med frist klara."
     )
+    return 0
+
+
+def _municipality(app: App, args: argparse.Namespace, fmt: str, output: Path | None) -> int:
+    """`report --all`: the figures of every plan per administration, as json."""
+    if args.plan is not None or not args.municipality:
+        print(
+            "Ange antingen en plan (bevakning report PLAN) eller --all för hela kommunen.",
+            file=sys.stderr,
+        )
+        return 2
+    if fmt != "json" or args.meeting is not None:
+        print(
+            "--all skriver nyckeltalen per förvaltning som json; skriv planens rapport med "
+            "bevakning report PLAN för docx, xlsx, pdf eller html.",
+            file=sys.stderr,
+        )
+        return 2
+    with ready(app) as session:
+        at = args.at or app.local_date(now_utc())
+        figures = municipality_figures(session, at, start=args.start, tz=app.tz)
+    data = render_municipality_json(figures)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    output.write_bytes(data)
+    print(f"Nyckeltalen per förvaltning per {at.isoformat()} är skrivna till {output}.")
     return 0

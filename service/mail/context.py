@@ -158,3 +158,5 @@ class DigestContext:
     settings_url: str = ""  # "Mina inställningar"; none for an address outside the directory
     activities_url: str = ""  # the recipient's own "Mina aktiviteter"
     plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week
+    # The kommundirektör's: per administration, its figures and the trend since last week.
+    administration_lines: tuple[str, ...] = ()

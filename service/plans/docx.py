@@ -35,6 +35,7 @@ from service.plans.tables import (
     Numbering,
     ReadOptions,
     activity_marker,
+    add_indicators,
     column_report,
     extra_columns,
     header_problem,
@@ -171,7 +172,8 @@ class _TableReader:
             if "number" in entries and len(entries["number"]) == len(_entries(cell["title"])):
                 # A number beside every paragraph: each paragraph is an activity of its own.
                 activities = _activities(cell["title"], self.lists, each_paragraph=True)
-            if not area_lines and not activities and not any(entries.values()):
+            indicator_text = "\n".join(_entries(cell["indicator"])) if "indicator" in cell else ""
+            if not (area_lines or activities or any(entries.values()) or indicator_text):
                 continue
             text = "\n".join(area_lines)
             if self.area is None or (text and text != self.area_text):
@@ -180,6 +182,9 @@ class _TableReader:
                 where = f"{at_row}, kolumn Område" if area_lines else f"före tabell {t_no}"
                 self.start_area(lines, where)
             assert self.area is not None
+            if indicator_text:
+                where = f"{at_row}, kolumn {' '.join(header_texts[columns['indicator']].split())}"
+                add_indicators(self.area, indicator_text, where, self.file, self.problems)
             # Provisional numbers name the activities in a problem; the real ones follow the
             # Nr column when it lines up.
             provisional = copy.copy(self.numbering)

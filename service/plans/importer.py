@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from service.calendar import Calendars
 from service.deadlines import Deadline, PhraseError
+from service.indicators import IndicatorSpec, parse_specs
 from service.models import Area, AuditEntry, Item, Plan
 from service.occurrences import reopen_retired
 from service.plans.docx import read_docx
@@ -80,6 +81,8 @@ class PlanSpec:
     columns: tuple[Mapping[str, str], ...] = ()
     coordinator: str = ""  # as written; who follows up items naming only external parties
     administration: str = ""  # a directory code; "" = the whole municipality
+    # [[indicator]] / [[area.indicator]] of a TOML plan, or an Excel/Word Indikator column.
+    indicators: tuple[IndicatorSpec, ...] = ()
 
     @property
     def item_count(self) -> int:
@@ -289,6 +292,11 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
                 f"{known}); ange en förvaltnings code, eller ta bort raden för hela kommunen.",
             )
         )
+    indicators: list[IndicatorSpec] = []
+    try:
+        indicators = parse_specs(data, file)
+    except InputError as refused:
+        problems += refused.problems
     if problems:
         raise InputError(problems)
     assert start is not None and end is not None
@@ -306,6 +314,7 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
         columns=tuple(data.get("_columns", ())),
         coordinator=coordinator,
         administration=administration,
+        indicators=tuple(indicators),
     )
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from service import roles
+from service import indicators, roles
 from service.plans.limits import Limits
 from service.problems import InputError, Problem
 from service.roles import RoleVocabulary
@@ -27,6 +27,7 @@ COLUMN_NAMES_SV = {
     "deadline": "Klart när?",
     "cadence": "Kadens",
     "checked": "Kontroll utfört. Datum.",
+    "indicator": "Indikator",
 }
 # A table needs these; without Område the areas come from headings or full-width rows, and
 # without Klart när? every activity is continuous (with a warning, or refused with --strict).
@@ -156,6 +157,42 @@ def header_problem(file: str, where: str, found: Mapping[str, int]) -> Problem:
         where,
         f"{noun} {columns} saknas i rubrikraden; planen behöver kolumnerna {wanted}.",
     )
+
+
+def add_indicators(
+    area: dict[str, Any], text: str, where: str, file: str, problems: list[Problem]
+) -> None:
+    """An Indikator/Uppföljning cell as the indicators of the row's area (one per line, see
+    service/indicators.read_cell_line). The same indicator on several rows of the area is one;
+    a row that gives it other settings is a problem naming both places."""
+    known = {str(i["name"]).lower(): i for i in area.setdefault("indicator", [])}
+    for line in (" ".join(raw.split()) for raw in text.splitlines()):
+        if not line or line in ("-", "–", "—"):
+            continue
+        try:
+            read = indicators.read_cell_line(line)
+        except ValueError as exc:
+            problems.append(Problem(file, where, str(exc)))
+            continue
+        before = known.get(str(read["name"]).lower())
+        if before is None:
+            read["_where"] = {"indicator": where}
+            area["indicator"].append(read)
+            known[str(read["name"]).lower()] = read
+            continue
+        settings = ("unit", "target", "direction")
+        if not before["_stated"]:  # named before, its settings written here
+            before.update({k: read[k] for k in settings if k in read}, _stated=read["_stated"])
+        elif read["_stated"] and any(before.get(k) != read.get(k) for k in settings):
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    f"indikatorn ”{read['name']}” står med andra inställningar på "
+                    f"{before['_where']['indicator']}; skriv mål, enhet och riktning på ett "
+                    "ställe, eller samma på båda.",
+                )
+            )
 
 
 _ROLE_SEPARATORS = re.compile(r"\s*(?:[,;/]|\boch/eller\b|\boch\b|\bsamt\b|\beller\b)\s*")

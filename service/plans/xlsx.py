@@ -29,6 +29,7 @@ from service.plans.tables import (
     ReadOptions,
     Vocabulary,
     activity_marker,
+    add_indicators,
     column_report,
     extra_columns,
     header_problem,
@@ -201,8 +202,11 @@ class _SheetReader:
                 where = self._place(columns, "area", row_no) if area_cell else "före tabellen"
                 area = self._area(lines, where)
                 areas.append(area)
-            if not any(v for c, v in cells.items() if c != "area"):
-                continue  # a row that only names its area
+            if cells.get("indicator"):
+                where = self._place(columns, "indicator", row_no)
+                add_indicators(area, cells["indicator"], where, self.file, problems)
+            if not any(v for c, v in cells.items() if c not in ("area", "indicator")):
+                continue  # a row that only names its area (and maybe its indicator)
             raw_title = self.grid[index - 1][columns["title"]]
             if raw_title is not None and not isinstance(raw_title, str):
                 problems.append(

@@ -6,7 +6,7 @@ I/O at this edge only: it reads the store once and hands pure data to the writer
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -15,7 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import i18n
-from service.figures import Fact, Figures, Period, compute, grouped, monthly_on_time, trend
+from service.directory import load_directory, person_administrations
+from service.figures import (
+    CONTINUOUS,
+    Fact,
+    Figures,
+    Period,
+    compute,
+    grouped,
+    monthly_on_time,
+    trend,
+)
 from service.indicators import Shown, shown_for
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
@@ -107,6 +117,23 @@ class PlanReport:
     indicators: tuple[Shown, ...] = ()
     by_role: dict[str, Figures] = field(default_factory=dict)
     by_unit: dict[str, Figures] = field(default_factory=dict)
+    by_administration: dict[str, Figures] = field(default_factory=dict)
+    administration_names: dict[str, str] = field(default_factory=dict)  # code -> name
+
+    @property
+    def administration_lines(self) -> list[str]:
+        """A plan that several administrations answer for (a municipality-wide one): each
+        one's part, in the directory's order, for the summary page."""
+        if len(self.by_administration) < 2:
+            return []
+        names = self.administration_names
+        order = [c for c in names if c in self.by_administration]
+        order += sorted(c for c in self.by_administration if c not in names)
+        return [
+            trend_line(names.get(c) or MUNICIPALITY_WIDE, Figures(), self.by_administration[c])
+            for c in order
+            if self.by_administration[c].activities_due
+        ]
 
     @property
     def rows(self) -> list[Row]:
@@ -136,7 +163,9 @@ def build_report(
     items = [i for i in plan.items if i.active]
     occurrences = _occurrences(session, items)
     people = {p.id: p for p in session.scalars(select(Person))}
-    facts = facts_of(items, occurrences, people, tz)
+    directory = load_directory(session)
+    administrations = person_administrations(session, directory)
+    facts = facts_of(items, occurrences, people, tz, administrations)
     period = Period(start or plan.start, at)
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
@@ -178,6 +207,10 @@ def build_report(
         indicators=tuple(shown.get(None, ())),
         by_role=grouped(facts, period, "role"),
         by_unit=grouped(facts, period, "unit"),
+        by_administration=grouped(facts, period, "administration"),
+        administration_names={
+            code: names[0] for code, names in directory.organisation.administrations.items()
+        },
     )
 
 
@@ -200,10 +233,13 @@ def facts_of(
     occurrences: Sequence[Occurrence],
     people: dict[int, Person],
     tz: ZoneInfo = i18n.LOCAL_TZ,
+    administrations: Mapping[int, str] | None = None,
 ) -> list[Fact]:
+    """One fact per occurrence; `administrations` (person id -> code) fills the grouping key
+    "administration"."""
     item_by_id = {i.id: i for i in items}
     return [
-        fact_of(o, item_by_id[o.item_id], people, tz)
+        fact_of(o, item_by_id[o.item_id], people, tz, administrations or {})
         for o in occurrences
         if o.item_id in item_by_id
     ]
@@ -218,7 +254,16 @@ def area_figures(
     return {area.id: per_area.get(str(area.id), Figures()) for area in plan.areas}
 
 
-def fact_of(occ: Occurrence, item: Item, people: dict[int, Person], tz: ZoneInfo) -> Fact:
+def fact_of(
+    occ: Occurrence,
+    item: Item,
+    people: dict[int, Person],
+    tz: ZoneInfo,
+    administrations: Mapping[int, str],
+) -> Fact:
+    """The occurrence as the figures see it. Its administration is the responsible person's:
+    in a plan of the whole municipality each administration answers for its own part; a person
+    the directory places in none counts with the plan's administration."""
     person = people.get(occ.person_id)
     return Fact(
         item_id=occ.item_id,
@@ -234,6 +279,7 @@ def fact_of(occ: Occurrence, item: Item, people: dict[int, Person], tz: ZoneInfo
             "area": str(item.area_id),
             "role": person.role if person else "",
             "unit": (person.unit_code or "") if person else "",
+            "administration": administrations.get(occ.person_id) or item.plan.administration,
         },
     )
 
@@ -400,3 +446,93 @@ def plan_trends(
         if now.activities_due:
             lines.append(trend_line(plan.title, before, now))
     return lines
+
+
+# The figures of people the directory places in no administration, in a plan of the whole
+# municipality (the kommundirektör's own items); in a directory that declares no
+# administrations, everyone's.
+MUNICIPALITY_WIDE = "Kommunövergripande"
+ONE_ADMINISTRATION = "Hela förvaltningen"
+
+
+@dataclass(frozen=True)
+class PlanPart:
+    """One administration's part of one plan."""
+
+    slug: str
+    title: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class AdministrationFigures:
+    code: str  # "": MUNICIPALITY_WIDE, or ONE_ADMINISTRATION without declared ones
+    name: str
+    figures: Figures
+    week_before: Figures  # the same figures seven days earlier: the digest's trend
+    plans: tuple[PlanPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class MunicipalityFigures:
+    """Every plan's figures, per administration: the kommundirektör's view."""
+
+    at: date
+    start: date | None  # None: each plan from its own start
+    figures: Figures
+    administrations: tuple[AdministrationFigures, ...]
+
+
+def municipality_figures(
+    session: Session, at: date, *, start: date | None = None, tz: ZoneInfo = i18n.LOCAL_TZ
+) -> MunicipalityFigures:
+    """The figures of all plans per administration, over each plan's period (from its start,
+    or from `start` for all) up to `at`. Every administration the directory declares is listed,
+    also one with nothing due yet."""
+    directory = load_directory(session)
+    administrations = person_administrations(session, directory)
+    people = {p.id: p for p in session.scalars(select(Person))}
+    plans = list(session.scalars(select(Plan).order_by(Plan.title)))
+    facts: list[Fact] = []
+    for plan in plans:
+        items = [i for i in plan.items if i.active]
+        first = start or plan.start
+        facts += [
+            f
+            for f in facts_of(items, _occurrences(session, items), people, tz, administrations)
+            if f.kind == CONTINUOUS or f.due is None or f.due >= first
+        ]
+    period = Period(start or min((p.start for p in plans), default=at), at)
+    names = {code: names[0] for code, names in directory.organisation.administrations.items()}
+    by_administration: dict[str, list[Fact]] = {code: [] for code in names}
+    for fact in facts:
+        by_administration.setdefault(fact.groups["administration"], []).append(fact)
+    titles = {str(p.id): (p.slug, p.title) for p in plans}
+    unplaced = MUNICIPALITY_WIDE if names else ONE_ADMINISTRATION
+    out = []
+    for code, group in by_administration.items():
+        before, now = trend(group, period)
+        parts = tuple(
+            PlanPart(*titles[plan_id], figures)
+            for plan_id, figures in grouped(group, period, "plan").items()
+        )
+        out.append(
+            AdministrationFigures(
+                code,
+                names.get(code, code) if code else unplaced,
+                now,
+                before,
+                tuple(sorted(parts, key=lambda p: p.title)),
+            )
+        )
+    return MunicipalityFigures(at, start, compute(facts, period), tuple(out))
+
+
+def administration_lines(figures: MunicipalityFigures) -> list[str]:
+    """The kommundirektör's digest: one line per administration with anything due, and its
+    trend since last week."""
+    return [
+        trend_line(a.name, a.week_before, a.figures)
+        for a in figures.administrations
+        if a.figures.activities_due
+    ]

@@ -11,8 +11,9 @@ from typing import Any
 
 from service import i18n
 from service.figures import Figures
+from service.indicators import cell_text
 from service.report import chart
-from service.report.model import HEADERS, STATUS_SV, PlanReport
+from service.report.model import HEADERS, STATUS_SV, MunicipalityFigures, PlanReport
 from service.templating import TEMPLATE_ROOT, make_environment
 
 FORMATS = ("docx", "xlsx", "pdf", "html", "json")
@@ -87,10 +88,41 @@ def to_json(report: PlanReport) -> dict[str, Any]:
         ],
         "by_role": {k: figures(v) for k, v in sorted(report.by_role.items())},
         "by_unit": {k: figures(v) for k, v in sorted(report.by_unit.items())},
+        "by_administration": {k: figures(v) for k, v in sorted(report.by_administration.items())},
         "monthly_on_time_share": [
             {"month": m.isoformat()[:7], "on_time_share": s} for m, s in report.monthly
         ],
     }
+
+
+def municipality_json(m: MunicipalityFigures) -> dict[str, Any]:
+    """`bevakning report --all`: the whole municipality's figures and each administration's,
+    with the same keys as a plan's figures, and each administration's part of every plan.
+    (Continuous items' last confirmations are in each plan's own report.)"""
+
+    def plain(f: Figures) -> dict[str, object]:
+        return {k: v for k, v in f.as_dict().items() if k != "last_confirmed"}
+
+    return {
+        "at": m.at.isoformat(),
+        "from": m.start.isoformat() if m.start else None,
+        "figures": plain(m.figures),
+        "administrations": [
+            {
+                "code": a.code,
+                "name": a.name,
+                "figures": plain(a.figures),
+                "plans": [
+                    {"plan": p.slug, "title": p.title, "figures": plain(p.figures)} for p in a.plans
+                ],
+            }
+            for a in m.administrations
+        ],
+    }
+
+
+def render_municipality_json(m: MunicipalityFigures) -> bytes:
+    return (json.dumps(municipality_json(m), ensure_ascii=False, indent=2) + "\n").encode()
 
 
 def render_json(report: PlanReport) -> bytes:
@@ -154,6 +186,7 @@ def summary_lines(report: PlanReport) -> list[str]:
             "tillfällen hölls i tid."
         )
     lines.append(chart.describe(f))
+    lines += report.administration_lines
     lines += [f"Hela planen: {i.line}." for i in report.indicators]
     lines += [f"{area.title} {area.headline}." for area in report.areas if area.indicators]
     return lines
@@ -186,6 +219,7 @@ def render_xlsx(report: PlanReport) -> bytes:
         "Frist",
         "Klart datum",
         "Resultat",
+        "Indikator",
     ]
     sheet.append(header)
     for c in sheet[2]:
@@ -212,17 +246,19 @@ def render_xlsx(report: PlanReport) -> bytes:
                     _dates(p.due for p in people),
                     _dates(p.done_on for p in people),
                     "\n".join(p.result_note for p in people if p.result_note),
+                    # The area's indicators once, as the importer reads them back.
+                    "\n".join(cell_text(i) for i in area.indicators) if row is area.rows[0] else "",
                 ]
             )
     for column, width in zip(
-        "ABCDEFGHIJKL", (28, 50, 6, 24, 18, 18, 50, 30, 12, 14, 14, 40), strict=True
+        "ABCDEFGHIJKLM", (28, 50, 6, 24, 18, 18, 50, 30, 12, 14, 14, 40, 40), strict=True
     ):
         sheet.column_dimensions[column].width = width
     for line in sheet.iter_rows(min_row=3):
         for c in line:
             c.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A3"
-    sheet.auto_filter.ref = f"A2:L{sheet.max_row}"
+    sheet.auto_filter.ref = f"A2:M{sheet.max_row}"
 
     info = book.create_sheet("Info")
     for name, value in (

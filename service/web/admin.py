@@ -16,17 +16,20 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service import completion, roles, scope
+from service import completion, scope
 from service.db import transaction
-from service.directory import load_directory
+from service.directory import stored_organisation
 from service.links import DASHBOARD
-from service.models import Division, Occurrence, Person, Unit
+from service.models import Occurrence, Person
+from service.report.model import municipality_figures
+from service.report.writers import COLUMNS, cell
 from service.web import dashboard, reports, signin
 from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
 from service.web.urls import activities_path
+from service.web.viewer import Viewer, viewer_of
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +82,28 @@ def dashboard_holder(request: Request, web: Web, session: Session) -> Person | R
     return person
 
 
+def link_viewer(request: Request, web: Web, session: Session) -> Viewer | Response:
+    """What the holder of a personal dashboard link may see, or the page refusing the link."""
+    person = dashboard_holder(request, web, session)
+    return viewer_of(session, person) if isinstance(person, Person) else person
+
+
 def personal_dashboard(request: Request) -> Response:
+    """The read-only link from the digest: what its holder oversees (service/scope.py); a head
+    also enters indicator values there."""
     web = web_of(request)
     with web.app.sessions() as session:
-        person = dashboard_holder(request, web, session)
-        if not isinstance(person, Person):
-            return person
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
         return _dashboard_page(
             request,
             web,
             session,
-            viewer=person.name,
+            viewer=seen.person.name,
             admin=False,
-            administration=load_directory(session).plans_of(person.email),
+            view=seen.view,
+            scope_text=seen.scope_text,
         )
 
 
@@ -111,30 +123,56 @@ def _dashboard_page(
     *,
     viewer: str,
     admin: bool,
-    people: frozenset[int] | None = None,
+    view: scope.View | None = None,
+    scope_text: str = "",
     mine: dict[str, Any] | None = None,
-    administration: str | None = None,
 ) -> HTMLResponse:
     today = web.today()
-    filters = replace(
-        dashboard.Filters.parse(dict(request.query_params)),
-        people=people,
-        administration=administration,
-    )
+    filters = dashboard.Filters.parse(dict(request.query_params))
+    if view is not None:
+        full = view.administration if view.kind == scope.ADMINISTRATION else None
+        filters = replace(filters, people=view.people, full_administration=full)
     board = dashboard.build(session, today, filters, web.app.calendars(session))
+    # The whole municipality's view: progress per administration above the plans.
+    municipality = admin or (view is not None and view.kind == scope.MUNICIPALITY)
+    several = len(stored_organisation(session).administrations) > 1
+    per_administration = (
+        municipality_figures(session, today, tz=web.app.tz) if municipality and several else None
+    )
     cookie, fresh = web.csrf.cookie_value(request)
+    # Admins enter indicator values at /admin/indikator; a head on their own link's page.
+    heads = view is not None and view.heads
+    indicator_url = f"{request.url.path}/indikator" if heads else ""
+    if admin:
+        indicator_url = "/admin/indikator"
     response = page(
         "dashboard.html.j2",
         200,
         viewer=viewer,
         admin=admin,
+        scope_text=scope_text,
         action_url=request.url.path,
         here=_without_notice(request.url.path, request.url.query),
         csrf=web.csrf.field_value(cookie, "/admin/klarmarkera") if admin else "",
         notice=request.query_params.get("klar", ""),
+        indicator_notice=request.query_params.get("indikator", ""),
         report_base="/admin/rapport/" if admin else f"{request.url.path}/rapport/",
-        indicator_csrf=web.csrf.field_value(cookie, "/admin/indikator") if admin else "",
+        # A report covers the whole plan: offered for the plans the viewer sees in full.
+        may_report=lambda plan: view is None or view.covers_plan(plan.administration),
+        may_enter=lambda plan: (
+            bool(indicator_url) and (view is None or view.covers_plan(plan.administration))
+        ),
+        indicator_url=indicator_url,
+        indicator_csrf=web.csrf.field_value(cookie, indicator_url) if indicator_url else "",
         report_formats=reports.LINKS,
+        per_administration=per_administration,
+        municipality_url=(
+            f"/admin/{reports.MUNICIPALITY_FILE}"
+            if admin
+            else f"{request.url.path}/{reports.MUNICIPALITY_FILE}"
+        ),
+        figure_columns=COLUMNS,
+        figure_cell=cell,
         # The signed-in person's own overview: their scope, links and the sign-out form.
         mine={**mine, "csrf": web.csrf.field_value(cookie, signin.SIGN_OUT_PATH)} if mine else None,
         **dashboard.template_context(board, today),
@@ -149,44 +187,24 @@ def my_overview(request: Request) -> Response:
     if user is None:
         return RedirectResponse(signin.SIGN_IN_PATH, status_code=303)
     with web.app.sessions() as session:
-        person = session.scalars(
-            select(Person).where(func.lower(Person.email) == user.email, Person.active.is_(True))
-        ).first()
+        person = signed_in_person(session, user.email)
         mine: dict[str, Any] = {"name": user.name, "admin": user.admin, "activities_url": ""}
-        directory = load_directory(session)
-        spec = directory.roles.spec(person.role) if person is not None else None
+        view: scope.View | None = None
         if person is None:  # an administrator who holds no items
-            people: frozenset[int] | None = None
             mine["scope"] = "hela förvaltningen"
-        elif spec is not None and spec.level == roles.MUNICIPALITY:  # the kommundirektör
-            people = None
-            mine["scope"] = "hela kommunen"
-            mine["activities_url"] = activities_path(web.app, person.id, web.now())
         else:
-            holder = _holder(person)
-            people = scope.overseen(holder, (_holder(p) for p in session.scalars(select(Person))))
-            division = session.get(Division, person.division_code) if person.division_code else None
-            unit = session.get(Unit, person.unit_code) if person.unit_code else None
-            mine["scope"] = scope.describe(
-                holder, division.name if division else "", unit.name if unit else ""
-            )
+            seen = viewer_of(session, person)
+            view, mine["scope"] = seen.view, seen.scope_text
             mine["activities_url"] = activities_path(web.app, person.id, web.now())
         return _dashboard_page(
-            request,
-            web,
-            session,
-            viewer=user.name,
-            admin=False,
-            people=people,
-            mine=mine,
-            administration=directory.plans_of(person.email) if person else None,
+            request, web, session, viewer=user.name, admin=False, view=view, mine=mine
         )
 
 
-def _holder(person: Person) -> scope.Holder:
-    return scope.Holder(
-        person.id, person.role, person.division_code, person.unit_code, person.active
-    )
+def signed_in_person(session: Session, email: str) -> Person | None:
+    return session.scalars(
+        select(Person).where(func.lower(Person.email) == email.lower(), Person.active.is_(True))
+    ).first()
 
 
 def login_form(request: Request) -> Response:

@@ -95,9 +95,20 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
         Route("/oversikt/{token}/rapport/{plan}.{fmt}", reports.personal_report, methods=["GET"]),
+        Route(
+            f"/oversikt/{{token}}/{reports.MUNICIPALITY_FILE}",
+            reports.personal_municipality,
+            methods=["GET"],
+        ),
+        Route(f"/admin/{reports.MUNICIPALITY_FILE}", reports.admin_municipality, methods=["GET"]),
+        Route(
+            f"/mitt/{reports.MUNICIPALITY_FILE}", reports.signed_in_municipality, methods=["GET"]
+        ),
         Route("/admin/rapport/{plan}.{fmt}", reports.admin_report, methods=["GET"]),
         Route("/mitt/rapport/{plan}.{fmt}", reports.signed_in_report, methods=["GET"]),
         Route(indicator_form.PATH, indicator_form.post_value, methods=["POST"]),
+        Route(indicator_form.PERSONAL_PATH, indicator_form.post_personal_value, methods=["POST"]),
+        Route(indicator_form.SIGNED_IN_PATH, indicator_form.post_signed_in_value, methods=["POST"]),
         Route("/admin/klarmarkera", admin.admin_mark_done, methods=["POST"]),
         Route("/kalender/{token}.ics", feeds.calendar_feed, methods=["GET"]),
         Route("/installningar/{token}", own_settings.show_settings, methods=["GET"]),

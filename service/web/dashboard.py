@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
@@ -33,10 +33,10 @@ class Filters:
     area: int | None = None
     role: str = ""
     status: str = ""
-    # Only these people's occurrences (a signed-in person's scope, service/scope.py); None: all.
+    # Only these people's occurrences (the viewer's scope, service/scope.py); None: all.
     people: frozenset[int] | None = None
-    # Only this administration's plans (the viewer's own, Directory.plans_of); None: all.
-    administration: str | None = None
+    # With `people`: the plans of this administration are shown in full (its head's view).
+    full_administration: str | None = None
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> Filters:
@@ -115,9 +115,7 @@ class Dashboard:
 def build(
     session: Session, today: date, filters: Filters, calendars: Calendars | None = None
 ) -> Dashboard:
-    plans = list(session.scalars(select(Plan).order_by(Plan.title)))
-    if filters.administration is not None:
-        plans = [p for p in plans if p.administration == filters.administration]
+    plans = list(session.scalars(_visible_plans(filters).order_by(Plan.title)))
     shown_plans = [p for p in plans if not filters.plan or p.slug == filters.plan]
     plan_ids = [p.id for p in shown_plans]
     areas = list(
@@ -139,8 +137,13 @@ def build(
             .order_by(Occurrence.id)
         )
     )
+    # Plans the viewer sees whole (a head's own administration's): every row, held or not yet.
+    in_full = {p.id for p in shown_plans if p.administration == filters.full_administration}
     if filters.people is not None:
-        occurrences = [o for o in occurrences if o.person_id in filters.people]
+        plan_of = {i.id: i.plan_id for i in items}
+        occurrences = [
+            o for o in occurrences if o.person_id in filters.people or plan_of[o.item_id] in in_full
+        ]
     people = {p.id: p for p in session.scalars(select(Person))}
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
@@ -157,7 +160,7 @@ def build(
             RoleMatch.from_key(k).role for k in roles.canonical_roles(item.responsible, vocabulary)
         ]
         all_roles.update(item_role_keys)
-        if filters.people is not None and item.id not in by_item:
+        if filters.people is not None and item.id not in by_item and item.plan_id not in in_full:
             continue  # nobody in the viewer's scope holds it
         row = item_row(item, by_item.get(item.id, []), people, today)
         row.history = histories.get(item.id, [])
@@ -201,6 +204,23 @@ def build(
         roles=sorted(((r, vocabulary.title(r, 2)) for r in all_roles), key=lambda pair: pair[1]),
         statuses=[*STATUS_FILTERS.items(), (WAITING, "Ej påbörjad")],
         counts=counts,
+    )
+
+
+def _visible_plans(filters: Filters) -> Select[tuple[Plan]]:
+    """The plans the viewer has anything in: those of their administration (a head) and those
+    where someone in their scope holds an item."""
+    if filters.people is None:
+        return select(Plan)
+    held = (
+        select(Item.plan_id)
+        .join(Occurrence, Occurrence.item_id == Item.id)
+        .where(Occurrence.person_id.in_(sorted(filters.people)))
+    )
+    if filters.full_administration is None:
+        return select(Plan).where(Plan.id.in_(held))
+    return select(Plan).where(
+        or_(Plan.administration == filters.full_administration, Plan.id.in_(held))
     )
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from service.directory import load_directory
-from service.models import Person, Plan
-from service.report.model import UnknownPlan
+from service import scope
+from service.models import Plan
+from service.report.model import UnknownPlan, municipality_figures
 from service.report.service import render_for, report_for
-from service.report.writers import FORMATS, MEDIA_TYPES, file_name
+from service.report.writers import FORMATS, MEDIA_TYPES, file_name, render_municipality_json
 from service.web.context import Web, page, web_of
+from service.web.viewer import Viewer, viewer_of
 
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+MUNICIPALITY_FILE = "nyckeltal-per-forvaltning.json"
 # The links above each plan on the dashboard, in this order.
 LINKS = (
     ("docx", "Word"),
@@ -30,15 +34,14 @@ LINKS = (
 
 
 def personal_report(request: Request) -> Response:
-    from service.web.admin import dashboard_holder  # admin links to these downloads
+    from service.web.admin import link_viewer  # admin links to these downloads
 
     web = web_of(request)
     with web.app.sessions() as session:
-        person = dashboard_holder(request, web, session)
-        if not isinstance(person, Person):
-            return person
-        administration = load_directory(session).plans_of(person.email)
-    return _download(request, web, administration)
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
+    return _download(request, web, lambda plan: seen.view.covers_plan(plan.administration))
 
 
 def admin_report(request: Request) -> Response:
@@ -47,11 +50,12 @@ def admin_report(request: Request) -> Response:
     web = web_of(request)
     if admin_user(request) is None:
         return RedirectResponse("/admin/login", status_code=303)
-    return _download(request, web)
+    return _download(request, web, lambda _plan: True)
 
 
 def signed_in_report(request: Request) -> Response:
     """From /mitt: anyone signed in with the municipality's account."""
+    from service.web.admin import signed_in_person
     from service.web.signin import SIGN_IN_PATH, current
 
     web = web_of(request)
@@ -59,12 +63,73 @@ def signed_in_report(request: Request) -> Response:
     if user is None:
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
     with web.app.sessions() as session:
-        administration = load_directory(session).plans_of(user.email)
-    return _download(request, web, administration)
+        person = None if user.admin else signed_in_person(session, user.email)
+        view = viewer_of(session, person).view if person is not None else None
+    return _download(
+        request, web, lambda plan: view is None or view.covers_plan(plan.administration)
+    )
 
 
-def _download(request: Request, web: Web, administration: str | None = None) -> Response:
-    """`administration`: only that administration's plans (the viewer's own); None: all."""
+def personal_municipality(request: Request) -> Response:
+    """The figures per administration (`report --all`) from the kommundirektör's link."""
+    from service.web.admin import link_viewer
+
+    web = web_of(request)
+    with web.app.sessions() as session:
+        seen = link_viewer(request, web, session)
+        if not isinstance(seen, Viewer):
+            return seen
+        if seen.view.kind != scope.MUNICIPALITY:
+            return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
+        return _municipality(web, session)
+
+
+def signed_in_municipality(request: Request) -> Response:
+    """From /mitt: the kommundirektör (or an administrator) signed in."""
+    from service.web.admin import signed_in_person
+    from service.web.signin import SIGN_IN_PATH, current
+
+    web = web_of(request)
+    user = current(request)
+    if user is None:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
+    with web.app.sessions() as session:
+        person = None if user.admin else signed_in_person(session, user.email)
+        if not user.admin and (
+            person is None or viewer_of(session, person).view.kind != scope.MUNICIPALITY
+        ):
+            return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
+        return _municipality(web, session)
+
+
+def admin_municipality(request: Request) -> Response:
+    from service.web.admin import admin_user
+
+    web = web_of(request)
+    if admin_user(request) is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    with web.app.sessions() as session:
+        return _municipality(web, session)
+
+
+def _municipality(web: Web, session: Session) -> Response:
+    today = web.today()
+    body = render_municipality_json(municipality_figures(session, today, tz=web.app.tz))
+    return Response(
+        body,
+        media_type=MEDIA_TYPES["json"],
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="nyckeltal-per-forvaltning-{today.isoformat()}.json"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _download(request: Request, web: Web, may_see: Callable[[Plan], bool]) -> Response:
+    """The report of the plan in the path, when `may_see` it; another administration's plan
+    reads as unknown, as on the dashboard where it is not listed."""
     fmt = str(request.path_params.get("fmt", ""))
     meeting_text = request.query_params.get("mote", "")
     try:
@@ -77,15 +142,15 @@ def _download(request: Request, web: Web, administration: str | None = None) -> 
         )
     with web.app.sessions() as session:
         slug = str(request.path_params["plan"])
-        owner = session.scalar(select(Plan.administration).where(Plan.slug == slug))
-        # Another administration's plan is not the viewer's to see: as if it did not exist.
-        unknown = _not_found("Planen finns inte; välj en plan på översikten.")
-        if administration is not None and owner != administration:
-            return unknown
+        plan = session.scalars(select(Plan).where(Plan.slug == slug)).first()
+        if plan is not None and not may_see(plan):
+            return _not_found("Planen finns inte; välj en plan på översikten.")
         try:
-            report = report_for(web.app, session, slug, web.today(), meeting)
+            report = report_for(
+                web.app, session, str(request.path_params["plan"]), web.today(), meeting
+            )
         except UnknownPlan:
-            return unknown
+            return _not_found("Planen finns inte; välj en plan på översikten.")
     body = render_for(web.app, report, fmt)
     disposition = "inline" if fmt == "html" else "attachment"
     headers = {

@@ -231,5 +231,5 @@ def test_a_digest_link_shows_the_plans_of_the_holders_own_administration(
         person = session.scalar(select(Person).where(Person.email == email))
         assert person is not None
     html = client.get(board_path(started, person.id)).text
-    captions = re.findall(r"<caption>(.*?)</caption>", html)
+    captions = re.findall(r'<table class="plan">\s*<caption>(.*?)</caption>', html)
     assert {c.rsplit(", ", 1)[0] for c in captions} == plans

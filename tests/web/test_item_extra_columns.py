@@ -17,9 +17,9 @@ def test_extra_columns_of_an_imported_plan_show_on_the_item_page(
 ) -> None:
     rows = [
         ["Område ett", "1. Studiebesök i verksamheterna.", "Förvaltningschef", "Maj 2026",
-         "Regionen & kommunerna", "Andel besökta enheter"],
+         "Regionen & kommunerna", "Två studiedagar"],
     ]  # fmt: skip
-    header = [*HEADER, "Samverkanspartner", "Uppföljning/Indikator"]
+    header = [*HEADER, "Samverkanspartner", "Resurs/Kostnad"]
     path = write(tmp_path, "prov-plan.xlsx", xlsx_bytes(rows=rows, header=header))
     with transaction(started.sessions) as session:
         started.import_plan(session, path, NOW)
@@ -28,7 +28,7 @@ def test_extra_columns_of_an_imported_plan_show_on_the_item_page(
     html = client.get(done_path(started, occ)).text
     assert "<dt>Samverkanspartner</dt>" in html
     assert "<dd>Regionen &amp; kommunerna</dd>" in html
-    assert "<dt>Uppföljning/Indikator</dt>" in html and "Andel besökta enheter" in html
+    assert "<dt>Resurs/Kostnad</dt>" in html and "Två studiedagar" in html
 
 
 def test_an_item_without_extra_columns_shows_none(started: App, client: TestClient) -> None:

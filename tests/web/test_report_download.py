@@ -108,7 +108,10 @@ def test_the_admin_records_an_indicator_value_on_the_dashboard(
     assert sign_in(admin_client, "rätt lösen") == 303
     html = admin_client.get("/admin/oversikt?plan=tillit-matt").text
     assert "Tillitsindex i medarbetarenkäten 61 → 67, mål 70" in html
-    form = html.split('action="/admin/indikator"', 1)[1]
+    assert "Sjukfrånvaro inga mätvärden ännu, mål 6,5" in html  # the whole plan's
+    form = next(
+        f for f in html.split('action="/admin/indikator"')[1:] if "Nytt värde för Tillitsindex" in f
+    )
     indicator_id = re.search(r'name="indicator_id" value="(\d+)"', form)
     assert indicator_id
     fields = {"indicator_id": indicator_id.group(1), "measured_on": "2024-11-29", "value": "69"}

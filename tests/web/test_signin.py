@@ -109,7 +109,7 @@ def test_the_head_signs_in_and_sees_the_whole_administration_and_mina_aktivitete
     assert response.status_code == 303 and response.headers["location"] == "/mitt"  # type: ignore[attr-defined]
     page = browser.get("/mitt")
     assert page.status_code == 200
-    assert "Min översikt" in page.text and "hela förvaltningen" in page.text
+    assert "Min översikt" in page.text and "Översikten visar Socialförvaltningen." in page.text
     mina = page.text.split('href="/mina/', 1)[1].split('"', 1)[0]
     assert "<h1>Mina aktiviteter</h1>" in browser.get(f"/mina/{mina}").text
 
@@ -125,7 +125,7 @@ def test_the_head_signs_in_and_sees_the_whole_administration_and_mina_aktivitete
         ),
         (
             "ulrika.falk@example.se",
-            "hela förvaltningen",
+            "Översikten visar Barn- och utbildningsförvaltningen.",
             ["Barn- och utbildningsförvaltningen<"],
             ["Plan för att stärka enhetschefer", "Handlingsplan tillitsfull dialog<"],
         ),
