@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -117,7 +117,7 @@ def digest_context(
         DoneRow(
             item=done_items[o.id],
             done_on=o.done_on,
-            done_by=people[o.done_by_id].name if o.done_by_id in people else "",
+            done_by=_acted(people, o.done_by_id, o.person_id),
             comment=o.comment,
             result_note=o.result_note,
         )
@@ -142,7 +142,7 @@ def digest_context(
             kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
             proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
             reason=o.deferral_reason,
-            by=people[o.deferred_by_id].name if o.deferred_by_id in people else "",
+            by=_acted(people, o.deferred_by_id, o.person_id),
         )
         for o in deferred_rows
         if o.id in deferred_items
@@ -400,3 +400,11 @@ def is_calm(session: Session, today: date, now: datetime) -> bool:
         select(exists().where(Occurrence.deferred_at >= now - timedelta(days=7)))
     )
     return not (overdue or failed or deferred)
+
+
+def _acted(people: Mapping[int, Person], by_id: int | None, owner_id: int) -> str:
+    """Who acted, and for whom when a stand-in acted for the absent owner."""
+    if by_id is None or by_id not in people:
+        return ""
+    owner = people[owner_id].name if owner_id in people else ""
+    return i18n.acted_by_sv(people[by_id].name, owner)

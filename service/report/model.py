@@ -45,6 +45,7 @@ class PersonLine:
     due: date | None
     result_note: str
     reason: str
+    stand_in: str = ""  # who marked it, when a stand-in did so for the absent person
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,16 @@ def _person_line(occ: Occurrence, people: dict[int, Person], at: date) -> Person
         due=occ.effective_due,
         result_note=occ.result_note if status == DONE else "",
         reason=occ.deferral_reason if status in (NOT_APPLICABLE, "postponed") else "",
+        stand_in=_stand_in(occ, people) if status == DONE else "",
     )
+
+
+def _stand_in(occ: Occurrence, people: dict[int, Person]) -> str:
+    """The name of whoever marked `occ` done for its owner (a stand-in), else ""."""
+    if occ.done_by_id is None or occ.done_by_id == occ.person_id:
+        return ""
+    actor = people.get(occ.done_by_id)
+    return actor.name if actor else ""
 
 
 def _row_status(lines: Sequence[PersonLine]) -> str:
@@ -344,7 +354,12 @@ def check_lines(
     for p in lines:
         who = f"{p.name}: " if fan_out else ""
         if p.status == DONE and p.done_on:
-            if not fan_out:
+            if p.stand_in:
+                # Who did it and for whom: "Klart 3 december 2024, markerad klar av Anna
+                # Berg (ersättare för Maria Sjöberg)."
+                when = who if fan_out else f"Klart {i18n.format_date_sv(p.done_on)}, "
+                out.append(f"{when}markerad klar av {i18n.acted_by_sv(p.stand_in, p.name)}.")
+            elif not fan_out:
                 out.append(f"Klart {i18n.format_date_sv(p.done_on)} ({p.name}).")
             if p.result_note:
                 out.append(f"{who}Resultat: {p.result_note}")
