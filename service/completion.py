@@ -182,6 +182,11 @@ def mark_not_applicable(
     )
 
 
+def stand_in_for(occ: Occurrence, actor_id: int) -> str:
+    """The owner's address when `actor_id` acts on `occ` as their stand-in, else ""."""
+    return occ.person.email if occ.person_id != actor_id else ""
+
+
 def _stand_in(owner_email: str) -> dict[str, str]:
     """The audit's note that a stand-in acted for an absent owner (see preferences.covers)."""
     return {"stand_in_for": owner_email} if owner_email else {}

@@ -24,7 +24,7 @@ from service.models import Item, Occurrence, Person
 from service.occurrences import OPEN, OVERDUE, status_at
 from service.web.context import Web, form_page, stale_form, web_of
 from service.web.forms import form_fields
-from service.web.items import FormState, stand_in_for, validate
+from service.web.items import FormState, validate
 from service.web.present import Status
 from service.web.security import CSRF_FIELD
 
@@ -307,7 +307,7 @@ def _apply(
 ) -> completion.Outcome:
     occ_id = choice.occurrence_id
     occ = session.get(Occurrence, occ_id)
-    owner = stand_in_for(occ, person.id) if occ is not None else ""
+    owner = completion.stand_in_for(occ, person.id) if occ is not None else ""
     if choice.action == "done":
         return completion.mark_done(
             session,

@@ -75,11 +75,6 @@ def _load(session: Session, claim: Claim, today: date) -> Occurrence:
     return occ
 
 
-def stand_in_for(occ: Occurrence, actor_id: int) -> str:
-    """The owner's address when `actor_id` acts on `occ` as their stand-in, else ""."""
-    return occ.person.email if occ.person_id != actor_id else ""
-
-
 def item_context(
     session: Session,
     occ: Occurrence,
@@ -217,7 +212,7 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
         person = session.get(Person, claim.person_id)
         if person is None:
             return web.bad_link(request, "stale")
-        owner = stand_in_for(occ, person.id)
+        owner = completion.stand_in_for(occ, person.id)
         v = state.values
         if action == "done":
             outcome = completion.mark_done(
