@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
@@ -33,6 +33,28 @@ from service.roles import RoleMatch, RoleVocabulary, canonical_roles
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKS_SV = ("noll", "en", "två", "tre", "fyra", "fem", "sex", "sju", "åtta")
+
+
+@dataclass(frozen=True)
+class Since:
+    """How the digest names the time since the previous one the person actually got."""
+
+    period: str  # "förra veckan", "de senaste tre veckorna", "sedan förra brevet 4 november 2024"
+    change: str  # the trend's: "sedan förra veckan", "sedan förra brevet 4 november 2024"
+
+
+def since_previous(start: date, today: date) -> Since:
+    """Pure: the words for the period from `start` (the previous digest's day, or a week ago)
+    up to `today`. After a calm week was left out the digest speaks of the whole period."""
+    days = (today - start).days
+    if days <= 7:
+        return Since("förra veckan", "sedan förra veckan")
+    since = f"sedan förra brevet {i18n.format_date_sv(start)}"
+    weeks, rest = divmod(days, 7)
+    if rest == 0 and weeks < len(_WEEKS_SV):
+        return Since(f"de senaste {_WEEKS_SV[weeks]} veckorna", since)
+    return Since(since, since)
 
 
 def digest_context(
@@ -129,7 +151,7 @@ def digest_context(
         for o in session.scalars(
             select(Occurrence).where(
                 Occurrence.deferred_at.is_not(None),
-                Occurrence.deferred_at >= now - timedelta(days=7),
+                Occurrence.deferred_at >= now - timedelta(days=(today - week_start).days),
                 or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
             )
         )
@@ -164,6 +186,7 @@ def digest_context(
         )
     )
     continuous, progress = _progress(session, today, people, item_url, scope)
+    since = since_previous(week_start, today)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
         today=today,
@@ -177,7 +200,10 @@ def digest_context(
         continuous=continuous,
         progress=progress,
         failed=failed,
-        plan_lines=tuple(plan_trends(session, today, app.tz)),
+        plan_lines=tuple(
+            plan_trends(session, today, app.tz, days=(today - week_start).days, since=since.change)
+        ),
+        since=since.period,
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",

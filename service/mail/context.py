@@ -161,3 +161,6 @@ class DigestContext:
     settings_url: str = ""  # "Mina inställningar"; none for an address outside the directory
     activities_url: str = ""  # the recipient's own "Mina aktiviteter"
     plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week
+    # The period since the previous digest the person got ("förra veckan", or longer after a
+    # calm week was left out): what week_start–week_end is called in the text.
+    since: str = "förra veckan"

@@ -378,9 +378,9 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def trend_line(title: str, before: Figures, now: Figures) -> str:
+def trend_line(title: str, before: Figures, now: Figures, since: str = "sedan förra veckan") -> str:
     """One short line per plan for the digest: "Plan: 8 av 9 aktiviteter klara, 67 % i tid
-    (+5 procentenheter sedan förra veckan)."""
+    (+5 procentenheter sedan förra veckan)"; `since` names the period the change is over."""
     text = f"{title}: {now.activities_done} av {now.activities_due} aktiviteter med frist klara"
     if now.on_time_share is None:
         return text + "."
@@ -390,18 +390,25 @@ def trend_line(title: str, before: Figures, now: Figures) -> str:
         return text + "."
     change = share - round(before.on_time_share * 100)
     if change == 0:
-        return text + " (oförändrat sedan förra veckan)."
-    return text + f" ({change:+d} procentenheter sedan förra veckan)."
+        return text + f" (oförändrat {since})."
+    return text + f" ({change:+d} procentenheter {since})."
 
 
-def plan_trends(session: Session, today: date, tz: ZoneInfo = i18n.LOCAL_TZ) -> list[str]:
-    """The digest's lines: each plan's figures now and a week ago."""
+def plan_trends(
+    session: Session,
+    today: date,
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+    *,
+    days: int = 7,
+    since: str = "sedan förra veckan",
+) -> list[str]:
+    """The digest's lines: each plan's figures now and `days` ago (the previous digest)."""
     lines = []
     people = {p.id: p for p in session.scalars(select(Person))}
     for plan in session.scalars(select(Plan).order_by(Plan.title)):
         items = [i for i in plan.items if i.active]
         facts = facts_of(items, _occurrences(session, items), people, tz)
-        before, now = trend(facts, Period(plan.start, today))
+        before, now = trend(facts, Period(plan.start, today), days)
         if now.activities_due:
-            lines.append(trend_line(plan.title, before, now))
+            lines.append(trend_line(plan.title, before, now, since))
     return lines
