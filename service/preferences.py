@@ -197,6 +197,12 @@ def standing_in_for(session: Session, stand_in_id: int, day: date) -> list[Cover
     )
 
 
+def standing_in_for_from(session: Session, stand_in_id: int, today: date) -> list[Cover]:
+    """The absences naming `stand_in_id` that are not over by `today` (now or to come)."""
+    found = _covers(session, (Absence.stand_in_id == stand_in_id) & (Absence.ends >= today))
+    return sorted(found, key=lambda a: (a.starts, a.owner_id))
+
+
 def _covers(session: Session, condition: Any) -> list[Cover]:
     return [
         Cover(a.person_id, a.starts, a.ends, a.stand_in_id)
