@@ -203,3 +203,18 @@ def test_the_stand_ins_own_page_lists_the_absent_colleagues_items_while_the_abse
         data={"csrf": csrf_of(later.text), f"klar-{other.id}": "1", "done_on": "2024-12-06"},
     )
     assert snapshot(started) == before  # no longer the stand-in: the owner's item is left alone
+
+
+def test_the_stand_ins_settings_page_shows_the_colleagues_mails_coming_to_them(
+    started: App, client: TestClient
+) -> None:
+    owner, _items = someone_mailed_today(started)
+    stand_in = another_person(started, owner.id)
+    register_absence(started, owner.id, stand_in.id, TODAY, TODAY + timedelta(days=4))
+    page = client.get(path_of(started, settings_url(started, stand_in.id, NOW)))
+    assert page.status_code == 200
+    assert f"Du är ersättare för {owner.name} 2 december 2024 – 6 december 2024" in page.text
+    assert "som ersättare)" in page.text  # today's mail holds the colleague's items
+    assert "<strong>Vecka 49</strong>" in page.text
+    assert page.text.count("<strong>Vecka ") >= 9  # at least eight weeks ahead, week by week
+    assert "till och med" in page.text
