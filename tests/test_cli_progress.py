@@ -8,7 +8,9 @@ import pty
 import select
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -39,15 +41,24 @@ def read_all(fd: int) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_on_a_terminal_the_bar_counts_the_steps() -> None:
+def drawn(draw: Callable[[TextIO], None]) -> str:
+    """What `draw` shows on a pseudo-terminal."""
     leader, follower = pty.openpty()
     with os.fdopen(follower, "w", encoding="utf-8") as terminal:
-        with progress("Simulerar dag för dag", 3, stream=terminal) as advance:
-            for _ in range(3):
-                advance()
+        draw(terminal)
         terminal.flush()
         shown = read_all(leader)
     os.close(leader)
+    return shown
+
+
+def test_on_a_terminal_the_bar_counts_the_steps() -> None:
+    def draw(terminal: TextIO) -> None:
+        with progress("Simulerar dag för dag", 3, stream=terminal) as advance:
+            for _ in range(3):
+                advance()
+
+    shown = drawn(draw)
     assert "Simulerar dag för dag" in shown and "3/3" in shown
 
 
@@ -110,14 +121,12 @@ def on_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[
 
 
 def test_on_a_terminal_phases_are_named_and_counted() -> None:
-    leader, follower = pty.openpty()
-    with os.fdopen(follower, "w", encoding="utf-8") as terminal:
+    def draw(terminal: TextIO) -> None:
         with phases(3, stream=terminal) as step:
             for name in ("Läser planfilen", "Sparar planen", "Skapar förekomster"):
                 step(name)
-        terminal.flush()
-        shown = read_all(leader)
-    os.close(leader)
+
+    shown = drawn(draw)
     assert "Skapar förekomster" in shown and "3/3" in shown
 
 
