@@ -285,7 +285,7 @@ def coming_mails(
     state = {
         c.id: c
         for c in candidates(session, today, policy, app.tz, until=last)
-        if c.person_id == person_id or c.person_id in covered or c.manager_id == person_id
+        if {c.person_id, c.manager_id} & ({person_id} | covered)
     }
     skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
     digested: set[date] = set()
