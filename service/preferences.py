@@ -183,11 +183,16 @@ def covered_owners(absences: Iterable[Cover], *, stand_in_id: int, day: date) ->
 def stand_in_covers(session: Session, owner_id: int, stand_in_id: int, day: date) -> bool:
     """`covers` on the stored absences of `owner_id`."""
     return covers(
-        _covers(session, Absence.person_id == owner_id),
+        absences_naming(session, owner_id, stand_in_id),
         owner_id=owner_id,
         stand_in_id=stand_in_id,
         day=day,
     )
+
+
+def absences_naming(session: Session, owner_id: int, stand_in_id: int) -> list[Cover]:
+    """The absences of `owner_id` (past, present or to come) that name `stand_in_id`."""
+    return _covers(session, (Absence.person_id == owner_id) & (Absence.stand_in_id == stand_in_id))
 
 
 def standing_in_for(session: Session, stand_in_id: int, day: date) -> list[Cover]:

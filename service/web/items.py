@@ -67,11 +67,15 @@ def _load(session: Session, claim: Claim, today: date) -> Occurrence:
     )
     if occ is None or occ.version != claim.version:
         raise Stale
-    if occ.person_id != claim.person_id and not preferences.stand_in_covers(
-        session, occ.person_id, claim.person_id, today
-    ):
-        # A stand-in's link acts for the owner only while the absence lasts.
-        raise StandInOver
+    if occ.person_id != claim.person_id:
+        # Someone else's link: a stand-in's acts for the owner only while the absence lasts.
+        named = preferences.absences_naming(session, occ.person_id, claim.person_id)
+        if not named:
+            raise Stale
+        if not preferences.covers(
+            named, owner_id=occ.person_id, stand_in_id=claim.person_id, day=today
+        ):
+            raise StandInOver
     return occ
 
 
