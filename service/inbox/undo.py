@@ -70,10 +70,17 @@ def find(session: Session, claim: Claim) -> Change | None:
     return Change(entry, occurrence, person, blocked)
 
 
-def undo(session: Session, change: Change, *, now: datetime, via: str) -> bool:
-    """Take the change back; False (nothing written) if it can no longer be."""
+@dataclass(frozen=True)
+class Undone:
+    """A change taken back, and the untouched follow-ups removed with it."""
+
+    removed_children: tuple[int, ...] = ()
+
+
+def undo(session: Session, change: Change, *, now: datetime, via: str) -> Undone | None:
+    """Take the change back; None (nothing written) if it can no longer be."""
     if change.blocked:
-        return False
+        return None
     entry, occurrence = change.entry, change.occurrence
     values: dict[str, Any]
     if entry.action == DONE_ACTION:
@@ -110,7 +117,7 @@ def undo(session: Session, change: Change, *, now: datetime, via: str) -> bool:
         .execution_options(synchronize_session=False)
     ).first()
     if changed is None:
-        return False
+        return None
     removed = (
         _remove_children(session, occurrence.id, entry.at) if entry.action == DONE_ACTION else []
     )
@@ -128,7 +135,7 @@ def undo(session: Session, change: Change, *, now: datetime, via: str) -> bool:
             },
         )
     )
-    return True
+    return Undone(tuple(removed))
 
 
 def untouched(children: Sequence[int], acted: Iterable[int | None]) -> list[int]:

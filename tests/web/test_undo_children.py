@@ -63,6 +63,7 @@ def test_undoing_a_done_removes_its_untouched_follow_ups_and_keeps_one_acted_on(
     response = client.post(undo, data={"csrf": csrf_of(page.text)})
 
     assert response.status_code == 200 and "Ändringen är ångrad" in response.text
+    assert "5 uppföljningar som klarmarkeringen skapade" in response.text
     assert reload(started, parent.id).status == "open"
     left = children_of(started, parent.id)
     assert [c.id for c in left] == [children[0].id] and left[0].status == "done"
