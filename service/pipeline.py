@@ -8,13 +8,13 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as time_of_day
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from service import preferences
@@ -122,10 +122,17 @@ def candidates(
     tz: tzinfo = UTC,
     *,
     until: date | None = None,
+    concerning: Collection[int] | None = None,
 ) -> list[Candidate]:
     """Open occurrences that could need a notice today (or on a day up to `until`, for a
     preview); the SQL filter keeps this small on a large store (far-future deadlines and
-    ended check-in windows are left out)."""
+    ended check-in windows are left out). `concerning` keeps only those of these people and
+    of the people reporting to them (whose escalations reach them)."""
+    mine = (
+        or_(Occurrence.person_id.in_(concerning), Person.reports_to_id.in_(concerning))
+        if concerning is not None
+        else true()
+    )
     end_day = until or today
     horizon = end_day + timedelta(days=max(policy.days_before, default=0) + 10)
     # Three narrow queries instead of one OR, so each can use an index on a large store.
@@ -150,7 +157,7 @@ def candidates(
             select(Occurrence, Person.reports_to_id)
             .join(Person, Occurrence.person_id == Person.id)
             .join(Item, Occurrence.item_id == Item.id)
-            .where(condition, Person.active.is_(True), Item.active.is_(True))
+            .where(condition, mine, Person.active.is_(True), Item.active.is_(True))
         ).all()
     }
     rows = list(found.values())
@@ -282,10 +289,10 @@ def coming_mails(
     days = (last - today).days
     # Their own items, those of colleagues they stand in for, and their people's (whose
     # escalations reach them): planned together, as the tick plans everyone.
+    concerning = {person_id} | covered
     state = {
         c.id: c
-        for c in candidates(session, today, policy, app.tz, until=last)
-        if {c.person_id, c.manager_id} & ({person_id} | covered)
+        for c in candidates(session, today, policy, app.tz, until=last, concerning=concerning)
     }
     skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
     digested: set[date] = set()
