@@ -8,7 +8,7 @@ import pty
 import select
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -28,17 +28,21 @@ from tests.support import ROOT, at
 __all__ = ["graph"]  # the fake Graph server fixture, for the sync's phases
 
 
-def read_all(fd: int) -> str:
-    chunks = []
-    while select.select([fd], [], [], 0)[0]:
+def chunks(fd: int, wait: float | None = 0) -> Iterator[bytes]:
+    """What the terminal shows, as it comes: until nothing more within `wait` seconds, or
+    (wait=None) until the other end is closed."""
+    while select.select([fd], [], [], wait)[0]:
         try:
             data = os.read(fd, 65536)
         except OSError:
-            break
+            return
         if not data:
-            break
-        chunks.append(data)
-    return b"".join(chunks).decode("utf-8", "replace")
+            return
+        yield data
+
+
+def read_all(fd: int) -> str:
+    return b"".join(chunks(fd)).decode("utf-8", "replace")
 
 
 def drawn(draw: Callable[[TextIO], None]) -> str:
@@ -99,14 +103,7 @@ def on_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[
     shown: list[bytes] = []
 
     def drain() -> None:
-        while True:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            shown.append(data)
+        shown.extend(chunks(leader, None))
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
