@@ -48,10 +48,13 @@ def mark_done(
     comment: str = "",
     result_note: str = "",
     actor: str = "",
+    stand_in_for: str = "",
 ) -> Outcome:
     """Mark one occurrence done, once; concurrent clicks are safe (see _apply).
 
     `actor` names who acted when it is not `by` (an admin marking on someone's behalf).
+    `stand_in_for` is the absent owner's address when `by` acts as their stand-in: the
+    record then says who did it and for whom.
     """
     session.flush()  # as an ORM statement would: pending changes first, then this one
     recorded = record_done(
@@ -65,6 +68,7 @@ def mark_done(
         comment=comment,
         result_note=result_note,
         actor=actor,
+        stand_in_for=stand_in_for,
     )
     occurrence = session.get(Occurrence, occurrence_id, populate_existing=True)
     assert occurrence is not None
@@ -83,6 +87,7 @@ def record_done(
     comment: str = "",
     result_note: str = "",
     actor: str = "",
+    stand_in_for: str = "",
 ) -> Recorded:
     """mark_done without the ORM, on a connection in a transaction: for callers that show the
     result from what they already know (the item page's receipt)."""
@@ -107,6 +112,7 @@ def record_done(
             "comment": comment,
             "result": result_note,
             **({"on_behalf_of": by_email} if actor else {}),
+            **_stand_in(stand_in_for),
         },
     )
     if applied is None:
@@ -118,7 +124,14 @@ def record_done(
 
 
 def postpone(
-    session: Session, occurrence_id: int, *, by: Person, to: date, reason: str, now: datetime
+    session: Session,
+    occurrence_id: int,
+    *,
+    by: Person,
+    to: date,
+    reason: str,
+    now: datetime,
+    stand_in_for: str = "",
 ) -> Outcome:
     """Record a proposed new date; reminders follow the new date from now on."""
     current = session.get(Occurrence, occurrence_id)
@@ -139,12 +152,19 @@ def postpone(
             "from": previous.isoformat() if previous else None,
             "to": to.isoformat(),
             "reason": reason,
+            **_stand_in(stand_in_for),
         },
     )
 
 
 def mark_not_applicable(
-    session: Session, occurrence_id: int, *, by: Person, reason: str, now: datetime
+    session: Session,
+    occurrence_id: int,
+    *,
+    by: Person,
+    reason: str,
+    now: datetime,
+    stand_in_for: str = "",
 ) -> Outcome:
     return _record(
         session,
@@ -158,8 +178,18 @@ def mark_not_applicable(
         action="occurrence.not_applicable",
         actor=by.email,
         now=now,
-        detail={"reason": reason},
+        detail={"reason": reason, **_stand_in(stand_in_for)},
     )
+
+
+def stand_in_for(occ: Occurrence, actor_id: int) -> str:
+    """The owner's address when `actor_id` acts on `occ` as their stand-in, else ""."""
+    return occ.person.email if occ.person_id != actor_id else ""
+
+
+def _stand_in(owner_email: str) -> dict[str, str]:
+    """The audit's note that a stand-in acted for an absent owner (see preferences.covers)."""
+    return {"stand_in_for": owner_email} if owner_email else {}
 
 
 def _record(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, exists, func, or_, select
@@ -33,6 +33,28 @@ from service.roles import RoleMatch, RoleVocabulary, canonical_roles
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKS_SV = ("noll", "en", "två", "tre", "fyra", "fem", "sex", "sju", "åtta")
+
+
+@dataclass(frozen=True)
+class Since:
+    """How the digest names the time since the previous one the person actually got."""
+
+    period: str  # "förra veckan", "de senaste tre veckorna", "sedan förra brevet 4 november 2024"
+    change: str  # the trend's: "sedan förra veckan", "sedan förra brevet 4 november 2024"
+
+
+def since_previous(start: date, today: date) -> Since:
+    """Pure: the words for the period from `start` (the previous digest's day, or a week ago)
+    up to `today`. After a calm week was left out the digest speaks of the whole period."""
+    days = (today - start).days
+    if days <= 7:
+        return Since("förra veckan", "sedan förra veckan")
+    since = f"sedan förra brevet {i18n.format_date_sv(start)}"
+    weeks, rest = divmod(days, 7)
+    if rest == 0 and weeks < len(_WEEKS_SV):
+        return Since(f"de senaste {_WEEKS_SV[weeks]} veckorna", since)
+    return Since(since, since)
 
 
 def digest_context(
@@ -117,7 +139,7 @@ def digest_context(
         DoneRow(
             item=done_items[o.id],
             done_on=o.done_on,
-            done_by=people[o.done_by_id].name if o.done_by_id in people else "",
+            done_by=_acted(people, o.done_by_id, o.person_id),
             comment=o.comment,
             result_note=o.result_note,
         )
@@ -129,7 +151,7 @@ def digest_context(
         for o in session.scalars(
             select(Occurrence).where(
                 Occurrence.deferred_at.is_not(None),
-                Occurrence.deferred_at >= now - timedelta(days=7),
+                Occurrence.deferred_at >= now - timedelta(days=(today - week_start).days),
                 or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
             )
         )
@@ -142,7 +164,7 @@ def digest_context(
             kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
             proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
             reason=o.deferral_reason,
-            by=people[o.deferred_by_id].name if o.deferred_by_id in people else "",
+            by=_acted(people, o.deferred_by_id, o.person_id),
         )
         for o in deferred_rows
         if o.id in deferred_items
@@ -161,6 +183,7 @@ def digest_context(
         )
     )
     continuous, progress = _progress(session, today, people, item_url, scope)
+    since = since_previous(week_start, today)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
         today=today,
@@ -176,10 +199,18 @@ def digest_context(
         failed=failed,
         plan_lines=tuple(
             plan_trends(
-                session, today, app.tz, administration=digest_administration(session, recipient)
+                session,
+                today,
+                app.tz,
+                administration=digest_administration(session, recipient),
+                days=(today - week_start).days,
+                since=since.change,
             )
         ),
-        administration_lines=_administration_lines(app, session, recipient, today),
+        administration_lines=_administration_lines(
+            app, session, recipient, today, days=(today - week_start).days, since=since.change
+        ),
+        since=since.period,
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",
@@ -208,7 +239,7 @@ def _with_url(item: MailItem, url: str) -> MailItem:
 
 
 def _administration_lines(
-    app: App, session: Session, recipient: Person | None, today: date
+    app: App, session: Session, recipient: Person | None, today: date, *, days: int, since: str
 ) -> tuple[str, ...]:
     """Progress per administration, for a municipality-level role's digest (the
     kommundirektör) when the directory declares several administrations."""
@@ -219,7 +250,8 @@ def _administration_lines(
         return ()
     if len(stored_organisation(session).administrations) < 2:
         return ()
-    return tuple(administration_lines(municipality_figures(session, today, tz=app.tz)))
+    figures = municipality_figures(session, today, tz=app.tz, days=days)
+    return tuple(administration_lines(figures, since))
 
 
 def digest_administration(
@@ -457,3 +489,11 @@ def is_calm(
         )
     )
     return not (overdue or failed or deferred)
+
+
+def _acted(people: Mapping[int, Person], by_id: int | None, owner_id: int) -> str:
+    """Who acted, and for whom when a stand-in acted for the absent owner."""
+    if by_id is None or by_id not in people:
+        return ""
+    owner = people[owner_id].name if owner_id in people else ""
+    return i18n.acted_by_sv(people[by_id].name, owner)

@@ -156,3 +156,11 @@ def greeting_sv(full_name: str) -> str:
     """'Hej Anna!': first name only, as colleagues write to each other; 'Hej!' without a name."""
     first = " ".join(full_name.split()).split(" ")[0]
     return f"Hej {first}!" if first else "Hej!"
+
+
+def acted_by_sv(actor: str, owner: str = "") -> str:
+    """'Anna Berg', or 'Anna Berg (ersättare för Maria Sjöberg)' when Anna acted as the
+    stand-in of an absent owner."""
+    if owner and owner != actor:
+        return f"{actor} (ersättare för {owner})"
+    return actor

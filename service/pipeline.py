@@ -8,15 +8,16 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as time_of_day
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from service import preferences
 from service.app import App
 from service.db import dialect_insert, transaction
 from service.digest import (
@@ -45,7 +46,9 @@ from service.outbox import (
 )
 from service.reminders import (
     DIGEST_KIND,
+    ESCALATION,
     Candidate,
+    Notice,
     PlannedMail,
     Policy,
     Rhythm,
@@ -120,10 +123,26 @@ def tick(
     return result
 
 
-def candidates(session: Session, today: date, policy: Policy, tz: tzinfo = UTC) -> list[Candidate]:
-    """Open occurrences that could need a notice today; the SQL filter keeps this small on a
-    large store (far-future deadlines and ended check-in windows are left out)."""
-    horizon = today + timedelta(days=max(policy.days_before, default=0) + 10)
+def candidates(
+    session: Session,
+    today: date,
+    policy: Policy,
+    tz: tzinfo = UTC,
+    *,
+    until: date | None = None,
+    concerning: Collection[int] | None = None,
+) -> list[Candidate]:
+    """Open occurrences that could need a notice today (or on a day up to `until`, for a
+    preview); the SQL filter keeps this small on a large store (far-future deadlines and
+    ended check-in windows are left out). `concerning` keeps only those of these people and
+    of the people reporting to them (whose escalations reach them)."""
+    mine = (
+        or_(Occurrence.person_id.in_(concerning), Person.reports_to_id.in_(concerning))
+        if concerning is not None
+        else true()
+    )
+    end_day = until or today
+    horizon = end_day + timedelta(days=max(policy.days_before, default=0) + 10)
     # Three narrow queries instead of one OR, so each can use an index on a large store.
     wanted = (
         and_(
@@ -133,7 +152,7 @@ def candidates(session: Session, today: date, policy: Policy, tz: tzinfo = UTC) 
         and_(
             Occurrence.status == OPEN,
             Occurrence.due.is_(None),
-            Occurrence.window_start <= today,
+            Occurrence.window_start <= end_day,
             Occurrence.window_end >= today,
         ),
     )
@@ -146,7 +165,7 @@ def candidates(session: Session, today: date, policy: Policy, tz: tzinfo = UTC) 
             select(Occurrence, Person.reports_to_id)
             .join(Person, Occurrence.person_id == Person.id)
             .join(Item, Occurrence.item_id == Item.id)
-            .where(condition, Person.active.is_(True), Item.active.is_(True))
+            .where(condition, mine, Person.active.is_(True), Item.active.is_(True))
         ).all()
     }
     rows = list(found.values())
@@ -282,16 +301,35 @@ def rhythms(
     return out
 
 
+PREVIEW_DAYS = 56  # "Mina inställningar" shows at least the next eight weeks
+PREVIEW_MAX_DAYS = 366
+
+
 def coming_mails(
-    app: App, session: Session, person_id: int, today: date, days: int = 14
+    app: App, session: Session, person_id: int, today: date, days: int | None = None
 ) -> list[PlannedMail]:
-    """The person's mails over the next `days` days as things stand (nobody marks anything
-    done meanwhile): the real planner run ahead day by day, for "Mina inställningar"."""
+    """The person's mails from `today` on as things stand (nobody marks anything done
+    meanwhile): the tick's own planning run ahead day by day, for "Mina inställningar".
+
+    Over `days` days, or by default until the person's next dated deadline and at least
+    PREVIEW_DAYS. Absences (their own, and colleagues' they stand in for), bundle weekdays,
+    quiet periods, escalations to them as a manager and the digest (left out in a calm week)
+    all come from the same rules as the tick's."""
     policy = policy_of(app)
     calendars = app.calendars(session)
     people = {p.id: a for p, a in digest_recipients(app, session) if p is not None}
-    mine = [c for c in candidates(session, today, policy, app.tz) if c.person_id == person_id]
-    state = {c.id: c for c in mine}
+    covered = _covered(session, person_id, today)
+    last = preview_until(session, person_id, today) if days is None else today + timedelta(days)
+    days = (last - today).days
+    # Their own items, those of colleagues they stand in for, and their people's (whose
+    # escalations reach them): planned together, as the tick plans everyone.
+    concerning = {person_id} | covered
+    state = {
+        c.id: c
+        for c in candidates(session, today, policy, app.tz, until=last, concerning=concerning)
+    }
+    skip_calm = bool(app.config.get("digest", "skip_calm_weeks", True))
+    digested: set[date] = set()
     out: list[PlannedMail] = []
     for offset in range(days + 1):
         day = today + timedelta(days=offset)
@@ -299,7 +337,8 @@ def coming_mails(
             continue
         local = datetime.combine(day, time_of_day(23, 59), tzinfo=app.tz)
         week_of = digest_week(app, calendars, local, policy, started=None)
-        digest = frozenset({person_id} & set(people)) if week_of == day else frozenset()
+        wants_digest = week_of is not None and week_of not in digested and person_id in people
+        digest = frozenset({person_id}) if wants_digest else frozenset()
         mails = plan(
             state.values(),
             policy,
@@ -307,19 +346,54 @@ def coming_mails(
             day,
             rhythms=rhythms(app, session, people, digest, day),
             digest_people=digest,
-            only=frozenset({person_id}),
         )
         for mail in mails:
-            out.append(mail)
+            calm = mail.kind == DIGEST_KIND and not mail.notices and skip_calm
+            if calm and _calm_recipients(session, [person_id], day, local.astimezone(UTC)):
+                # As the tick: a week found calm on its digest day gets no digest at all; the
+                # rest of the week's own reminders go out as reminders.
+                if week_of is not None:
+                    digested.add(week_of)
+                continue
+            if mail.kind == DIGEST_KIND and week_of is not None:
+                digested.add(week_of)
+            if mail.person_id == person_id:
+                out.append(mail)
             for n in mail.notices:
-                c = state[n.occurrence_id]
-                state[c.id] = replace(
-                    c,
-                    stages=c.stages | {n.stage},
-                    last_notice=day,
-                    first_notice=c.first_notice or day,
-                )
+                state[n.occurrence_id] = _noticed(state[n.occurrence_id], n, day)
     return out
+
+
+def _noticed(c: Candidate, notice: Notice, day: date) -> Candidate:
+    """The candidate after `notice` was planned on `day`, as candidates() would read it back:
+    escalations (to the manager) do not count as notices to the person."""
+    if notice.section == ESCALATION:
+        return replace(c, stages=c.stages | {notice.stage})
+    return replace(
+        c,
+        stages=c.stages | {notice.stage},
+        last_notice=day,
+        first_notice=c.first_notice or day,
+    )
+
+
+def preview_until(session: Session, person_id: int, today: date) -> date:
+    """The last day of the preview: the person's next dated deadline (of their own items or
+    those they stand in for), and at least PREVIEW_DAYS ahead."""
+    people = {person_id} | _covered(session, person_id, today)
+    due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+    next_due = session.scalar(
+        select(func.min(due)).where(
+            Occurrence.person_id.in_(people), Occurrence.status == OPEN, due >= today
+        )
+    )
+    wanted = (next_due - today).days if next_due is not None else 0
+    return today + timedelta(days=min(max(PREVIEW_DAYS, wanted), PREVIEW_MAX_DAYS))
+
+
+def _covered(session: Session, stand_in_id: int, today: date) -> set[int]:
+    """The people whose absences, not over yet, name `stand_in_id` as their stand-in."""
+    return {c.owner_id for c in preferences.standing_in_for_from(session, stand_in_id, today)}
 
 
 def own_rhythms(session: Session, today: date) -> dict[int, Rhythm]:

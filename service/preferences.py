@@ -3,7 +3,7 @@ audited. The planner reads them as a Rhythm (see pipeline.own_rhythms)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -148,3 +148,68 @@ def bundle_weekday_of(session: Session, person_id: int) -> int | None:
     return session.scalar(
         select(Preference.bundle_weekday).where(Preference.person_id == person_id)
     )
+
+
+@dataclass(frozen=True)
+class Cover:
+    """One absence as the stand-in rules see it: who is away, from–to inclusive, and who acts."""
+
+    owner_id: int
+    starts: date
+    ends: date
+    stand_in_id: int | None
+
+
+def covers(absences: Iterable[Cover], *, owner_id: int, stand_in_id: int, day: date) -> bool:
+    """Pure: may `stand_in_id` act on `owner_id`'s items on `day`? Only while an absence that
+    names them lasts; the day after it ends, their links stop acting for the owner."""
+    return any(
+        a.owner_id == owner_id and a.stand_in_id == stand_in_id and a.starts <= day <= a.ends
+        for a in absences
+    )
+
+
+def covered_owners(absences: Iterable[Cover], *, stand_in_id: int, day: date) -> list[Cover]:
+    """Pure: the absences `stand_in_id` stands in for on `day`, one per owner (the latest end)."""
+    found: dict[int, Cover] = {}
+    for a in absences:
+        if a.stand_in_id != stand_in_id or not a.starts <= day <= a.ends:
+            continue
+        if a.owner_id not in found or a.ends > found[a.owner_id].ends:
+            found[a.owner_id] = a
+    return sorted(found.values(), key=lambda a: (a.ends, a.owner_id))
+
+
+def stand_in_covers(session: Session, owner_id: int, stand_in_id: int, day: date) -> bool:
+    """`covers` on the stored absences of `owner_id`."""
+    return covers(
+        absences_naming(session, owner_id, stand_in_id),
+        owner_id=owner_id,
+        stand_in_id=stand_in_id,
+        day=day,
+    )
+
+
+def absences_naming(session: Session, owner_id: int, stand_in_id: int) -> list[Cover]:
+    """The absences of `owner_id` (past, present or to come) that name `stand_in_id`."""
+    return _covers(session, (Absence.person_id == owner_id) & (Absence.stand_in_id == stand_in_id))
+
+
+def standing_in_for(session: Session, stand_in_id: int, day: date) -> list[Cover]:
+    """`covered_owners` on the stored absences naming `stand_in_id`."""
+    return covered_owners(
+        _covers(session, Absence.stand_in_id == stand_in_id), stand_in_id=stand_in_id, day=day
+    )
+
+
+def standing_in_for_from(session: Session, stand_in_id: int, today: date) -> list[Cover]:
+    """The absences naming `stand_in_id` that are not over by `today` (now or to come)."""
+    found = _covers(session, (Absence.stand_in_id == stand_in_id) & (Absence.ends >= today))
+    return sorted(found, key=lambda a: (a.starts, a.owner_id))
+
+
+def _covers(session: Session, condition: Any) -> list[Cover]:
+    return [
+        Cover(a.person_id, a.starts, a.ends, a.stand_in_id)
+        for a in session.scalars(select(Absence).where(condition))
+    ]

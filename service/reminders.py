@@ -240,11 +240,13 @@ def plan(
             )
         if c.manager_id is None:
             continue
-        manager_rhythm = rhythms.get(c.manager_id, DEFAULT_RHYTHM)
+        # A manager away with a stand-in: the copy goes to the stand-in, who acts meanwhile.
+        manager = rhythms.get(c.manager_id, DEFAULT_RHYTHM).stand_in_on(today) or c.manager_id
+        manager_rhythm = rhythms.get(manager, DEFAULT_RHYTHM)
         if policy.open_for(today, manager_rhythm, calendars):
             escalation = _escalation(c, policy, calendars, today)
             if escalation is not None:
-                escalations.setdefault(c.manager_id, []).append(escalation)
+                escalations.setdefault(manager, []).append(escalation)
     mails: list[PlannedMail] = []
     for person_id in sorted(set(own) | set(escalations) | set(digest_people)):
         if only is not None and person_id not in only:

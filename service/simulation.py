@@ -80,25 +80,38 @@ def _run(
             target.execute(insert(State), declared)
         # Series start where the simulation starts.
         target.execute(update(Plan).values(follow_from=start))
-    transport = MemoryTransport()
-    send_time = policy_of(sim).send_time
-    digest_time = time.fromisoformat(str(sim.config.get("digest", "time", "07:00")))
-    mails: list[dict[str, Any]] = []
     done_count = 0
 
     def in_time(occurrence_id: int) -> bool:
         return random.Random(f"{seed}:{occurrence_id}").random() < done_rate
 
+    def act(day: date) -> None:
+        nonlocal done_count
+        done_count += _people_act(sim, day, in_time)
+        on_day()
+
+    mails = run_days(sim, start, end, after_day=act)
+    return {"mails": mails, "summary": _summary(sim, mails, start, end, done_count)}
+
+
+def run_days(
+    sim: App, start: date, end: date, *, after_day: Callable[[date], None] = lambda day: None
+) -> list[dict[str, Any]]:
+    """The simulated days: each day the ticks at the digest's and the send time, then
+    `after_day` (people acting). Returns the mails sent, as `tick` reports them."""
+    transport = MemoryTransport()
+    send_time = policy_of(sim).send_time
+    digest_time = time.fromisoformat(str(sim.config.get("digest", "time", "07:00")))
+    mails: list[dict[str, Any]] = []
     day = start
     while day <= end:
         for clock in sorted({min(send_time, digest_time), send_time}):
             now = datetime.combine(day, clock, tzinfo=sim.tz)
             result = tick(sim, now, transport=transport, worker="simulation")
             mails += [m for m in result.mails if m["status"] == "sent"]
-        done_count += _people_act(sim, day, in_time)
-        on_day()
+        after_day(day)
         day += timedelta(days=1)
-    return {"mails": mails, "summary": _summary(sim, mails, start, end, done_count)}
+    return mails
 
 
 def _people_act(sim: App, day: date, in_time: Callable[[int], bool]) -> int:

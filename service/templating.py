@@ -48,5 +48,6 @@ def make_environment(folder: Path) -> Environment:
         lista=i18n.join_sv,
         roll=i18n.role_plural_sv,
         halsning=i18n.greeting_sv,
+        ersattare=i18n.acted_by_sv,
     )
     return env

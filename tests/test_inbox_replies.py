@@ -439,3 +439,55 @@ def test_what_the_item_page_would_refuse_is_refused_and_explained(
     assert all(o.postponed_to is None for o in occurrences_of(app, mail).values())
     (answer,) = sent_answers(app)
     assert says in answer.text and f"”{body}”" in answer.text
+
+
+def test_a_stand_ins_reply_is_recorded_as_theirs_for_the_absent_colleague(app: App) -> None:
+    from service.models import Absence
+    from service.pipeline import coming_mails
+
+    app.init(at("2024-11-25", "06:00"))
+    today = date(2024, 11, 25)
+    with transaction(app.sessions) as session:
+        owner = next(
+            p
+            for p in session.scalars(select(Person).order_by(Person.id))
+            if any(m.kind == "reminder" for m in coming_mails(app, session, p.id, today, days=0))
+        )
+        # Someone whose Monday mail is a reminder, not the digest (which takes no replies).
+        stand_in = session.scalars(
+            select(Person).where(Person.id != owner.id).order_by(Person.id.desc())
+        ).first()
+        assert stand_in is not None
+        session.add(
+            Absence(
+                person_id=owner.id,
+                starts=today,
+                ends=date(2024, 11, 29),
+                stand_in_id=stand_in.id,
+                created_at=MONDAY,
+            )
+        )
+        owner_id, owner_email, stand_in_id, stand_in_email = (
+            owner.id,
+            owner.email,
+            stand_in.id,
+            stand_in.email,
+        )
+    transport = MemoryTransport()
+    tick(app, MONDAY, transport=transport)
+    (mail,) = [m for m in transport.sent if stand_in_email in m.recipients]
+    number, occ = next(
+        (n, o) for n, o in occurrences_of(app, mail).items() if o.person_id == owner_id
+    )
+    deliver(app, replies.outlook(mail, f"klar {number}", stand_in_email))
+
+    (handled,) = read_inbox(app, LATER).handled
+
+    assert [c["what"] for c in handled.changes] == ["done"], (handled.outcome, handled.detail)
+    done = occurrences_of(app, mail)[number]
+    assert (done.status, done.person_id, done.done_by_id) == (DONE, owner_id, stand_in_id)
+    with app.sessions() as session:
+        (entry,) = session.scalars(
+            select(AuditEntry).where(AuditEntry.occurrence_id == occ.id)
+        ).all()
+        assert (entry.actor, entry.detail["stand_in_for"]) == (stand_in_email, owner_email)

@@ -206,3 +206,15 @@ def test_a_stand_in_gets_the_absent_persons_items_while_the_absence_lasts() -> N
     )
     assert days_about(mails, 1, stand_in) == [d("2024-11-27"), d("2024-12-03"), d("2024-12-04")]
     assert days_about(mails, 1, PERSON) == [d("2024-11-04"), d("2024-12-11")]
+
+
+def test_a_managers_stand_in_gets_the_escalation_copy_while_the_manager_is_away() -> None:
+    stand_in = 30
+    late = Candidate(1, PERSON, d("2024-11-15"), manager_id=MANAGER)
+    away = {MANAGER: Rhythm(stand_ins=((d("2024-11-25"), d("2024-12-06"), stand_in),))}
+    mails = run_days([late], "2024-11-01", "2024-12-13", Policy(), away)
+    escalated = [
+        (m.person_id, m.day) for m in mails for n in m.notices if n.section == "escalation"
+    ]
+    # 14 days after the deadline is 29 November, inside the manager's absence.
+    assert escalated == [(stand_in, d("2024-11-29"))]

@@ -10,11 +10,12 @@ from typing import Any
 
 from service.app import App
 from service.cli.common import JSON_HELP, now_utc
+from service.cli.progress import phases
 from service.people.hr_file import read_people_file
 from service.people.roster import SyncRefused
 from service.people.sources import SourceError
-from service.people.sync import sync_people
-from service.people.update import update_people
+from service.people.sync import SYNC_PHASES, sync_people
+from service.people.update import UPDATE_PHASES, update_people
 
 FIELDS_SV = {
     "name": "namn",
@@ -54,13 +55,15 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
     path: Path = args.file
     display = str(path)
     try:
-        summary = update_people(
-            app,
-            lambda places: read_people_file(path, display, places, new_roles=args.new_roles),
-            now_utc(),
-            actor="directory-import",
-            dry_run=args.dry_run,
-        )
+        with phases(UPDATE_PHASES) as step:
+            summary = update_people(
+                app,
+                lambda places: read_people_file(path, display, places, new_roles=args.new_roles),
+                now_utc(),
+                actor="directory-import",
+                dry_run=args.dry_run,
+                step=step,
+            )
     except SyncRefused as exc:
         return refused(exc, args.json)
     show(summary, args.json)
@@ -69,7 +72,8 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 def cmd_sync(app: App, args: argparse.Namespace) -> int:
     try:
-        summary = sync_people(app, now_utc(), dry_run=args.dry_run)
+        with phases(SYNC_PHASES) as step:
+            summary = sync_people(app, now_utc(), dry_run=args.dry_run, step=step)
     except SyncRefused as exc:
         return refused(exc, args.json)
     except SourceError as exc:

@@ -27,6 +27,8 @@ from service.cli.common import (
     short,
     uppdaterad,
 )
+from service.cli.progress import Step, phases
+from service.db import transaction
 from service.deadlines import Deadline
 from service.models import Area, Item, Occurrence, Person, Plan
 from service.occurrences import count_statuses, schedule_items, status_at, within_administration
@@ -83,42 +85,12 @@ def cmd_init(app: App, args: argparse.Namespace) -> int:
 def cmd_import(app: App, args: argparse.Namespace) -> int:
     path: Path = args.file
     strict = bool(getattr(args, "strict", False))
-    options = replace(app.read_options(strict=strict), roles=app.plan_vocabulary())
-    spec, _digest = read_plan_file(path, str(path), options)
-    if args.dry_run:
-        result: dict[str, Any] = {
-            "ok": True,
-            "dry_run": True,
-            "plan": spec.slug,
-            "areas": len(spec.areas),
-            "items": spec.item_count,
-            "entries": import_entries(app, spec),
-            "columns": [dict(c) for c in spec.columns],
-            "indicators": indicator_entries(spec),
-            "warnings": [w.as_dict() for w in spec.warnings],
-            "problems": [],
-        }
-    else:
-        app.init(now_utc())
-        from service.db import transaction
-
-        with transaction(app.sessions) as session:
-            now = now_utc()
-            imported = app.import_plan(session, path.resolve(), now, actor="cli", strict=strict)
-            app.sync(session, now)
-        result = {
-            "ok": True,
-            "dry_run": False,
-            "plan": imported.plan,
-            "created": imported.created,
-            "areas": len(spec.areas),
-            "items": spec.item_count,
-            "added": imported.items_added,
-            "updated": imported.items_updated,
-            "retired": imported.items_retired,
-            "indicators": indicator_entries(spec),
-            "warnings": [w.as_dict() for w in spec.warnings],
-        }
+    # A large plan takes a while to store and schedule: a bar over the phases on a terminal.
+    with phases(2 if args.dry_run else 4) as step:
+        step("Läser planfilen")
+        options = replace(app.read_options(strict=strict), roles=app.plan_vocabulary())
+        spec, _digest = read_plan_file(path, str(path), options)
+        result = _import(app, path, spec, strict, dry_run=args.dry_run, step=step)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
@@ -142,6 +114,47 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
             f"{'aktivitet' if result['retired'] == 1 else 'aktiviteter'}."
         )
     return 0
+
+
+def _import(
+    app: App, path: Path, spec: PlanSpec, strict: bool, *, dry_run: bool, step: Step
+) -> dict[str, Any]:
+    """The plan file read: checked (dry_run), or stored and scheduled."""
+    if dry_run:
+        step("Kontrollerar aktiviteterna")
+        return {
+            "ok": True,
+            "dry_run": True,
+            "plan": spec.slug,
+            "areas": len(spec.areas),
+            "items": spec.item_count,
+            "entries": import_entries(app, spec),
+            "columns": [dict(c) for c in spec.columns],
+            "indicators": indicator_entries(spec),
+            "warnings": [w.as_dict() for w in spec.warnings],
+            "problems": [],
+        }
+    step("Förbereder databasen")
+    app.init(now_utc())
+    with transaction(app.sessions) as session:
+        now = now_utc()
+        step("Sparar planen")
+        imported = app.import_plan(session, path.resolve(), now, actor="cli", strict=strict)
+        step("Skapar förekomster")
+        app.sync(session, now)
+    return {
+        "ok": True,
+        "dry_run": False,
+        "plan": imported.plan,
+        "created": imported.created,
+        "areas": len(spec.areas),
+        "items": spec.item_count,
+        "added": imported.items_added,
+        "updated": imported.items_updated,
+        "retired": imported.items_retired,
+        "indicators": indicator_entries(spec),
+        "warnings": [w.as_dict() for w in spec.warnings],
+    }
 
 
 def import_entries(app: App, spec: PlanSpec) -> list[dict[str, Any]]:

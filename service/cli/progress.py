@@ -25,15 +25,16 @@ Advance = Callable[..., None]  # advance(steps=1)
 T = TypeVar("T")
 
 
-@contextmanager
-def progress(description: str, total: int, *, stream: TextIO | None = None) -> Iterator[Advance]:
-    """Yields `advance(steps=1)`, to call as the work goes; a no-op when not on a terminal."""
+Step = Callable[[str], None]  # step(name): the named phase begins
+
+
+def _bar(stream: TextIO | None) -> Progress | None:
+    """A transient bar on stderr (or `stream`), or None when that is not a terminal."""
     console = Console(file=stream or sys.stderr)
-    if not console.is_terminal or total <= 0:
-        yield lambda steps=1: None
-        return
+    if not console.is_terminal:
+        return None
     # Only numbers and a bar: rich's default columns have no words, so nothing in English.
-    bar = Progress(
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -41,9 +42,40 @@ def progress(description: str, total: int, *, stream: TextIO | None = None) -> I
         console=console,
         transient=True,
     )
+
+
+@contextmanager
+def progress(description: str, total: int, *, stream: TextIO | None = None) -> Iterator[Advance]:
+    """Yields `advance(steps=1)`, to call as the work goes; a no-op when not on a terminal."""
+    bar = _bar(stream)
+    if bar is None or total <= 0:
+        yield lambda steps=1: None
+        return
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda steps=1: bar.advance(task, steps)
+
+
+@contextmanager
+def phases(total: int, *, stream: TextIO | None = None) -> Iterator[Step]:
+    """A bar over a command's `total` phases, naming the one under way: yields `step(name)`,
+    to call as each phase begins (reading a file, storing, scheduling, writing a document),
+    for commands whose work has no count of its own to show. A no-op off a terminal."""
+    bar = _bar(stream)
+    if bar is None:
+        yield lambda name: None
+        return
+    with bar:
+        task = bar.add_task("", total=total)
+        begun = 0
+
+        def step(name: str) -> None:
+            nonlocal begun
+            bar.update(task, description=name, completed=begun)
+            begun += 1
+
+        yield step
+        bar.update(task, completed=total)
 
 
 def counted(rows: Iterable[T], advance: Advance, every: int = 10_000) -> Iterator[T]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from service.app import App
 from service.cli.common import now_utc, parse_date, ready
+from service.cli.progress import phases
 from service.report.model import UnknownPlan, municipality_figures
 from service.report.service import render_for, report_for
 from service.report.writers import FORMATS, render_municipality_json
@@ -62,14 +63,20 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    with ready(app) as session:
-        today = app.local_date(now_utc())
-        try:
-            report = report_for(app, session, args.plan, args.at or today, args.meeting, args.start)
-        except UnknownPlan as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-    data = render_for(app, report, fmt)
+    try:
+        # Writing a PDF (through LibreOffice) takes a while: a bar on a terminal.
+        with phases(2) as step:
+            step("Läser planen och förekomsterna")
+            with ready(app) as session:
+                today = app.local_date(now_utc())
+                report = report_for(
+                    app, session, args.plan, args.at or today, args.meeting, args.start
+                )
+            step(f"Skriver rapporten ({fmt})")
+            data = render_for(app, report, fmt)
+    except UnknownPlan as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if output is None:
         sys.stdout.buffer.write(data)
         return 0

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import completion
+from service import completion, preferences
 from service.app import App
 from service.db import transaction
 from service.inbox.answers import ANSWER_KIND, APPLIED, NOT_UNDERSTOOD, WHICH, plan_answer
@@ -262,8 +262,13 @@ def _apply(
     """Record one command on one item as the click it stands for; the answer's line."""
     line = dict(item)
     occurrence = session.get(Occurrence, occurrence_id)
-    if occurrence is None or occurrence.person_id != person.id:
-        line["what"] = "not_yours"  # reassigned since the reminder went out
+    if occurrence is None:
+        line["what"] = "not_yours"
+        return line, False
+    # A stand-in answers for an absent colleague while the absence lasts.
+    owner = completion.stand_in_for(occurrence, person.id)
+    if owner and not preferences.stand_in_covers(session, occurrence.person_id, person.id, today):
+        line["what"] = "not_yours"  # reassigned since the reminder went out, or the absence ended
         return line, False
     if occurrence.status != OPEN:
         line["what"] = "already_done" if occurrence.status == DONE else "already_closed"
@@ -277,19 +282,26 @@ def _apply(
             via=VIA,
             now=now,
             result_note=command.note,
+            stand_in_for=owner,
         )
         line.update(what="done", note=command.note)
         synced = outcome.needs_sync
     elif command.action is Action.POSTPONE:
         assert command.to is not None
         outcome = completion.postpone(
-            session, occurrence_id, by=person, to=command.to, reason=command.note, now=now
+            session,
+            occurrence_id,
+            by=person,
+            to=command.to,
+            reason=command.note,
+            now=now,
+            stand_in_for=owner,
         )
         line.update(what="postponed", to=command.to.isoformat(), note=command.note)
         synced = False
     else:
         outcome = completion.mark_not_applicable(
-            session, occurrence_id, by=person, reason=command.note, now=now
+            session, occurrence_id, by=person, reason=command.note, now=now, stand_in_for=owner
         )
         line.update(what="not_applicable", note=command.note)
         synced = False

@@ -7,18 +7,21 @@ What the change recorded stays in the audit log; the undoing is audited too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.links import Claim
 from service.models import AuditEntry, Occurrence, Person
+from service.models import Notice as NoticeRow
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
 
 UNDONE = "occurrence.undone"
+DONE_ACTION = "occurrence.done"
 # What each undoable change left the occurrence in.
 _STATUS_AFTER = {
     "occurrence.done": DONE,
@@ -67,13 +70,20 @@ def find(session: Session, claim: Claim) -> Change | None:
     return Change(entry, occurrence, person, blocked)
 
 
-def undo(session: Session, change: Change, *, now: datetime, via: str) -> bool:
-    """Take the change back; False (nothing written) if it can no longer be."""
+@dataclass(frozen=True)
+class Undone:
+    """A change taken back, and the untouched follow-ups removed with it."""
+
+    removed_children: tuple[int, ...] = ()
+
+
+def undo(session: Session, change: Change, *, now: datetime, via: str) -> Undone | None:
+    """Take the change back; None (nothing written) if it can no longer be."""
     if change.blocked:
-        return False
+        return None
     entry, occurrence = change.entry, change.occurrence
     values: dict[str, Any]
-    if entry.action == "occurrence.done":
+    if entry.action == DONE_ACTION:
         values = {
             "status": OPEN,
             "done_on": None,
@@ -107,14 +117,59 @@ def undo(session: Session, change: Change, *, now: datetime, via: str) -> bool:
         .execution_options(synchronize_session=False)
     ).first()
     if changed is None:
-        return False
+        return None
+    removed = (
+        _remove_children(session, occurrence.id, entry.at) if entry.action == DONE_ACTION else []
+    )
     session.execute(
         insert(AuditEntry).values(
             at=now,
             actor=change.person.email,
             action=UNDONE,
             occurrence_id=occurrence.id,
-            detail={"undid": entry.id, "action": entry.action, "via": via},
+            detail={
+                "undid": entry.id,
+                "action": entry.action,
+                "via": via,
+                **({"removed_children": removed} if removed else {}),
+            },
         )
     )
-    return True
+    return Undone(tuple(removed))
+
+
+def untouched(children: Sequence[int], acted: Iterable[int | None]) -> list[int]:
+    """Pure: the children nobody has acted on (no audit entry names them)."""
+    touched = set(acted)
+    return [c for c in children if c not in touched]
+
+
+def _remove_children(session: Session, parent_id: int, done_at: datetime) -> list[int]:
+    """Remove the follow-ups ("på nästkommande APT") that marking `parent_id` done created,
+    when nobody has acted on them: they were due only because it was done. A follow-up
+    someone marked, postponed or closed keeps its record. Returns the ids removed."""
+    children = list(
+        session.scalars(
+            select(Occurrence.id).where(
+                Occurrence.parent_occurrence_id == parent_id,
+                Occurrence.created_at >= done_at,
+                Occurrence.status == OPEN,
+                Occurrence.postponed_to.is_(None),
+            )
+        )
+    )
+    if not children:
+        return []
+    acted = session.scalars(
+        select(AuditEntry.occurrence_id).where(AuditEntry.occurrence_id.in_(children))
+    )
+    gone = untouched(children, acted)
+    if gone:
+        # Reminders planned about them go with them; the mails sent stay in the outbox.
+        session.execute(delete(NoticeRow).where(NoticeRow.occurrence_id.in_(gone)))
+        session.execute(
+            delete(Occurrence)
+            .where(Occurrence.id.in_(gone), Occurrence.status == OPEN)
+            .execution_options(synchronize_session=False)
+        )
+    return gone

@@ -80,6 +80,8 @@ def mail_items(
             person_name=person.name,
             days_late=max(0, (today - due).days) if due else 0,
             is_apt=occ.is_apt,
+            person_id=person.id,
+            version=occ.version,
         )
     return out
 
@@ -228,6 +230,14 @@ def _own_items(
                 heading = section_for(items[i].due, today)
             grouped[heading].append(items[i])
 
+    # A stand-in gets links of their own: what they do is recorded as theirs, for the owner.
+    for heading, found in grouped.items():
+        if heading != ESCALATION:
+            grouped[heading] = [
+                _for_stand_in(app, it, recipient, now) if it.person_id != recipient.id else it
+                for it in found
+            ]
+
     # With replies read, each own item shows its number to answer with, and the items are
     # listed in that order (see service.inbox.numbering).
     replies = bool(reply_address(app))
@@ -261,6 +271,16 @@ def _own_items(
         settings_url=settings_url(app, recipient.id, now),
         activities_url=activities_url(app, recipient.id, now),
         reply_by_mail=replies,
+    )
+
+
+def _for_stand_in(app: App, item: MailItem, stand_in: Person, now: datetime) -> MailItem:
+    return replace(
+        item,
+        done_url=done_url(app, item.occurrence_id, stand_in.id, item.version, now)
+        if item.done_url
+        else "",
+        stand_in_for=item.person_name,
     )
 
 

@@ -29,6 +29,9 @@ class MailItem:
     days_late: int = 0
     is_apt: bool = False  # a "Medarbetare" item: the enhetschef raises it at the unit's APT
     reply_number: int = 0  # the number to answer with ("klar 2"); 0 when replies are not read
+    person_id: int = 0  # whose item: a mail to someone else (a stand-in) signs its own link
+    version: int = 1  # the occurrence's version, which a link names
+    stand_in_for: str = ""  # the absent owner's name, in their stand-in's mail
 
     def __post_init__(self) -> None:
         if self.days_late < 0:
@@ -160,3 +163,6 @@ class DigestContext:
     plan_lines: tuple[str, ...] = ()  # per plan: its figures and the trend since last week
     # The kommundirektör's: per administration, its figures and the trend since last week.
     administration_lines: tuple[str, ...] = ()
+    # The period since the previous digest the person got ("förra veckan", or longer after a
+    # calm week was left out): what week_start–week_end is called in the text.
+    since: str = "förra veckan"

@@ -10,7 +10,7 @@ from typing import Any
 from service.app import App
 from service.config import ConfigError
 from service.people.mapping import DirectoryEntry, PeopleMapping
-from service.people.update import update_people
+from service.people.update import UPDATE_PHASES, update_people
 
 SOURCES = ("entra", "ldap")
 
@@ -34,16 +34,22 @@ def read_source(app: App, *, sleep: Callable[[float], None] = time.sleep) -> lis
     )
 
 
+SYNC_PHASES = UPDATE_PHASES + 1  # fetching the source, then update_people's
+
+
 def sync_people(
     app: App,
     now: datetime,
     *,
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    step: Callable[[str], None] = lambda name: None,
 ) -> dict[str, Any]:
-    """Read the source (before any transaction: it may take a while), then apply its roster."""
+    """Read the source (before any transaction: it may take a while), then apply its roster.
+    `step(name)` is called as each phase begins (SYNC_PHASES of them)."""
     mapping = PeopleMapping.from_settings(app.config.section("directory.mapping"))
     source = str(app.config.get("directory", "source", ""))
+    step("Hämtar katalogen")
     entries = read_source(app, sleep=sleep)
     return update_people(
         app,
@@ -51,4 +57,5 @@ def sync_people(
         now,
         actor=f"directory-sync:{source}",
         dry_run=dry_run,
+        step=step,
     )

@@ -28,6 +28,9 @@ def keep_roles(app: App) -> set[str]:
     return {key for key in keys.values() if key}
 
 
+UPDATE_PHASES = 3  # the `step` calls update_people makes
+
+
 def update_people(
     app: App,
     read: Callable[[Places], Roster],
@@ -35,8 +38,10 @@ def update_people(
     *,
     actor: str,
     dry_run: bool = False,
+    step: Callable[[str], None] = lambda name: None,
 ) -> dict[str, Any]:
     """Read a roster against the store's units and areas, apply it and expand occurrences.
+    `step(name)` is called as each phase begins (the command's progress bar).
 
     `read` runs inside the transaction, so a source's InputError or a SyncRefused leaves the
     store as it was; with dry_run everything is computed and rolled back.
@@ -45,7 +50,9 @@ def update_people(
     session = app.sessions()
     try:
         session.begin()
+        step("Läser katalogen")
         roster = read(Places.from_store(session))
+        step("Uppdaterar personerna")
         summary = apply_roster(
             session,
             roster,
@@ -54,6 +61,7 @@ def update_people(
             max_deactivate_share=max_deactivate_share(app),
             keep_roles=keep_roles(app),
         )
+        step("Skapar förekomster")
         app.sync(session, now)
         if dry_run:
             session.rollback()

@@ -55,6 +55,7 @@ class PersonLine:
     due: date | None
     result_note: str
     reason: str
+    stand_in: str = ""  # who marked it, when a stand-in did so for the absent person
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,16 @@ def _person_line(occ: Occurrence, people: dict[int, Person], at: date) -> Person
         due=occ.effective_due,
         result_note=occ.result_note if status == DONE else "",
         reason=occ.deferral_reason if status in (NOT_APPLICABLE, "postponed") else "",
+        stand_in=_stand_in(occ, people) if status == DONE else "",
     )
+
+
+def _stand_in(occ: Occurrence, people: dict[int, Person]) -> str:
+    """The name of whoever marked `occ` done for its owner (a stand-in), else ""."""
+    if occ.done_by_id is None or occ.done_by_id == occ.person_id:
+        return ""
+    actor = people.get(occ.done_by_id)
+    return actor.name if actor else ""
 
 
 def _row_status(lines: Sequence[PersonLine]) -> str:
@@ -390,7 +400,12 @@ def check_lines(
     for p in lines:
         who = f"{p.name}: " if fan_out else ""
         if p.status == DONE and p.done_on:
-            if not fan_out:
+            if p.stand_in:
+                # Who did it and for whom: "Klart 3 december 2024, markerad klar av Anna
+                # Berg (ersättare för Maria Sjöberg)."
+                when = who if fan_out else f"Klart {i18n.format_date_sv(p.done_on)}, "
+                out.append(f"{when}markerad klar av {i18n.acted_by_sv(p.stand_in, p.name)}.")
+            elif not fan_out:
                 out.append(f"Klart {i18n.format_date_sv(p.done_on)} ({p.name}).")
             if p.result_note:
                 out.append(f"{who}Resultat: {p.result_note}")
@@ -409,9 +424,9 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def trend_line(title: str, before: Figures, now: Figures) -> str:
+def trend_line(title: str, before: Figures, now: Figures, since: str = "sedan förra veckan") -> str:
     """One short line per plan for the digest: "Plan: 8 av 9 aktiviteter klara, 67 % i tid
-    (+5 procentenheter sedan förra veckan)."""
+    (+5 procentenheter sedan förra veckan)"; `since` names the period the change is over."""
     text = f"{title}: {now.activities_done} av {now.activities_due} aktiviteter med frist klara"
     if now.on_time_share is None:
         return text + "."
@@ -421,8 +436,8 @@ def trend_line(title: str, before: Figures, now: Figures) -> str:
         return text + "."
     change = share - round(before.on_time_share * 100)
     if change == 0:
-        return text + " (oförändrat sedan förra veckan)."
-    return text + f" ({change:+d} procentenheter sedan förra veckan)."
+        return text + f" (oförändrat {since})."
+    return text + f" ({change:+d} procentenheter {since})."
 
 
 def plan_trends(
@@ -431,9 +446,11 @@ def plan_trends(
     tz: ZoneInfo = i18n.LOCAL_TZ,
     *,
     administration: str | None = None,
+    days: int = 7,
+    since: str = "sedan förra veckan",
 ) -> list[str]:
-    """The digest's lines: each plan's figures now and a week ago (only `administration`'s
-    plans, for its head's digest)."""
+    """The digest's lines: each plan's figures now and `days` ago (the previous digest); only
+    `administration`'s plans, for its head's digest."""
     lines = []
     people = {p.id: p for p in session.scalars(select(Person))}
     plans = select(Plan).order_by(Plan.title)
@@ -442,9 +459,9 @@ def plan_trends(
     for plan in session.scalars(plans):
         items = [i for i in plan.items if i.active]
         facts = facts_of(items, _occurrences(session, items), people, tz)
-        before, now = trend(facts, Period(plan.start, today))
+        before, now = trend(facts, Period(plan.start, today), days)
         if now.activities_due:
-            lines.append(trend_line(plan.title, before, now))
+            lines.append(trend_line(plan.title, before, now, since))
     return lines
 
 
@@ -469,7 +486,7 @@ class AdministrationFigures:
     code: str  # "": MUNICIPALITY_WIDE, or ONE_ADMINISTRATION without declared ones
     name: str
     figures: Figures
-    week_before: Figures  # the same figures seven days earlier: the digest's trend
+    week_before: Figures  # the same figures `days` earlier (the previous digest): its trend
     plans: tuple[PlanPart, ...] = ()
 
 
@@ -484,7 +501,12 @@ class MunicipalityFigures:
 
 
 def municipality_figures(
-    session: Session, at: date, *, start: date | None = None, tz: ZoneInfo = i18n.LOCAL_TZ
+    session: Session,
+    at: date,
+    *,
+    start: date | None = None,
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+    days: int = 7,
 ) -> MunicipalityFigures:
     """The figures of all plans per administration, over each plan's period (from its start,
     or from `start` for all) up to `at`. Every administration the directory declares is listed,
@@ -511,7 +533,7 @@ def municipality_figures(
     unplaced = MUNICIPALITY_WIDE if names else ONE_ADMINISTRATION
     out = []
     for code, group in by_administration.items():
-        before, now = trend(group, period)
+        before, now = trend(group, period, days)
         parts = tuple(
             PlanPart(*titles[plan_id], figures)
             for plan_id, figures in grouped(group, period, "plan").items()
@@ -528,11 +550,13 @@ def municipality_figures(
     return MunicipalityFigures(at, start, compute(facts, period), tuple(out))
 
 
-def administration_lines(figures: MunicipalityFigures) -> list[str]:
+def administration_lines(
+    figures: MunicipalityFigures, since: str = "sedan förra veckan"
+) -> list[str]:
     """The kommundirektör's digest: one line per administration with anything due, and its
-    trend since last week."""
+    trend since the previous digest."""
     return [
-        trend_line(a.name, a.week_before, a.figures)
+        trend_line(a.name, a.week_before, a.figures, since)
         for a in figures.administrations
         if a.figures.activities_due
     ]

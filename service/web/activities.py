@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from service import completion
+from service import completion, preferences
 from service.db import transaction
 from service.links import ACTIVITIES, Claim
 from service.models import Item, Occurrence, Person
@@ -58,6 +58,27 @@ class Result:
     @property
     def changed(self) -> int:
         return len(self.done) + len(self.postponed) + len(self.not_applicable)
+
+
+@dataclass(frozen=True)
+class Covering:
+    """An absent colleague's open items on their stand-in's page, while the absence lasts."""
+
+    owner: Person
+    ends: date
+    rows: list[tuple[Occurrence, Status]]
+
+
+def covering(session: Session, stand_in: Person, today: date) -> list[Covering]:
+    out = []
+    for cover in preferences.standing_in_for(session, stand_in.id, today):
+        owner = session.get(Person, cover.owner_id)
+        if owner is None or not owner.active:
+            continue
+        found = open_occurrences(session, owner.id, today)
+        rows = [(occ, Status(status_at(occ, today))) for occ in found]
+        out.append(Covering(owner, cover.ends, rows))
+    return out
 
 
 def open_occurrences(session: Session, person_id: int, today: date) -> list[Occurrence]:
@@ -188,6 +209,8 @@ def _render(
 ) -> HTMLResponse:
     today = web.today()
     occurrences = open_occurrences(session, person.id, today)
+    covered = covering(session, person, today)
+    everything = occurrences + [occ for c in covered for occ, _ in c.rows]
     return form_page(
         request,
         web,
@@ -195,11 +218,12 @@ def _render(
         status_code,
         person=person,
         rows=[(occ, Status(status_at(occ, today))) for occ in occurrences],
+        covering=covered,
         overdue=sum(1 for occ in occurrences if status_at(occ, today) == OVERDUE),
         today=today,
         form=state,
         result=result,
-        min_done=min((o.item.plan.start for o in occurrences), default=today).isoformat(),
+        min_done=min((o.item.plan.start for o in everything), default=today).isoformat(),
     )
 
 
@@ -235,8 +259,12 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
         if person is None:
             return web.bad_link(request, "stale")
         choices = read_choices(fields)
-        # Only the person's own occurrences: one passed to someone else meanwhile is skipped.
-        occurrences = _own(session, person.id, (c.occurrence_id for c in choices))
+        # Only the person's own occurrences, and those of a colleague they stand in for today:
+        # one passed to someone else meanwhile is skipped.
+        owners = {person.id} | {
+            c.owner_id for c in preferences.standing_in_for(session, person.id, today)
+        }
+        occurrences = _own(session, owners, (c.occurrence_id for c in choices))
         choices = [c for c in choices if c.occurrence_id in occurrences]
         state = check(choices, occurrences, fields, today=today)
         if state.errors:
@@ -262,13 +290,13 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
         return _render(request, web, session, person, FormState(), 200, result)
 
 
-def _own(session: Session, person_id: int, ids: Iterable[int]) -> dict[int, Occurrence]:
+def _own(session: Session, owners: set[int], ids: Iterable[int]) -> dict[int, Occurrence]:
     wanted = set(ids)
     if not wanted:
         return {}
     found = session.scalars(
         select(Occurrence)
-        .where(Occurrence.id.in_(wanted), Occurrence.person_id == person_id)
+        .where(Occurrence.id.in_(wanted), Occurrence.person_id.in_(owners))
         .options(joinedload(Occurrence.item).joinedload(Item.plan))
     ).all()
     return {occ.id: occ for occ in found}
@@ -278,6 +306,8 @@ def _apply(
     session: Session, choice: Choice, person: Person, fields: dict[str, str], *, now: datetime
 ) -> completion.Outcome:
     occ_id = choice.occurrence_id
+    occ = session.get(Occurrence, occ_id)
+    owner = completion.stand_in_for(occ, person.id) if occ is not None else ""
     if choice.action == "done":
         return completion.mark_done(
             session,
@@ -288,12 +318,16 @@ def _apply(
             now=now,
             comment=fields.get("comment", ""),
             result_note=fields.get("result", ""),
+            stand_in_for=owner,
         )
     reason = fields.get(f"skal-{occ_id}", "").strip()
     if choice.action == "postpone":
         to = date.fromisoformat(fields[f"nytt_datum-{occ_id}"].strip())
-        current = session.get(Occurrence, occ_id)
-        if current is not None and current.postponed_to == to and current.deferral_reason == reason:
-            return completion.Outcome(False, current)  # the same form sent twice
-        return completion.postpone(session, occ_id, by=person, to=to, reason=reason, now=now)
-    return completion.mark_not_applicable(session, occ_id, by=person, reason=reason, now=now)
+        if occ is not None and occ.postponed_to == to and occ.deferral_reason == reason:
+            return completion.Outcome(False, occ)  # the same form sent twice
+        return completion.postpone(
+            session, occ_id, by=person, to=to, reason=reason, now=now, stand_in_for=owner
+        )
+    return completion.mark_not_applicable(
+        session, occ_id, by=person, reason=reason, now=now, stand_in_for=owner
+    )

@@ -46,6 +46,13 @@ LINK_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Aktiviteten har ändrats eller fått en ny ansvarig sedan länken skickades. "
         "Använd länken i det senaste mejlet.",
     ),
+    "stand_in_over": (
+        410,
+        "Frånvaron är över",
+        "Du fick länken som ersättare under en kollegas frånvaro. Frånvaron är slut, så "
+        "länken gäller inte längre för kollegans aktiviteter: den ansvariga tar hand om dem "
+        "själv igen. Kontakta kollegan om något behöver göras.",
+    ),
 }
 LINK_PROBLEMS["kind"] = LINK_PROBLEMS["forged"]
 GUESSES = frozenset({"forged", "kind"})

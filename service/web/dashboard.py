@@ -22,7 +22,7 @@ from service.occurrences import DONE, NOT_APPLICABLE, OPEN, OVERDUE, status_at
 from service.report import chart
 from service.report.model import area_figures
 from service.roles import RoleMatch
-from service.web.present import STATUS_FILTERS, HistoryLine, Status, describe, people_by_email
+from service.web.present import STATUS_FILTERS, HistoryLine, Status, history_lines
 
 WAITING = "waiting"
 
@@ -299,13 +299,10 @@ def _histories(session: Session, occurrences: Sequence[Occurrence]) -> dict[int,
                 .order_by(AuditEntry.at, AuditEntry.id)
             )
         )
-    names = people_by_email(session, (e.actor for e in entries))
     out: dict[int, list[HistoryLine]] = defaultdict(list)
-    for entry in entries:
+    for entry, line in zip(entries, history_lines(session, entries), strict=True):
         assert entry.occurrence_id is not None
-        out[item_of[entry.occurrence_id]].append(
-            HistoryLine(entry.at, describe(entry, names.get(entry.actor, entry.actor)))
-        )
+        out[item_of[entry.occurrence_id]].append(line)
     return out
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from service import completion, i18n
+from service import completion, i18n, preferences
 from service.db import transaction
 from service.deadlines import DeadlineKind
 from service.links import DONE as DONE_LINK
@@ -42,8 +42,16 @@ class FormState:
 class Stale(Exception):
     """The token's person or version no longer matches the occurrence."""
 
+    reason = "stale"
 
-def _load(session: Session, claim: Claim) -> Occurrence:
+
+class StandInOver(Stale):
+    """A stand-in's link to an absent colleague's item, after the absence has ended."""
+
+    reason = "stand_in_over"
+
+
+def _load(session: Session, claim: Claim, today: date) -> Occurrence:
     # One query for what every page shows, instead of a lazy load per relationship.
     occ = (
         session.get(
@@ -57,14 +65,30 @@ def _load(session: Session, claim: Claim) -> Occurrence:
         if claim.occurrence_id
         else None
     )
-    if occ is None or occ.person_id != claim.person_id or occ.version != claim.version:
+    if occ is None or occ.version != claim.version:
         raise Stale
+    if occ.person_id != claim.person_id:
+        # Someone else's link: a stand-in's acts for the owner only while the absence lasts.
+        named = preferences.absences_naming(session, occ.person_id, claim.person_id)
+        if not named:
+            raise Stale
+        if not preferences.covers(
+            named, owner_id=occ.person_id, stand_in_id=claim.person_id, day=today
+        ):
+            raise StandInOver
     return occ
 
 
 def item_context(
-    session: Session, occ: Occurrence, web: Web, form: FormState, *, with_history: bool = True
+    session: Session,
+    occ: Occurrence,
+    web: Web,
+    form: FormState,
+    *,
+    with_history: bool = True,
+    viewer_id: int | None = None,
 ) -> dict[str, Any]:
+    """What the item page shows; `viewer_id` is the link's person (a stand-in, maybe)."""
     today = web.today()
     people = {
         p.id: p
@@ -93,6 +117,7 @@ def item_context(
         "children": children,
         "form": form,
         "min_done": occ.item.plan.start.isoformat(),
+        "stand_in": viewer_id is not None and viewer_id != occ.person_id,
     }
 
 
@@ -124,10 +149,11 @@ def show_item(request: Request) -> Response:
         return claim
     with web.app.sessions() as session:
         try:
-            occ = _load(session, claim)
-        except Stale:
-            return web.bad_link(request, "stale")
-        return _render_item(request, web, item_context(session, occ, web, FormState()))
+            occ = _load(session, claim, web.today())
+        except Stale as exc:
+            return web.bad_link(request, exc.reason)
+        context = item_context(session, occ, web, FormState(), viewer_id=claim.person_id)
+        return _render_item(request, web, context)
 
 
 async def post_item(request: Request) -> Response:
@@ -166,13 +192,18 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
     now, today = web.now(), web.today()
     with transaction(web.app.sessions) as session:
         try:
-            occ = _load(session, claim)
-        except Stale:
-            return web.bad_link(request, "stale")
+            occ = _load(session, claim, today)
+        except Stale as exc:
+            return web.bad_link(request, exc.reason)
+        viewer = claim.person_id
+
+        def again(state: FormState) -> Response:
+            context = item_context(session, occ, web, state, viewer_id=viewer)
+            return _render_item(request, web, context, 400)
+
         if action not in ACTIONS:
             web.metrics.item_posts.labels(action="?", outcome="invalid").inc()
-            state = FormState(errors={"action": "Välj en av knapparna i formuläret."})
-            return _render_item(request, web, item_context(session, occ, web, state), 400)
+            return again(FormState(errors={"action": "Välj en av knapparna i formuläret."}))
         if occ.status != OPEN:
             web.metrics.item_posts.labels(action=action, outcome="already").inc()
             return _receipt(session, occ, web, "already")
@@ -181,9 +212,11 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
             state.errors["postpone_to"] = "En löpande aktivitet har inget datum att skjuta upp."
         if state.errors:
             web.metrics.item_posts.labels(action=action, outcome="invalid").inc()
-            return _render_item(request, web, item_context(session, occ, web, state), 400)
+            return again(state)
         person = session.get(Person, claim.person_id)
-        assert person is not None  # the occurrence's foreign key keeps it
+        if person is None:
+            return web.bad_link(request, "stale")
+        owner = completion.stand_in_for(occ, person.id)
         v = state.values
         if action == "done":
             outcome = completion.mark_done(
@@ -195,6 +228,7 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
                 now=now,
                 comment=v.get("comment", ""),
                 result_note=v.get("result", ""),
+                stand_in_for=owner,
             )
             if outcome.needs_sync:
                 # The item has relative children ("på nästkommande APT"), due from now on.
@@ -209,10 +243,11 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
                 to=date.fromisoformat(v["postpone_to"]),
                 reason=v["postpone_reason"],
                 now=now,
+                stand_in_for=owner,
             )
         else:
             outcome = completion.mark_not_applicable(
-                session, occ.id, by=person, reason=v["na_reason"], now=now
+                session, occ.id, by=person, reason=v["na_reason"], now=now, stand_in_for=owner
             )
         kind = action if outcome.changed else "already"
         web.metrics.item_posts.labels(action=action, outcome=kind).inc()

@@ -3,16 +3,20 @@ mail's footer. GET only shows (mail scanners open links); the form's POST change
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service import preferences
 from service.links import SETTINGS, Claim
-from service.models import Person
-from service.pipeline import coming_mails
-from service.reminders import CHECKIN_KIND, DIGEST_KIND, ESCALATION_KIND
+from service.models import Occurrence, Person
+from service.pipeline import coming_mails, preview_until
+from service.reminders import CHECKIN_KIND, DIGEST_KIND, ESCALATION_KIND, PlannedMail
 from service.web.context import Web, page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.security import CSRF_FIELD, form_path
@@ -22,6 +26,46 @@ KIND_SV = {
     ESCALATION_KIND: "Kopia som chef",
     CHECKIN_KIND: "Avstämning",
 }
+
+
+@dataclass(frozen=True)
+class ComingWeek:
+    """One week of the preview: its Monday and the mails in it (maybe none)."""
+
+    monday: date
+    mails: tuple[dict[str, Any], ...]
+
+    @property
+    def number(self) -> int:
+        return self.monday.isocalendar().week
+
+
+def by_week(
+    mails: Sequence[PlannedMail],
+    owners: Mapping[int, int],
+    person_id: int,
+    today: date,
+    until: date,
+) -> list[ComingWeek]:
+    """Pure: the preview's mails, week by week from this week to the one holding `until`.
+    `owners` maps occurrences to their person: items of someone the person stands in for are
+    counted apart."""
+    weeks: dict[date, list[dict[str, Any]]] = {}
+    monday = today - timedelta(days=today.weekday())
+    while monday <= until:
+        weeks[monday] = []
+        monday += timedelta(days=7)
+    for mail in mails:
+        ids = {n.occurrence_id for n in mail.notices}
+        weeks.setdefault(mail.day - timedelta(days=mail.day.weekday()), []).append(
+            {
+                "day": mail.day,
+                "kind": KIND_SV.get(mail.kind, "Påminnelse"),
+                "count": len(ids),
+                "for_others": sum(1 for i in ids if owners.get(i, person_id) != person_id),
+            }
+        )
+    return [ComingWeek(day, tuple(found)) for day, found in sorted(weeks.items())]
 
 
 def show_settings(request: Request) -> Response:
@@ -89,15 +133,23 @@ def _render(
             }
             for a in preferences.absences_of(session, person.id, today)
         ]
-        coming: list[dict[str, Any]] = [
-            {
-                "day": mail.day,
-                "kind": KIND_SV.get(mail.kind, "Påminnelse"),
-                "count": len({n.occurrence_id for n in mail.notices}),
-            }
-            for mail in coming_mails(web.app, session, person.id, today)
-        ]
+        until = preview_until(session, person.id, today)
+        mails = coming_mails(web.app, session, person.id, today, (until - today).days)
+        ids = {n.occurrence_id for m in mails for n in m.notices}
+        owners = dict(
+            session.execute(
+                select(Occurrence.id, Occurrence.person_id).where(Occurrence.id.in_(ids))
+            )
+            .tuples()
+            .all()
+        )
+        coming = by_week(mails, owners, person.id, today, until)
         weekday = preferences.bundle_weekday_of(session, person.id)
+        covering = [
+            {"name": people[c.owner_id].name, "starts": c.starts, "ends": c.ends}
+            for c in preferences.standing_in_for_from(session, person.id, today)
+            if c.owner_id in people
+        ]
     cookie, fresh = web.csrf.cookie_value(request)
     response = page(
         "settings.html.j2",
@@ -108,6 +160,8 @@ def _render(
         bundle_weekday=weekday,
         absences=absences,
         coming=coming,
+        until=until,
+        covering=covering,
         errors=change.errors,
         values=values or {},
         saved=saved,

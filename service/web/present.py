@@ -72,12 +72,22 @@ def history(session: Session, occurrence_ids: Sequence[int]) -> list[HistoryLine
         .where(AuditEntry.occurrence_id.in_(occurrence_ids))
         .order_by(AuditEntry.at, AuditEntry.id)
     ).all()
-    names = people_by_email(session, (e.actor for e in entries))
-    return [HistoryLine(e.at, describe(e, names.get(e.actor, e.actor))) for e in entries]
+    return history_lines(session, entries)
 
 
-def describe(entry: AuditEntry, actor: str) -> str:
+def history_lines(session: Session, entries: Sequence[AuditEntry]) -> list[HistoryLine]:
+    """The audit entries as lines, each naming the person who acted (and for whom)."""
+    wanted = [e.actor for e in entries]
+    wanted += [str((e.detail or {}).get("stand_in_for", "")) for e in entries]
+    names = people_by_email(session, wanted)
+    return [HistoryLine(e.at, describe(e, names.get(e.actor, e.actor), names)) for e in entries]
+
+
+def describe(entry: AuditEntry, actor: str, names: dict[str, str] | None = None) -> str:
     d: dict[str, Any] = entry.detail or {}
+    if d.get("stand_in_for"):
+        owner = str(d["stand_in_for"])
+        actor = i18n.acted_by_sv(actor, (names or {}).get(owner, owner))
     if entry.action == "occurrence.done":
         text = f"Klarmarkerad av {actor}"
         if d.get("on"):
@@ -96,8 +106,11 @@ def describe(entry: AuditEntry, actor: str) -> str:
 
 
 def record_line(occ: Occurrence, names: dict[int, str]) -> str:
-    """ "Klarmarkerad 3 december 2024 av Anna Berg via länken i mejlet"."""
+    """ "Utförd 3 december 2024, markerad av Anna Berg via länken i mejlet"; a stand-in's
+    record names both: "markerad av Anna Berg (ersättare för Maria Sjöberg)"."""
     who = names.get(occ.done_by_id or 0, "okänd")
+    if occ.done_by_id is not None and occ.done_by_id != occ.person_id:
+        who = i18n.acted_by_sv(who, names.get(occ.person_id, ""))
     when = i18n.format_date_sv(occ.done_on) if occ.done_on else "okänt datum"
     via = VIA_SV.get(occ.done_via, "")
     return f"Utförd {when}, markerad av {who}" + (f" {via}" if via else "")

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from service.db import transaction
 from service.inbox import undo
 from service.links import UNDO, Claim
-from service.models import Area, Item, Plan
+from service.models import Area, Item, Person, Plan
 from service.web.context import Web, page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.security import CSRF_FIELD, form_path
@@ -53,21 +53,31 @@ def _undo(request: Request, web: Web, claim: Claim) -> Response:
         if change is None:
             return web.bad_link(request, "stale")
         done = undo.undo(session, change, now=web.now(), via=VIA)
-        if done:
+        if done is not None:
             session.refresh(change.occurrence)
-        return _render(request, web, session, change, "undone" if done else "")
+        removed = len(done.removed_children) if done is not None else 0
+        outcome = "undone" if done is not None else ""
+        return _render(request, web, session, change, outcome, removed)
 
 
 def _render(
-    request: Request, web: Web, session: Session, change: undo.Change, outcome: str
+    request: Request,
+    web: Web,
+    session: Session,
+    change: undo.Change,
+    outcome: str,
+    removed: int = 0,
 ) -> Response:
     item = session.get(Item, change.occurrence.item_id)
     assert item is not None
+    owner = session.get(Person, change.occurrence.person_id)
     context: dict[str, Any] = {
         "plan": session.get(Plan, item.plan_id),
         "area": session.get(Area, item.area_id),
         "item": item,
         "person": change.person,
+        "owner": owner or change.person,
+        "removed": removed,
         "what": _WHAT[change.entry.action],
         "at": web.app.local_date(change.entry.at),
         "action": change.entry.action,

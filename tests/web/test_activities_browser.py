@@ -116,3 +116,47 @@ def test_the_page_with_errors_passes_axe_on_a_phone_and_leads_to_each_field(
     assert reload(browser_app, occ.id).status == "open"  # nothing changed
     page.get_by_role("link", name="Aktivitet 2: Ange det nya datumet").click()
     assert page.evaluate("location.hash") == f"#nytt_datum-{later.id}"
+
+
+def test_a_stand_in_ticks_an_absent_colleagues_item_in_its_own_section_with_the_keyboard(
+    browser: Browser, browser_app: App, server: BackgroundServer
+) -> None:
+    from sqlalchemy import select
+
+    from service.db import transaction
+    from service.models import Absence, Person
+
+    occ = find_occurrence(browser_app, "starka-enhetschefer", 1, "1")
+    with transaction(browser_app.sessions) as session:
+        stand_in = session.scalars(
+            select(Person).where(Person.id != occ.person_id).order_by(Person.id.desc())
+        ).first()
+        owner = session.get(Person, occ.person_id)
+        assert stand_in is not None and owner is not None
+        stand_in_id, owner_name = stand_in.id, owner.name
+        session.add(
+            Absence(
+                person_id=occ.person_id,
+                starts=NOW.date(),
+                ends=NOW.date(),
+                stand_in_id=stand_in_id,
+                created_at=NOW,
+            )
+        )
+    page = new_page(browser, DESKTOP)
+    page.goto(server.url + path_of(browser_app, activities_url(browser_app, stand_in_id, NOW)))
+    page.wait_for_selector(f"text=Som ersättare för {owner_name}")
+    assert_accessible(page, "activities-stand-in-desktop")
+
+    tab_to(page, f"klar-{occ.id}")
+    page.keyboard.press("Space")
+    tab_to_text(page, "Markera valda som klara")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Tack! Det är registrerat")
+
+    stored = reload(browser_app, occ.id)
+    assert (stored.status, stored.done_by_id, stored.person_id) == (
+        "done",
+        stand_in_id,
+        occ.person_id,
+    )
