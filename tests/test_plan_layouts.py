@@ -256,8 +256,9 @@ def test_dry_run_json_lists_each_item_with_parties_deadline_and_warnings(
         "area": "Område ett",
         "responsible": ["Förvaltningschef"],
         "parties": [
+            # No administration under [plan]: the whole municipality's, both heads.
             {"written": "Förvaltningschef", "role": "förvaltningschef", "external": None,
-             "reaches": 1}
+             "reaches": 2}
         ],
         "deadline": {
             "phrase": "December 2024",
@@ -387,7 +388,8 @@ def test_dry_run_json_names_an_external_party_as_external(cli_ready: Cli, tmp_pa
     )
     (entry,) = cli_ready.dry_run(path)["entries"]
     assert entry["parties"] == [
-        {"written": "Enhetschef", "role": "enhetschef", "external": None, "reaches": 14},
+        # A municipality-wide plan: SOC's 14 enhetschefer and BUF's one.
+        {"written": "Enhetschef", "role": "enhetschef", "external": None, "reaches": 15},
         {"written": "Försäkringskassan", "role": None, "external": "Försäkringskassan",
          "reaches": 0},
     ]  # fmt: skip
@@ -407,4 +409,4 @@ def test_a_dry_run_without_a_directory_file_checks_against_the_stores_people(
         encoding="utf-8",
     )
     (entry,) = cli_ready.dry_run(path)["entries"]
-    assert entry["parties"][0]["reaches"] == 14  # the enhetschefer the store holds
+    assert entry["parties"][0]["reaches"] == 15  # the enhetschefer the store holds (SOC, BUF)

@@ -64,7 +64,7 @@ def test_a_head_signs_in_sees_her_overview_and_her_activities_and_signs_out(
     page.get_by_role("link", name="Logga in med kommunens konto").click()
     page.wait_for_selector("text=Min översikt")
     assert page.url == server.url + "/mitt"
-    assert "hela förvaltningen" in page.content()
+    assert "Översikten visar Socialförvaltningen." in page.content()
     assert_accessible(page, "my-overview-desktop")
     page.get_by_role("link", name="Mina aktiviteter").click()
     page.wait_for_selector("h1:has-text('Mina aktiviteter')")
