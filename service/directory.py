@@ -6,6 +6,7 @@ import json
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,15 +78,40 @@ class Directory:
         """One responsible party as written ("Verksamhetschef LSS"), or None if unknown."""
         return self.vocabulary.match_role(text)
 
+    # Indexes over `people`, built on first use (the directory is frozen, so they stay true).
+    # manager_of runs for every person of a sync; scanning everyone for each was O(n²), about
+    # a second at 2,000 people.
+    @cached_property
+    def _by_email(self) -> dict[str, PersonRecord]:
+        index: dict[str, PersonRecord] = {}
+        for p in self.people:
+            index.setdefault(p.email.lower(), p)  # the first one, as a scan would find
+        return index
+
+    @cached_property
+    def _by_role(self) -> dict[str, list[PersonRecord]]:
+        index: dict[str, list[PersonRecord]] = {}
+        for p in self.people:
+            index.setdefault(p.role, []).append(p)
+        return index
+
+    @cached_property
+    def _by_role_and_place(self) -> dict[tuple[str, str, str | None], list[PersonRecord]]:
+        """(role, "area" or "unit", code) -> holders, in directory order."""
+        index: dict[tuple[str, str, str | None], list[PersonRecord]] = {}
+        for p in self.people:
+            index.setdefault((p.role, roles.AREA, p.division), []).append(p)
+            index.setdefault((p.role, roles.UNIT, p.unit), []).append(p)
+        return index
+
     def by_email(self, email: str) -> PersonRecord | None:
-        wanted = email.lower()
-        return next((p for p in self.people if p.email.lower() == wanted), None)
+        return self._by_email.get(email.lower())
 
     def by_id(self, person_id: int) -> PersonRecord | None:
         return next((p for p in self.people if p.id == person_id), None)
 
     def with_role(self, role: str) -> list[PersonRecord]:
-        return [p for p in self.people if p.role == role]
+        return list(self._by_role.get(role, ()))
 
     def holders(self, role: str) -> list[tuple[PersonRecord, bool]]:
         """Everyone who answers for `role` (a key as RoleMatch.key gives it), each with True when
@@ -144,11 +170,14 @@ class Directory:
             return None
         if spec.reports_to is not None:
             above = self.roles.spec(spec.reports_to)
-            candidates = self.with_role(spec.reports_to)
             if above is not None and above.level == roles.AREA:
-                candidates = [p for p in candidates if p.division == self.area_of(person)]
+                key = (spec.reports_to, roles.AREA, self.area_of(person))
+                candidates = self._by_role_and_place.get(key, [])
             elif above is not None and above.level == roles.UNIT:
-                candidates = [p for p in candidates if p.unit == person.unit]
+                key = (spec.reports_to, roles.UNIT, person.unit)
+                candidates = self._by_role_and_place.get(key, [])
+            else:
+                candidates = self._by_role.get(spec.reports_to, [])
             if candidates:
                 return candidates[0]
         # Escalation stops at the head of the person's own administration.
@@ -158,7 +187,7 @@ class Directory:
     def head(self, administration: str | None = None) -> PersonRecord | None:
         """The head of `administration` (the head role's holder there), or the first head."""
         head_role = self.roles.head_role
-        heads = self.with_role(head_role) if head_role else []
+        heads = self._by_role.get(head_role, []) if head_role else []
         if administration is not None:
             heads = [p for p in heads if self.administration_of(p) == administration]
         return heads[0] if heads else None
