@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
-from service.directory import load_directory, stored_roles
+from service.directory import (
+    Directory,
+    PersonRecord,
+    load_directory,
+    people_by_id,
+    stored_roles,
+)
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -35,9 +41,32 @@ from service.web.urls import activities_url, dashboard_url, item_anchor
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+@dataclass(frozen=True)
+class DigestShared:
+    """What every digest of one run reads alike, loaded once: the directory's roles and places
+    (not its people). A run composes a digest per head, 1,740 of them on a national store,
+    and loading the directory for each had cost more than the digests themselves."""
+
+    places: Directory
+
+    @classmethod
+    def load(cls, session: Session) -> DigestShared:
+        return cls(load_directory(session, with_people=False))
+
+
 def digest_context(
-    app: App, session: Session, recipient: Person | None, *, now: datetime, today: date
+    app: App,
+    session: Session,
+    recipient: Person | None,
+    *,
+    now: datetime,
+    today: date,
+    shared: DigestShared | None = None,
 ) -> DigestContext:
+    """The digest for `recipient` (None: an extra recipient, who sees everything). Every query
+    is narrowed to the recipient's administration in SQL, so a head's digest costs what their
+    own plans hold, not what the store holds."""
+    shared = shared or DigestShared.load(session)
     soon_days = int(app.config.get("digest", "due_soon_days", 14))
     week_start = today - timedelta(days=7)
     if recipient is not None:
@@ -56,16 +85,17 @@ def digest_context(
     def item_url(item_id: int) -> str:
         return f"{dashboard}#{item_anchor(item_id)}"
 
-    scope = _scope(session, recipient)
-    open_rows = [
-        r
-        for r in session.execute(
-            select(
-                Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to
-            ).where(Occurrence.status == OPEN)
-        ).all()
-        if scope is None or r.item_id in scope
-    ]
+    administration = _administration(shared.places, recipient)
+    scope = _items_of(administration)
+    # Nothing later than the fortnight matters here (both dates empty: nothing to show either).
+    effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+    open_rows = session.execute(
+        select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to).where(
+            Occurrence.status == OPEN,
+            effective_due <= today + timedelta(days=soon_days),
+            _in(Occurrence.item_id, scope),
+        )
+    ).all()
     overdue_ids = [
         r.id for r in open_rows if (r.postponed_to or r.due) and (r.postponed_to or r.due) < today
     ]
@@ -86,17 +116,14 @@ def digest_context(
     overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
     due_soon = sorted(linked(soon_ids), key=lambda i: (i.due or today, i.person_name))
 
-    done_rows = [
-        o
-        for o in session.scalars(
-            select(Occurrence).where(
-                Occurrence.status == DONE,
-                Occurrence.done_on >= week_start,
-                Occurrence.done_on < today,
-            )
+    done_rows = session.scalars(
+        select(Occurrence).where(
+            Occurrence.status == DONE,
+            Occurrence.done_on >= week_start,
+            Occurrence.done_on < today,
+            _in(Occurrence.item_id, scope),
         )
-        if scope is None or o.item_id in scope
-    ]
+    ).all()
 
     def described(rows: Sequence[Occurrence]) -> dict[int, MailItem]:
         """The rows as linked MailItems, whatever their status."""
@@ -112,7 +139,18 @@ def digest_context(
         return {o.id: _with_url(loaded[o.id], item_url(o.item_id)) for o in rows if o.id in loaded}
 
     done_items = described(done_rows)
-    people = {p.id: p for p in session.scalars(select(Person))}
+    deferred_rows = session.scalars(
+        select(Occurrence).where(
+            Occurrence.deferred_at.is_not(None),
+            Occurrence.deferred_at >= now - timedelta(days=7),
+            or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
+            _in(Occurrence.item_id, scope),
+        )
+    ).all()
+    people = people_by_id(
+        session,
+        [o.done_by_id for o in done_rows] + [o.deferred_by_id for o in deferred_rows],
+    )
     done_last_week = tuple(
         DoneRow(
             item=done_items[o.id],
@@ -124,17 +162,6 @@ def digest_context(
         for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
         if o.id in done_items and o.done_on is not None
     )
-    deferred_rows = [
-        o
-        for o in session.scalars(
-            select(Occurrence).where(
-                Occurrence.deferred_at.is_not(None),
-                Occurrence.deferred_at >= now - timedelta(days=7),
-                or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
-            )
-        )
-        if scope is None or o.item_id in scope
-    ]
     deferred_items = described(deferred_rows)
     deferred = tuple(
         DeferredRow(
@@ -163,7 +190,7 @@ def digest_context(
             .order_by(OutboxMessage.created_at)
         )
     )
-    continuous, progress = _progress(session, today, people, item_url, scope)
+    continuous, progress = _progress(session, today, item_url, shared.places.vocabulary, scope)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
         today=today,
@@ -177,7 +204,7 @@ def digest_context(
         continuous=continuous,
         progress=progress,
         failed=failed,
-        plan_lines=tuple(plan_trends(session, today, app.tz)),
+        plan_lines=tuple(plan_trends(session, today, app.tz, administration=administration)),
         dashboard_url=dashboard,
         public_url=app.public_url,
         activities_url=activities_url(app, recipient.id, now) if recipient else "",
@@ -205,53 +232,63 @@ def _with_url(item: MailItem, url: str) -> MailItem:
     return replace(item, item_url=url)
 
 
-def _scope(session: Session, recipient: Person | None) -> set[int] | None:
-    """The items a digest covers: the head of one administration gets its plans; the
-    kommundirektör, extra recipients and a directory of one administration get all (None)."""
-    if recipient is None:
+def _administration(places: Directory, recipient: Person | None) -> str | None:
+    """The administration whose plans a digest covers: the head of one administration gets
+    its plans; the kommundirektör, extra recipients and a directory of one administration get
+    all (None)."""
+    if recipient is None or not recipient.active:
         return None
-    directory = load_directory(session)
-    record = directory.by_email(recipient.email)
-    spec = directory.roles.spec(recipient.role)
-    if record is None or spec is None or not spec.head:
+    spec = places.roles.spec(recipient.role)
+    if spec is None or not spec.head or not places.organisation.administrations:
         return None
-    administration = directory.administration_of(record)
-    if not directory.organisation.administrations or administration is None:
-        return None
-    return set(
-        session.scalars(
-            select(Item.id)
-            .join(Plan, Item.plan_id == Plan.id)
-            .where(Plan.administration == administration)
-        )
+    record = PersonRecord(
+        email=recipient.email,
+        name=recipient.name,
+        role=recipient.role,
+        unit=recipient.unit_code,
+        division=recipient.division_code,
     )
+    return places.administration_of(record)
+
+
+def _items_of(administration: str | None) -> Select[tuple[int]] | None:
+    """The items of the administration's plans, as a subquery; None: every item."""
+    if administration is None:
+        return None
+    return (
+        select(Item.id)
+        .join(Plan, Item.plan_id == Plan.id)
+        .where(Plan.administration == administration)
+    )
+
+
+def _in(column: ColumnElement[int], scope: Select[tuple[int]] | None) -> ColumnElement[bool]:
+    return true() if scope is None else column.in_(scope)
 
 
 def _progress(
     session: Session,
     today: date,
-    people: dict[int, Person],
     item_url: Callable[[int], str],
-    scope: set[int] | None = None,
+    vocabulary: RoleVocabulary,
+    scope: Select[tuple[int]] | None = None,
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
-    vocabulary = load_directory(session).vocabulary
     rows = session.execute(
         select(Occurrence, Item, Area, Plan)
         .join(Item, Occurrence.item_id == Item.id)
         .join(Area, Item.area_id == Area.id)
         .join(Plan, Item.plan_id == Plan.id)
-        .where(Item.active.is_(True))
+        .where(Item.active.is_(True), _in(Item.id, scope))
         .order_by(Plan.title, Area.position, Item.position)
     ).all()
     by_item: dict[int, list[Occurrence]] = defaultdict(list)
     meta: dict[int, tuple[Item, Area, Plan]] = {}
     for occ, item, area, plan in rows:
-        if scope is not None and item.id not in scope:
-            continue
         by_item[item.id].append(occ)
         meta[item.id] = (item, area, plan)
+    people = people_by_id(session, [occ.person_id for occ, *_ in rows])
     progress = []
     continuous = []
     for item_id, occs in by_item.items():

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import i18n
+from service.directory import people_by_id
 from service.figures import Fact, Figures, Period, compute, grouped, monthly_on_time, trend
 from service.indicators import Shown, shown_for
 from service.models import Area, Item, Occurrence, Person, Plan
@@ -379,13 +380,25 @@ def trend_line(title: str, before: Figures, now: Figures) -> str:
     return text + f" ({change:+d} procentenheter sedan förra veckan)."
 
 
-def plan_trends(session: Session, today: date, tz: ZoneInfo = i18n.LOCAL_TZ) -> list[str]:
-    """The digest's lines: each plan's figures now and a week ago."""
+def plan_trends(
+    session: Session,
+    today: date,
+    tz: ZoneInfo = i18n.LOCAL_TZ,
+    *,
+    administration: str | None = None,
+) -> list[str]:
+    """The digest's lines: each plan's figures now and a week ago; only the plans of
+    `administration` when given (a head's digest)."""
     lines = []
-    people = {p.id: p for p in session.scalars(select(Person))}
-    for plan in session.scalars(select(Plan).order_by(Plan.title)):
+    plans = select(Plan).order_by(Plan.title)
+    if administration is not None:
+        plans = plans.where(Plan.administration == administration)
+    for plan in session.scalars(plans):
         items = [i for i in plan.items if i.active]
-        facts = facts_of(items, _occurrences(session, items), people, tz)
+        occurrences = _occurrences(session, items)
+        # Only the people these occurrences name: a national store holds 50,000.
+        people = people_by_id(session, {o.person_id for o in occurrences})
+        facts = facts_of(items, occurrences, people, tz)
         before, now = trend(facts, Period(plan.start, today))
         if now.activities_due:
             lines.append(trend_line(plan.title, before, now))
