@@ -52,6 +52,9 @@ def bench_config(db: Path | str, outbox: Path) -> Config:
             "database": {"url": url},
             "mail.files": {"folder": str(outbox), "preview": False},
             "web": {"secret_keys": "bench-key"},
+            # The tick plans reminders only; bench.scale times the digests on their own
+            # (`bevakning digest`'s plan_digests, then their dispatch).
+            "digest": {"enabled": False},
         }
     )
 
