@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from service import i18n, roles
@@ -275,23 +276,38 @@ def _progress(
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
-    rows = session.execute(
-        select(Occurrence, Item, Area, Plan)
-        .join(Item, Occurrence.item_id == Item.id)
+    items = session.execute(
+        select(Item, Area, Plan)
         .join(Area, Item.area_id == Area.id)
         .join(Plan, Item.plan_id == Plan.id)
         .where(Item.active.is_(True), _in(Item.id, scope))
         .order_by(Plan.title, Area.position, Item.position)
     ).all()
-    by_item: dict[int, list[Occurrence]] = defaultdict(list)
-    meta: dict[int, tuple[Item, Area, Plan]] = {}
-    for occ, item, area, plan in rows:
-        by_item[item.id].append(occ)
-        meta[item.id] = (item, area, plan)
-    people = people_by_id(session, [occ.person_id for occ, *_ in rows])
+    meta = {item.id: (item, area, plan) for item, area, plan in items}
+    # The occurrences as plain rows: ORM objects for the whole history of an administration's
+    # plans had cost most of a digest.
+    by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
+    for occ in session.execute(
+        select(
+            Occurrence.item_id,
+            Occurrence.person_id,
+            Occurrence.status,
+            Occurrence.done_on,
+            Occurrence.window_key,
+            Occurrence.window_end,
+            func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
+        )
+        .join(Item, Occurrence.item_id == Item.id)
+        .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
+        .order_by(Occurrence.id)
+    ):
+        by_item[occ.item_id].append(occ)
+    people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
     progress = []
     continuous = []
     for item_id, occs in by_item.items():
+        if not occs:
+            continue
         item, area, plan = meta[item_id]
         if item.deadline_kind == DeadlineKind.CONTINUOUS.value:
             done = [o for o in occs if o.status == DONE and o.done_on]
@@ -342,7 +358,7 @@ def _progress_role(item: Item, holders: list[Person], vocabulary: RoleVocabulary
     return vocabulary.title(role, 1) if role else "ansvarig"
 
 
-def _current_window(occs: list[Occurrence], today: date) -> list[Occurrence]:
+def _current_window(occs: list[Row[Any]], today: date) -> list[Row[Any]]:
     """The occurrences of the window that matters now: the earliest one still running, or the
     latest one that has ended."""
     keys: dict[str, date] = {}
