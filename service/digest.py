@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, exists, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from service import i18n, roles
 from service.app import App
@@ -263,7 +263,10 @@ def _items_of(administration: str | None) -> Select[tuple[int]] | None:
     )
 
 
-def _in(column: ColumnElement[int], scope: Select[tuple[int]] | None) -> ColumnElement[bool]:
+def _in(
+    column: ColumnElement[int] | InstrumentedAttribute[int], scope: Select[tuple[int]] | None
+) -> ColumnElement[bool]:
+    """`column` among the scope's items; always true without a scope."""
     return true() if scope is None else column.in_(scope)
 
 
