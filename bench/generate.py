@@ -52,6 +52,9 @@ def bench_config(db: Path | str, outbox: Path) -> Config:
             "database": {"url": url},
             "mail.files": {"folder": str(outbox), "preview": False},
             "web": {"secret_keys": "bench-key"},
+            # The tick plans reminders only; bench.scale times the digests on their own
+            # (`bevakning digest`'s plan_digests, then their dispatch).
+            "digest": {"enabled": False},
         }
     )
 
@@ -199,3 +202,180 @@ def write_occurrences(conn: Connection, rows: Iterable[tuple[object, ...]]) -> N
             batch = []
     if batch:
         conn.execute(insert(Occurrence.__table__), batch)
+
+
+# -- the national store: 290 municipalities × 6 administrations, one store ---------------------
+# A store's organisation is one municipality's (the kommundirektör's digest covers every plan
+# in it), so a provider's national store is modelled as 1,740 administrations side by side,
+# each with its head, two areas, six units, its people and one plan of its own.
+MUNICIPALITIES = 290
+ADMINISTRATIONS_EACH = 6
+ITEMS_PER_PLAN = 10
+
+
+def administration_code(n: int) -> str:
+    municipality, administration = divmod(n, ADMINISTRATIONS_EACH)
+    return f"K{municipality + 1:03}F{administration + 1}"
+
+
+def national_directory(people: int, administrations: int) -> dict[str, list[dict[str, str]]]:
+    """The directory document (as plans/directory.toml would hold it) of the national store:
+    per administration a förvaltningschef, a verksamhetschef per area and enhetschefer spread
+    over the units; person p works in administration p % administrations."""
+    doc: dict[str, list[dict[str, str]]] = {
+        "administration": [],
+        "area": [],
+        "unit": [],
+        "person": [],
+    }
+    for a in range(administrations):
+        code = administration_code(a)
+        doc["administration"].append({"code": code, "name": f"Förvaltning {code}"})
+        for o in (1, 2):
+            area = f"{code}O{o}"
+            doc["area"].append({"code": area, "name": f"Område {area}", "administration": code})
+            for e in (1, 2, 3):
+                unit = f"{area}E{e}"
+                doc["unit"].append({"code": unit, "name": f"Enhet {unit}", "area": area})
+    for p in range(people):
+        code, rank = administration_code(p % administrations), p // administrations
+        person = {"name": f"Person {p + 1}", "email": f"person{p + 1}@example.se"}
+        if rank == 0:
+            person |= {"role": "Förvaltningschef", "administration": code}
+        elif rank in (1, 2):
+            person |= {"role": "Verksamhetschef", "area": f"{code}O{rank}"}
+        else:
+            o, e = rank % 2 + 1, rank % 3 + 1
+            person |= {"role": "Enhetschef", "unit": f"{code}O{o}E{e}"}
+        doc["person"].append(person)
+    return doc
+
+
+def generate_national(
+    db: Path | str,
+    *,
+    occurrences: int,
+    due_now: int,
+    today: date,
+    people: int = 50_000,
+    administrations: int = MUNICIPALITIES * ADMINISTRATIONS_EACH,
+    seed: int = 7,
+    outbox: Path | None = None,
+) -> App:
+    """The national store at `db` (a SQLite file, replaced, or an empty PostgreSQL schema):
+    `administrations` administrations with their heads and people (stored by the real
+    store_directory), a plan of ITEMS_PER_PLAN items each naming "Enhetschef", and
+    `occurrences` occurrences of those items for the enhetschefer of the plan's own
+    administration; about `due_now` open and due within the horizon (some of them overdue),
+    the rest done in the past or due far ahead. Occurrences of an item in the same round share
+    a window, so the digest's progress lines count "3 av 24 enhetschefer klara"."""
+    from service.directory import parse_directory, store_directory
+
+    if isinstance(db, Path):
+        db.unlink(missing_ok=True)
+        outbox = outbox or db.parent / "outbox"
+    assert outbox is not None, "a PostgreSQL store needs an outbox folder"
+    app = App(bench_config(db, outbox))
+    create_schema(app.engine)
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    directory = parse_directory(national_directory(people, administrations), "national.toml")
+    with app.sessions() as session, session.begin():
+        store_directory(session, directory)
+    with app.engine.begin() as conn:
+        ids = dict(conn.execute(text("SELECT email, id FROM people")).tuples().all())
+        chefs: list[list[int]] = [[] for _ in range(administrations)]
+        for p, record in enumerate(directory.people):
+            if record.role == "enhetschef":
+                chefs[p % administrations].append(ids[record.email])
+        deadline = Deadline(DeadlineKind.DATE, due=today + timedelta(days=7)).to_json()
+        conn.execute(
+            insert(Plan),
+            [
+                {
+                    "id": a + 1,
+                    "slug": f"plan-{administration_code(a).lower()}",
+                    "title": f"Handlingsplan {administration_code(a)}",
+                    "organisation": f"Förvaltning {administration_code(a)}",
+                    "administration": administration_code(a),
+                    "source": "",
+                    "background": "",
+                    "start": today - timedelta(days=3650),
+                    "end": today + timedelta(days=3650),
+                    "follow_from": today,
+                    "source_file": "",
+                    "source_hash": "",
+                    "imported_at": now,
+                }
+                for a in range(administrations)
+            ],
+        )
+        conn.execute(
+            insert(Area),
+            [
+                {"id": a + 1, "plan_id": a + 1, "position": 1, "title": "Område", "description": ""}
+                for a in range(administrations)
+            ],
+        )
+        conn.execute(
+            insert(Item),
+            [
+                {
+                    "id": a * ITEMS_PER_PLAN + i + 1,
+                    "plan_id": a + 1,
+                    "area_id": a + 1,
+                    "parent_id": None,
+                    "number": str(i + 1),
+                    "position": i + 1,
+                    "title": f"Aktivitet {i + 1}",
+                    "responsible": ["Enhetschef"],
+                    "deadline_phrase": "",
+                    "cadence_phrase": "",
+                    "deadline_kind": "date",
+                    "deadline_json": deadline,
+                    "checked": "",
+                    "note": "",
+                    "active": True,
+                }
+                for a in range(administrations)
+                for i in range(ITEMS_PER_PLAN)
+            ],
+        )
+        rows = _national_occurrences(occurrences, due_now, chefs, today, rng, now)
+        with progress("Skapar förekomster", occurrences) as advance:
+            write_occurrences(conn, counted(rows, advance))
+        conn.execute(insert(State), [{"key": "data_version", "value": "1"}])
+        if conn.dialect.name == "postgresql":
+            for table in ("plans", "areas", "items"):  # explicit ids: the sequences follow
+                serial = f"pg_get_serial_sequence('{table}', 'id')"
+                conn.execute(text(f"SELECT setval({serial}, max(id)) FROM {table}"))
+    return app
+
+
+def _national_occurrences(
+    count: int,
+    due_now: int,
+    chefs: list[list[int]],
+    today: date,
+    rng: random.Random,
+    now: datetime,
+) -> Iterator[tuple[object, ...]]:
+    administrations = len(chefs)
+    for n in range(count):
+        a, k = n % administrations, n // administrations
+        mine = chefs[a]
+        # People first: the mails due now go to as many people as they would in life.
+        person, rest = mine[k % len(mine)], k // len(mine)
+        item, window = rest % ITEMS_PER_PLAN, rest // ITEMS_PER_PLAN
+        if n < due_now:
+            offset = rng.choice([-20, -3, 0, 1, 7, 30])
+            status, occ_due = "open", today + timedelta(days=offset)
+        elif n % 2:
+            status, occ_due = "done", today - timedelta(days=rng.randint(1, 2000))
+        else:
+            status, occ_due = "open", today + timedelta(days=rng.randint(120, 3000))
+        done_on = occ_due if status == "done" else None
+        yield (
+            a * ITEMS_PER_PLAN + item + 1, person, f"r{window}", None, occ_due, occ_due, False,
+            status, 1, "", done_on, "", "", "", now,
+        )  # fmt: skip

@@ -1,34 +1,41 @@
 """National scale: the tick over stores of 1,000,000 and 5,000,000 occurrences with about 5,000
-due, on SQLite and on PostgreSQL side by side, plus the query plans of the tick's queries.
+due, on SQLite and on PostgreSQL side by side, plus the query plans of the tick's queries; then,
+on the same national store (1,740 administrations with their heads, 50,000 people), the
+dispatch of the tick's mails to a local SMTP sink and the weekly digest for every head.
 
 Targets: a tick (expand + plan) under 5 s on PostgreSQL at 5,000,000, and a cost that grows
-with the work due, not with the size of the store (the 1M and 5M figures should be close).
-Run: scripts/bench scale (or python -m bench.scale [--sizes 1000000,5000000] [--explain]).
+with the work due, not with the size of the store (the 1M and 5M figures should be close); the
+digests for all heads under 60 s.
+Run: scripts/bench (1M) or python -m bench.scale [--sizes 1000000,5000000] [--explain]
+[--backends sqlite,postgresql] [--administrations 1740].
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from bench.generate import generate, pg_schema
+from bench.dispatch import free_port, run_sink
+from bench.generate import ADMINISTRATIONS_EACH, MUNICIPALITIES, generate_national, pg_schema
 from service.app import App
 from service.db import transaction
+from service.mail.transports.smtp import SmtpTransport
 from service.occurrences import mark_expanded
-from service.pipeline import candidates, policy_of, tick
+from service.pipeline import candidates, dispatch_outbox, plan_digests, policy_of, tick
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2025, 3, 4, 7, 30, tzinfo=STOCKHOLM)  # a Tuesday at the send time
 PEOPLE = 50_000
 
 
-def measure(app: App, size: int, backend: str, explain: bool) -> None:
+def measure(app: App, size: int, backend: str, explain: bool, smtp_port: int | None) -> None:
     with transaction(app.sessions) as session:
         sched = app.config.section("schedule")
         mark_expanded(session, NOW.date(), int(sched["horizon_days"]), str(sched["checkin_every"]))
@@ -47,6 +54,32 @@ def measure(app: App, size: int, backend: str, explain: bool) -> None:
     )
     if explain and backend == "postgresql":
         show_plans(app)
+    if smtp_port is None:
+        return
+    transport = SmtpTransport({"host": "127.0.0.1", "port": smtp_port, "security": "none"})
+    later = NOW + timedelta(minutes=10)
+    t0 = time.perf_counter()
+    sent = dispatch_outbox(app, later, transport=transport, worker="bench", max_batches=1000)
+    took = time.perf_counter() - t0
+    assert all(m["status"] == "sent" for m in sent), {m["status"] for m in sent}
+    print(
+        f"{backend:10} {size:>10,}  dispatch of {len(sent):,} mails to the SMTP sink: "
+        f"{took:5.1f} s ({len(sent) / took:4.0f} mails/s)"
+    )
+    t0 = time.perf_counter()
+    planned = plan_digests(app, later, force=True)
+    rows = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sent = dispatch_outbox(app, later, transport=transport, worker="bench", max_batches=1000)
+    rendered = time.perf_counter() - t0
+    assert len(sent) == len(planned) and all(m["status"] == "sent" for m in sent), (
+        len(sent),
+        len(planned),
+    )
+    print(
+        f"{backend:10} {size:>10,}  weekly digest for all {len(planned):,} heads: "
+        f"{rows + rendered:5.1f} s (outbox rows {rows:4.1f} s, render and send {rendered:5.1f} s)"
+    )
 
 
 def show_plans(app: App) -> None:
@@ -56,8 +89,6 @@ def show_plans(app: App) -> None:
 
         def record(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
             statements.append((statement, params))
-
-        from sqlalchemy import event
 
         event.listen(conn, "before_cursor_execute", record)
         with app.sessions(bind=conn) as session:
@@ -76,35 +107,52 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,5000000")
     parser.add_argument("--due", type=int, default=5000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    administrations = MUNICIPALITIES * ADMINISTRATIONS_EACH
+    parser.add_argument("--administrations", type=int, default=administrations)
+    parser.add_argument("--people", type=int, default=PEOPLE)
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    for backend in args.backends.split(","):
-        for size in sizes:
-            with tempfile.TemporaryDirectory(prefix="bevakning-scale-") as folder:
-                started = time.perf_counter()
-                if backend == "sqlite":
-                    app = _generate(Path(folder) / "scale.db", size, args.due, Path(folder))
-                    took = time.perf_counter() - started
-                    print(f"(generated {size:,} on SQLite in {took:.0f} s)")
-                    measure(app, size, backend, args.explain)
-                    app.engine.dispose()
-                else:
-                    with pg_schema() as url:
-                        app = _generate(url, size, args.due, Path(folder))
+    port = free_port()
+    ctx = mp.get_context("spawn")
+    counter, ready, stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
+    sink = ctx.Process(target=run_sink, args=(port, counter, ready, stop), daemon=True)
+    sink.start()
+    if not ready.wait(30):
+        raise RuntimeError("the SMTP sink did not start")
+    try:
+        for backend in args.backends.split(","):
+            for size in sizes:
+                # Dispatch and digests once per backend, on the largest store.
+                smtp = port if size == max(sizes) else None
+                with tempfile.TemporaryDirectory(prefix="bevakning-scale-") as folder:
+                    started = time.perf_counter()
+                    if backend == "sqlite":
+                        app = _generate(Path(folder) / "scale.db", size, args, Path(folder))
                         took = time.perf_counter() - started
-                        print(f"(generated {size:,} on PostgreSQL with COPY in {took:.0f} s)")
-                        measure(app, size, backend, args.explain)
+                        print(f"(generated {size:,} on SQLite in {took:.0f} s)")
+                        measure(app, size, backend, args.explain, smtp)
                         app.engine.dispose()
+                    else:
+                        with pg_schema() as url:
+                            app = _generate(url, size, args, Path(folder))
+                            took = time.perf_counter() - started
+                            print(f"(generated {size:,} on PostgreSQL with COPY in {took:.0f} s)")
+                            measure(app, size, backend, args.explain, smtp)
+                            app.engine.dispose()
+    finally:
+        stop.set()
+        sink.join(10)
 
 
-def _generate(db: Path | str, size: int, due: int, folder: Path) -> App:
-    return generate(
+def _generate(db: Path | str, size: int, args: argparse.Namespace, folder: Path) -> App:
+    return generate_national(
         db,
         occurrences=size,
-        due_now=due,
+        due_now=args.due,
         today=NOW.date(),
-        people=PEOPLE,
+        people=args.people,
+        administrations=args.administrations,
         outbox=folder / "outbox",
     )
 

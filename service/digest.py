@@ -6,15 +6,24 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, exists, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from service import i18n, roles
 from service.app import App
 from service.calendar import Calendars
 from service.deadlines import DeadlineKind
-from service.directory import Directory, load_directory, stored_organisation, stored_roles
+from service.directory import (
+    Directory,
+    load_directory,
+    people_by_id,
+    people_in,
+    record_of,
+    stored_organisation,
+    stored_roles,
+)
 from service.mail.compose import mail_items
 from service.mail.context import (
     ContinuousRow,
@@ -57,9 +66,32 @@ def since_previous(start: date, today: date) -> Since:
     return Since(since, since)
 
 
+@dataclass(frozen=True)
+class DigestShared:
+    """What every digest of one run reads alike, loaded once: the directory's roles and places
+    (not its people). A run composes a digest per head, 1,740 of them on a national store,
+    and loading the directory for each had cost more than the digests themselves."""
+
+    places: Directory
+
+    @classmethod
+    def load(cls, session: Session) -> DigestShared:
+        return cls(load_directory(session, with_people=False))
+
+
 def digest_context(
-    app: App, session: Session, recipient: Person | None, *, now: datetime, today: date
+    app: App,
+    session: Session,
+    recipient: Person | None,
+    *,
+    now: datetime,
+    today: date,
+    shared: DigestShared | None = None,
 ) -> DigestContext:
+    """The digest for `recipient` (None: an extra recipient, who sees everything). Every query
+    is narrowed to the recipient's administration in SQL, so a head's digest costs what their
+    own plans hold, not what the store holds."""
+    shared = shared or DigestShared.load(session)
     soon_days = int(app.config.get("digest", "due_soon_days", 14))
     week_start = today - timedelta(days=7)
     if recipient is not None:
@@ -78,16 +110,17 @@ def digest_context(
     def item_url(item_id: int) -> str:
         return f"{dashboard}#{item_anchor(item_id)}"
 
-    scope = _scope(session, recipient)
-    open_rows = [
-        r
-        for r in session.execute(
-            select(
-                Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to
-            ).where(Occurrence.status == OPEN)
-        ).all()
-        if scope is None or r.item_id in scope
-    ]
+    administration = digest_administration(session, recipient, shared.places)
+    scope = _items_of(administration)
+    # Nothing later than the fortnight matters here (both dates empty: nothing to show either).
+    effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+    open_rows = session.execute(
+        select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to).where(
+            Occurrence.status == OPEN,
+            effective_due <= today + timedelta(days=soon_days),
+            _in(Occurrence.item_id, scope),
+        )
+    ).all()
     overdue_ids = [
         r.id for r in open_rows if (r.postponed_to or r.due) and (r.postponed_to or r.due) < today
     ]
@@ -108,17 +141,14 @@ def digest_context(
     overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
     due_soon = sorted(linked(soon_ids), key=lambda i: (i.due or today, i.person_name))
 
-    done_rows = [
-        o
-        for o in session.scalars(
-            select(Occurrence).where(
-                Occurrence.status == DONE,
-                Occurrence.done_on >= week_start,
-                Occurrence.done_on < today,
-            )
+    done_rows = session.scalars(
+        select(Occurrence).where(
+            Occurrence.status == DONE,
+            Occurrence.done_on >= week_start,
+            Occurrence.done_on < today,
+            _in(Occurrence.item_id, scope),
         )
-        if scope is None or o.item_id in scope
-    ]
+    ).all()
 
     def described(rows: Sequence[Occurrence]) -> dict[int, MailItem]:
         """The rows as linked MailItems, whatever their status."""
@@ -134,7 +164,21 @@ def digest_context(
         return {o.id: _with_url(loaded[o.id], item_url(o.item_id)) for o in rows if o.id in loaded}
 
     done_items = described(done_rows)
-    people = {p.id: p for p in session.scalars(select(Person))}
+    deferred_rows = session.scalars(
+        select(Occurrence).where(
+            Occurrence.deferred_at.is_not(None),
+            Occurrence.deferred_at >= now - timedelta(days=(today - week_start).days),
+            or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
+            _in(Occurrence.item_id, scope),
+        )
+    ).all()
+    # Only the people these rows name (who acted, and for whom): a national store holds 50,000.
+    people = people_by_id(
+        session,
+        [o.done_by_id for o in done_rows]
+        + [o.deferred_by_id for o in deferred_rows]
+        + [o.person_id for o in [*done_rows, *deferred_rows]],
+    )
     done_last_week = tuple(
         DoneRow(
             item=done_items[o.id],
@@ -146,17 +190,6 @@ def digest_context(
         for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
         if o.id in done_items and o.done_on is not None
     )
-    deferred_rows = [
-        o
-        for o in session.scalars(
-            select(Occurrence).where(
-                Occurrence.deferred_at.is_not(None),
-                Occurrence.deferred_at >= now - timedelta(days=(today - week_start).days),
-                or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
-            )
-        )
-        if scope is None or o.item_id in scope
-    ]
     deferred_items = described(deferred_rows)
     deferred = tuple(
         DeferredRow(
@@ -177,12 +210,10 @@ def digest_context(
             failed_at=row.created_at,
         )
         for row in session.scalars(
-            _failed_since(session, now, digest_administration(session, recipient)).order_by(
-                OutboxMessage.created_at
-            )
+            _failed_since(now, administration, shared.places).order_by(OutboxMessage.created_at)
         )
     )
-    continuous, progress = _progress(session, today, people, item_url, scope)
+    continuous, progress = _progress(session, today, item_url, shared.places.vocabulary, scope)
     since = since_previous(week_start, today)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
@@ -202,7 +233,7 @@ def digest_context(
                 session,
                 today,
                 app.tz,
-                administration=digest_administration(session, recipient),
+                administration=administration,
                 days=(today - week_start).days,
                 since=since.change,
             )
@@ -255,17 +286,21 @@ def _administration_lines(
 
 
 def digest_administration(
-    session: Session, recipient: Person | None, directory: Directory | None = None
+    session: Session, recipient: Person | None, places: Directory | None = None
 ) -> str | None:
     """The administration a digest covers: a head gets her administration's plans; the
-    kommundirektör, extra recipients and a directory of one administration get all (None)."""
+    kommundirektör, extra recipients and a directory of one administration get all (None).
+    `places`: the directory's roles and places (its people are not needed)."""
     if recipient is None:
         return None
-    return (directory or load_directory(session)).plans_of(recipient.email)
+    places = places or load_directory(session, with_people=False)
+    if not places.organisation.administrations:
+        return None
+    return places.administration_of(record_of(recipient))
 
 
 def _failed_since(
-    session: Session, now: datetime, administration: str | None
+    now: datetime, administration: str | None, places: Directory
 ) -> Select[tuple[OutboxMessage]]:
     """Mails that failed in the last fortnight; for a head, those to her administration's
     people (mail to a digest's extra address belongs to every administration)."""
@@ -274,12 +309,14 @@ def _failed_since(
     )
     if administration is None:
         return query
-    directory = load_directory(session)
-    own = [p.id for p in directory.people if directory.administration_of(p) == administration]
+    own = select(Person.id).where(people_in(places, administration))
     return query.where(or_(OutboxMessage.person_id.in_(own), OutboxMessage.person_id.is_(None)))
 
 
-def _items_of(administration: str) -> Select[tuple[int]]:
+def _items_of(administration: str | None) -> Select[tuple[int]] | None:
+    """The items of the administration's plans, as a subquery; None: every item."""
+    if administration is None:
+        return None
     return (
         select(Item.id)
         .join(Plan, Item.plan_id == Plan.id)
@@ -287,42 +324,54 @@ def _items_of(administration: str) -> Select[tuple[int]]:
     )
 
 
-def _scope(session: Session, recipient: Person | None) -> set[int] | None:
-    """The ids of the items a digest covers; None: all."""
-    administration = digest_administration(session, recipient)
-    if administration is None:
-        return None
-    return set(session.scalars(_items_of(administration)))
+def _in(
+    column: ColumnElement[int] | InstrumentedAttribute[int], scope: Select[tuple[int]] | None
+) -> ColumnElement[bool]:
+    """`column` among the scope's items; always true without a scope."""
+    return true() if scope is None else column.in_(scope)
 
 
 def _progress(
     session: Session,
     today: date,
-    people: dict[int, Person],
     item_url: Callable[[int], str],
-    scope: set[int] | None = None,
+    vocabulary: RoleVocabulary,
+    scope: Select[tuple[int]] | None = None,
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
-    vocabulary = load_directory(session).vocabulary
-    rows = session.execute(
-        select(Occurrence, Item, Area, Plan)
-        .join(Item, Occurrence.item_id == Item.id)
+    items = session.execute(
+        select(Item, Area, Plan)
         .join(Area, Item.area_id == Area.id)
         .join(Plan, Item.plan_id == Plan.id)
-        .where(Item.active.is_(True))
+        .where(Item.active.is_(True), _in(Item.id, scope))
         .order_by(Plan.title, Area.position, Item.position)
     ).all()
-    by_item: dict[int, list[Occurrence]] = defaultdict(list)
-    meta: dict[int, tuple[Item, Area, Plan]] = {}
-    for occ, item, area, plan in rows:
-        if scope is not None and item.id not in scope:
-            continue
-        by_item[item.id].append(occ)
-        meta[item.id] = (item, area, plan)
+    meta = {item.id: (item, area, plan) for item, area, plan in items}
+    # The occurrences as plain rows: ORM objects for the whole history of an administration's
+    # plans had cost most of a digest.
+    by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
+    for occ in session.execute(
+        select(
+            Occurrence.item_id,
+            Occurrence.person_id,
+            Occurrence.status,
+            Occurrence.done_on,
+            Occurrence.window_key,
+            Occurrence.window_end,
+            func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
+        )
+        .join(Item, Occurrence.item_id == Item.id)
+        .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
+        .order_by(Occurrence.id)
+    ):
+        by_item[occ.item_id].append(occ)
+    people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
     progress = []
     continuous = []
     for item_id, occs in by_item.items():
+        if not occs:
+            continue
         item, area, plan = meta[item_id]
         if item.deadline_kind == DeadlineKind.CONTINUOUS.value:
             done = [o for o in occs if o.status == DONE and o.done_on]
@@ -373,7 +422,7 @@ def _progress_role(item: Item, holders: list[Person], vocabulary: RoleVocabulary
     return vocabulary.title(role, 1) if role else "ansvarig"
 
 
-def _current_window(occs: list[Occurrence], today: date) -> list[Occurrence]:
+def _current_window(occs: list[Row[Any]], today: date) -> list[Row[Any]]:
     """The occurrences of the window that matters now: the earliest one still running, or the
     latest one that has ended."""
     keys: dict[str, date] = {}
@@ -456,13 +505,18 @@ def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, s
 
 
 def is_calm(
-    session: Session, today: date, now: datetime, administration: str | None = None
+    session: Session,
+    today: date,
+    now: datetime,
+    administration: str | None = None,
+    places: Directory | None = None,
 ) -> bool:
     """Nothing for the digest to act on as of `now`: nothing overdue, no failed delivery,
     nothing put off (in `administration`'s plans, for its head). A calm week's digest (with
     nothing of the recipient's own in it) is left out."""
     effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
-    items = select(Item.id) if administration is None else _items_of(administration)
+    scope = _items_of(administration)
+    items = select(Item.id) if scope is None else scope
     overdue = session.scalar(
         select(
             exists().where(
@@ -475,7 +529,9 @@ def is_calm(
     failed = session.scalar(
         select(
             exists(
-                _failed_since(session, now, administration).where(OutboxMessage.created_at <= now)
+                _failed_since(
+                    now, administration, places or load_directory(session, with_people=False)
+                ).where(OutboxMessage.created_at <= now)
             )
         )
     )

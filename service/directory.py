@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import roles
@@ -76,15 +77,40 @@ class Directory:
         """One responsible party as written ("Verksamhetschef LSS"), or None if unknown."""
         return self.vocabulary.match_role(text)
 
+    # Indexes over `people`, built on first use (the directory is frozen, so they stay true).
+    # manager_of runs for every person of a sync; scanning everyone for each was O(n²), about
+    # a second at 2,000 people.
+    @cached_property
+    def _by_email(self) -> dict[str, PersonRecord]:
+        index: dict[str, PersonRecord] = {}
+        for p in self.people:
+            index.setdefault(p.email.lower(), p)  # the first one, as a scan would find
+        return index
+
+    @cached_property
+    def _by_role(self) -> dict[str, list[PersonRecord]]:
+        index: dict[str, list[PersonRecord]] = {}
+        for p in self.people:
+            index.setdefault(p.role, []).append(p)
+        return index
+
+    @cached_property
+    def _by_role_and_place(self) -> dict[tuple[str, str, str | None], list[PersonRecord]]:
+        """(role, "area" or "unit", code) -> holders, in directory order."""
+        index: dict[tuple[str, str, str | None], list[PersonRecord]] = {}
+        for p in self.people:
+            index.setdefault((p.role, roles.AREA, p.division), []).append(p)
+            index.setdefault((p.role, roles.UNIT, p.unit), []).append(p)
+        return index
+
     def by_email(self, email: str) -> PersonRecord | None:
-        wanted = email.lower()
-        return next((p for p in self.people if p.email.lower() == wanted), None)
+        return self._by_email.get(email.lower())
 
     def by_id(self, person_id: int) -> PersonRecord | None:
         return next((p for p in self.people if p.id == person_id), None)
 
     def with_role(self, role: str) -> list[PersonRecord]:
-        return [p for p in self.people if p.role == role]
+        return list(self._by_role.get(role, ()))
 
     def holders(self, role: str) -> list[tuple[PersonRecord, bool]]:
         """Everyone who answers for `role` (a key as RoleMatch.key gives it), each with True when
@@ -160,15 +186,19 @@ class Directory:
             return None
         if spec.reports_to is not None:
             above = self.roles.spec(spec.reports_to)
-            candidates = self.with_role(spec.reports_to)
             if above is not None and above.level == roles.AREA:
-                candidates = [p for p in candidates if p.division == self.area_of(person)]
+                key = (spec.reports_to, roles.AREA, self.area_of(person))
+                candidates = self._by_role_and_place.get(key, [])
             elif above is not None and above.level == roles.UNIT:
-                candidates = [p for p in candidates if p.unit == person.unit]
-            elif above is not None and above.level != roles.MUNICIPALITY:
-                # Each administration has its own (a ledamot's ordförande is their committee's).
-                own = self.administration_of(person)
-                candidates = [p for p in candidates if self.administration_of(p) == own]
+                key = (spec.reports_to, roles.UNIT, person.unit)
+                candidates = self._by_role_and_place.get(key, [])
+            else:
+                candidates = self._by_role.get(spec.reports_to, [])
+                if above is not None and above.level != roles.MUNICIPALITY:
+                    # Each administration has its own (a ledamot's ordförande is their
+                    # committee's).
+                    own = self.administration_of(person)
+                    candidates = [p for p in candidates if self.administration_of(p) == own]
             if candidates:
                 return candidates[0]
         # Escalation stops at the head of the person's own administration.
@@ -178,10 +208,18 @@ class Directory:
     def head(self, administration: str | None = None) -> PersonRecord | None:
         """The head of `administration` (the head role's holder there), or the first head."""
         head_role = self.roles.head_role
-        heads = self.with_role(head_role) if head_role else []
+        heads = self._by_role.get(head_role, []) if head_role else []
         if administration is not None:
-            heads = [p for p in heads if self.administration_of(p) == administration]
+            heads = self._heads_by_administration.get(administration, [])
         return heads[0] if heads else None
+
+    @cached_property
+    def _heads_by_administration(self) -> dict[str | None, list[PersonRecord]]:
+        index: dict[str | None, list[PersonRecord]] = {}
+        head_role = self.roles.head_role
+        for p in self._by_role.get(head_role, []) if head_role else []:
+            index.setdefault(self.administration_of(p), []).append(p)
+        return index
 
 
 def _one_line(value: object) -> str:
@@ -341,8 +379,14 @@ def store_directory(session: Session, directory: Directory) -> None:
 
     People missing from the new directory are deactivated, not deleted: their done records stay.
     """
+    # Areas and units read once and updated in place (a merge each cost a query and a flush:
+    # a minute for the 1,740 administrations of the national benchmark).
+    divisions = {d.code: d for d in session.scalars(select(Division))}
     for code, name in directory.divisions.items():
-        session.merge(Division(code=code, name=name))
+        if code in divisions:
+            divisions[code].name = name
+        else:
+            session.add(Division(code=code, name=name))
     # People who left keep the administration they were in: their open occurrences pass to
     # the successor in that administration (service/reassignment.py).
     present = {p.email.lower() for p in directory.people}
@@ -361,10 +405,13 @@ def store_directory(session: Session, directory: Directory) -> None:
         )
     )
     session.flush()
+    units = {u.code: u for u in session.scalars(select(Unit))}
     for unit in directory.units.values():
-        session.merge(
-            Unit(code=unit.code, name=unit.name, division_code=unit.division, address=unit.address)
-        )
+        stored = units.get(unit.code)
+        if stored is None:
+            stored = Unit(code=unit.code)
+            session.add(stored)
+        stored.name, stored.division_code, stored.address = unit.name, unit.division, unit.address
     session.flush()
     existing = {p.email.lower(): p for p in session.scalars(select(Person))}
     for record in directory.people:
@@ -391,28 +438,62 @@ def store_directory(session: Session, directory: Directory) -> None:
         )
 
 
+def record_of(person: Person) -> PersonRecord:
+    """A stored person as the directory describes them (for the rules that read places)."""
+    return PersonRecord(
+        email=person.email,
+        name=person.name,
+        role=person.role,
+        unit=person.unit_code,
+        division=person.division_code,
+    )
+
+
 def person_administrations(session: Session, directory: Directory) -> dict[int, str]:
     """Per person in the store, active or not, the administration they work in ("" when the
     directory places them in none): people who left keep their place in the figures."""
-    out = {}
-    for person in session.scalars(select(Person)):
-        record = PersonRecord(
-            email=person.email,
-            name=person.name,
-            role=person.role,
-            unit=person.unit_code,
-            division=person.division_code,
-        )
-        out[person.id] = directory.administration_of(record) or ""
+    return {
+        person.id: directory.administration_of(record_of(person)) or ""
+        for person in session.scalars(select(Person))
+    }
+
+
+def people_in(places: Directory, administration: str) -> ColumnElement[bool]:
+    """The stored people `Directory.administration_of` places in `administration`, as a SQL
+    condition (an administration named for the person wins over their area's)."""
+    given = places.organisation.of_person
+    areas = [code for code, owner in places.organisation.of_area.items() if owner == administration]
+    units = [code for code, unit in places.units.items() if unit.division in areas]
+    email = func.lower(Person.email)
+    by_place = or_(
+        Person.division_code.in_(areas),
+        and_(Person.division_code.is_(None), Person.unit_code.in_(units)),
+    )
+    return or_(
+        email.in_([e for e, owner in given.items() if owner == administration]),
+        and_(email.not_in(list(given)), by_place),
+    )
+
+
+def people_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Person]:
+    """The stored people with these ids (active or not), in queries of 500 ids."""
+    wanted = sorted({i for i in ids if i is not None})
+    out: dict[int, Person] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        out.update((p.id, p) for p in session.scalars(select(Person).where(Person.id.in_(chunk))))
     return out
 
 
-def load_directory(session: Session) -> Directory:
-    """The active directory as stored."""
-    people_rows: Sequence[Person] = session.scalars(
-        select(Person).where(Person.active.is_(True)).order_by(Person.id)
-    ).all()
-    by_id = {p.id: p for p in session.scalars(select(Person))}
+def load_directory(session: Session, *, with_people: bool = True) -> Directory:
+    """The active directory as stored; without its people when only its places and roles are
+    wanted (a national store holds 50,000 people)."""
+    people_rows: Sequence[Person] = (
+        session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.id)).all()
+        if with_people
+        else ()
+    )
+    by_id = {p.id: p for p in session.scalars(select(Person))} if with_people else {}
     units = {
         u.code: UnitRecord(u.code, u.name, u.division_code, u.address)
         for u in session.scalars(select(Unit))

@@ -186,6 +186,10 @@ class Occurrence(Base):
         UniqueConstraint("item_id", "person_id", "window_key"),
         Index("ix_occurrences_status_due", "status", "due"),
         Index("ix_occurrences_status_postponed", "status", "postponed_to"),
+        # A head's digest: the open, done or deferred occurrences of their administration's
+        # items. Without it SQLite (which keeps no statistics) walked every open occurrence
+        # of the store through the status index, for every head.
+        Index("ix_occurrences_item_status", "item_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

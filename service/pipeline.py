@@ -267,13 +267,13 @@ def _calm_recipients(
     plans, as things stood on the digest's day."""
     if not people:
         return frozenset()
-    directory = load_directory(session)
+    places = load_directory(session, with_people=False)
     calm: dict[str | None, bool] = {}
     out = set()
     for pid in people:
-        scope = digest_administration(session, session.get(Person, pid), directory)
+        scope = digest_administration(session, session.get(Person, pid), places)
         if scope not in calm:
-            calm[scope] = is_calm(session, day, moment, scope)
+            calm[scope] = is_calm(session, day, moment, scope, places)
         if calm[scope]:
             out.add(pid)
     return frozenset(out)

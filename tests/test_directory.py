@@ -114,6 +114,20 @@ def test_an_enhetschef_escalates_to_the_verksamhetschef_of_their_units_area() ->
     assert directory.manager_of(jonas) == person(directory, "per@example.se")
 
 
+def test_an_area_with_two_verksamhetschefer_escalates_to_the_one_listed_first() -> None:
+    data = small_directory(
+        person=[
+            {"name": "Olle Äldre", "email": "olle@example.se", "role": "Verksamhetschef",
+             "area": "ÄO"},
+        ]
+    )  # fmt: skip
+    data["person"].insert(0, data["person"].pop())  # Olle before Anna
+    directory = parse_directory(data, "katalog.toml")
+    assert directory.manager_of(person(directory, "lina@example.se")).email == "olle@example.se"
+    assert directory.manager_of(person(directory, "jonas@example.se")).email == "per@example.se"
+    assert person(directory, "OLLE@example.se").name == "Olle Äldre"  # any case of the address
+
+
 def test_a_verksamhetschef_escalates_to_the_forvaltningschef_who_escalates_to_nobody() -> None:
     directory = parse_directory(small_directory(), "katalog.toml")
     anna, eva = person(directory, "anna@example.se"), person(directory, "eva@example.se")

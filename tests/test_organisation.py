@@ -124,6 +124,28 @@ def test_each_plan_reaches_its_own_administration_and_each_head_gets_its_own_dig
         }
 
 
+def test_a_heads_digest_shows_the_trend_lines_of_their_own_administrations_plans_only(
+    town: App,
+) -> None:
+    town.init(at("2024-11-25", "06:00"))
+    with town.sessions() as session:
+        now = at("2025-01-08")  # December's deadlines have passed: every plan has a line
+
+        def trend_plans(email: str) -> set[str]:
+            person = session.scalar(select(Person).where(Person.email == email))
+            context = digest_context(town, session, person, now=now, today=now.date())
+            return {line.split(":")[0] for line in context.plan_lines}
+
+        assert trend_plans("eva@example.se") == {"Plan soc"}
+        assert trend_plans("karl@example.se") == {"Plan kff", "Plan kff-extern"}
+        assert trend_plans("klas@example.se") == {
+            "Plan soc",
+            "Plan kff",
+            "Plan kff-extern",
+            "Plan kommun",
+        }
+
+
 def test_a_plan_naming_an_unknown_administration_is_refused(town: App) -> None:
     path = town.config.path("plans", "folder") / "kff.toml"
     path.write_text(plan_text("kff", "KUL", '["Enhetschef"]'), encoding="utf-8")

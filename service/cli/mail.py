@@ -106,7 +106,7 @@ def cmd_tick(app: App, args: argparse.Namespace) -> int:
 
 def cmd_digest(app: App, args: argparse.Namespace) -> int:
     from service.db import transaction
-    from service.digest import digest_context, digest_recipients
+    from service.digest import DigestShared, digest_context, digest_recipients
     from service.mail.render import render
     from service.pipeline import dispatch_outbox, plan_digests
 
@@ -115,8 +115,10 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
     if args.dry_run:
         with transaction(app.sessions) as session:
             mails = []
+            shared = DigestShared.load(session)
             for person, address in digest_recipients(app, session):
-                context = digest_context(app, session, person, now=now, today=app.local_date(now))
+                today = app.local_date(now)
+                context = digest_context(app, session, person, now=now, today=today, shared=shared)
                 rendered = render("digest", context)
                 mails.append(
                     {

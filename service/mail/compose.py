@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -37,6 +38,9 @@ from service.web.urls import (
     done_url,
     settings_url,
 )
+
+if TYPE_CHECKING:  # service.digest imports this module
+    from service.digest import DigestShared
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +125,15 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
             for with_links, ids in wanted.items()
         }
         self.done: dict[int, OutgoingMail | Exception | None] = {}
-        for row in rows:
-            if row.kind == "digest":
-                self._compose(row, session)
+        digests = [row for row in rows if row.kind == "digest"]
+        # Read once for all the batch's digests (a national store sends 1,740 of them).
+        self.shared: DigestShared | None = None
+        if digests:
+            from service.digest import DigestShared
+
+            self.shared = DigestShared.load(session)
+        for row in digests:
+            self._compose(row, session)
 
     def __getitem__(self, row_id: int) -> OutgoingMail | Exception | None:
         if row_id not in self.done:
@@ -145,6 +155,7 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
                 self.people.get(row.person_id) if row.person_id else None,
                 self.loaded,
                 self.now,
+                self.shared,
             )
         except Exception as exc:
             log.exception("could not compose outbox row %s", row.key)
@@ -166,6 +177,7 @@ def _compose(
     recipient: Person | None,
     loaded: Mapping[bool, dict[int, MailItem]],
     now: datetime,
+    shared: DigestShared | None = None,
 ) -> OutgoingMail | None:
     if row.kind == ANSWER_KIND:
         if recipient is None:
@@ -179,7 +191,7 @@ def _compose(
 
         assert session is not None, "a digest is composed while its batch's session is open"
 
-        context = digest_context(app, session, recipient, now=now, today=today)
+        context = digest_context(app, session, recipient, now=now, today=today, shared=shared)
         context = replace(
             context,
             own=own if own and own.item_count else None,
