@@ -14,7 +14,8 @@ import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,23 @@ class RecordingSmtp(SmtpTransport):
         self.mails.append(mail)
 
 
+@contextmanager
+def smtp_sink() -> Iterator[tuple[int, Any]]:
+    """The sink started in its own process: yields its port and its shared mail counter."""
+    port = free_port()
+    ctx = mp.get_context("spawn")
+    counter, ready, stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
+    sink = ctx.Process(target=run_sink, args=(port, counter, ready, stop), daemon=True)
+    sink.start()
+    if not ready.wait(30):
+        raise RuntimeError("the SMTP sink did not start")
+    try:
+        yield port, counter
+    finally:
+        stop.set()
+        sink.join(10)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -107,15 +125,8 @@ def main() -> None:
     # loops back to back, and the median ratio.
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    port = free_port()
-    ctx = mp.get_context("spawn")
-    counter, ready, stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
-    sink = ctx.Process(target=run_sink, args=(port, counter, ready, stop), daemon=True)
-    sink.start()
-    if not ready.wait(30):
-        raise RuntimeError("the SMTP sink did not start")
     ratios = []
-    try:
+    with smtp_sink() as (port, counter):
         # Not counted: the first mails of a process pay for compiling the templates (and
         # inlining their CSS), loading Babel's Swedish data and SQLAlchemy's statement caches.
         with tempfile.TemporaryDirectory(prefix="bevakning-bench-") as folder:
@@ -128,9 +139,6 @@ def main() -> None:
                 f"round {round_no}: {n} mails; bevakning dispatch {n / ours:5.0f} mails/s, "
                 f"bare smtplib loop {n / bare:5.0f} mails/s, ratio {bare / ours:.2f}"
             )
-    finally:
-        stop.set()
-        sink.join(10)
     print(f"sink received {counter.value} mails in all (with 2 x 100 to warm up)")
     print(
         f"ratio: median {statistics.median(ratios):.2f}, range {min(ratios):.2f}-"

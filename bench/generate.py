@@ -59,6 +59,17 @@ def bench_config(db: Path | str, outbox: Path) -> Config:
     )
 
 
+def _empty_store(db: Path | str, outbox: Path | None) -> App:
+    """An app on a new, empty store: a SQLite file (replaced) or an empty PostgreSQL schema."""
+    if isinstance(db, Path):
+        db.unlink(missing_ok=True)
+        outbox = outbox or db.parent / "outbox"
+    assert outbox is not None, "a PostgreSQL store needs an outbox folder"
+    app = App(bench_config(db, outbox))
+    create_schema(app.engine)
+    return app
+
+
 def generate(
     db: Path | str,
     *,
@@ -70,12 +81,7 @@ def generate(
     outbox: Path | None = None,
 ) -> App:
     """A store at `db`: a SQLite file (replaced) or the URL of an empty PostgreSQL schema."""
-    if isinstance(db, Path):
-        db.unlink(missing_ok=True)
-        outbox = outbox or db.parent / "outbox"
-    assert outbox is not None, "a PostgreSQL store needs an outbox folder"
-    app = App(bench_config(db, outbox))
-    create_schema(app.engine)
+    app = _empty_store(db, outbox)
     rng = random.Random(seed)
     now = datetime.now(UTC)
     items_count = 1000
@@ -271,12 +277,7 @@ def generate_national(
     a window, so the digest's progress lines count "3 av 24 enhetschefer klara"."""
     from service.directory import parse_directory, store_directory
 
-    if isinstance(db, Path):
-        db.unlink(missing_ok=True)
-        outbox = outbox or db.parent / "outbox"
-    assert outbox is not None, "a PostgreSQL store needs an outbox folder"
-    app = App(bench_config(db, outbox))
-    create_schema(app.engine)
+    app = _empty_store(db, outbox)
     rng = random.Random(seed)
     now = datetime.now(UTC)
     directory = parse_directory(national_directory(people, administrations), "national.toml")

@@ -13,7 +13,6 @@ Run: scripts/bench (1M) or python -m bench.scale [--sizes 1000000,5000000] [--ex
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, text
 
-from bench.dispatch import free_port, run_sink
+from bench.dispatch import smtp_sink
 from bench.generate import ADMINISTRATIONS_EACH, MUNICIPALITIES, generate_national, pg_schema
 from service.app import App
 from service.db import transaction
@@ -113,14 +112,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    port = free_port()
-    ctx = mp.get_context("spawn")
-    counter, ready, stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
-    sink = ctx.Process(target=run_sink, args=(port, counter, ready, stop), daemon=True)
-    sink.start()
-    if not ready.wait(30):
-        raise RuntimeError("the SMTP sink did not start")
-    try:
+    with smtp_sink() as (port, _counter):
         for backend in args.backends.split(","):
             for size in sizes:
                 # Dispatch and digests once per backend, on the largest store.
@@ -140,9 +132,6 @@ def main() -> None:
                             print(f"(generated {size:,} on PostgreSQL with COPY in {took:.0f} s)")
                             measure(app, size, backend, args.explain, smtp)
                             app.engine.dispose()
-    finally:
-        stop.set()
-        sink.join(10)
 
 
 def _generate(db: Path | str, size: int, args: argparse.Namespace, folder: Path) -> App:
