@@ -190,6 +190,8 @@ def my_overview(request: Request) -> Response:
         person = signed_in_person(session, user.email)
         mine: dict[str, Any] = {"name": user.name, "admin": user.admin, "activities_url": ""}
         view: scope.View | None = None
+        if person is None and not user.admin:  # deactivated since signing in
+            return signin.not_in_directory()
         if person is None:  # an administrator who holds no items
             mine["scope"] = "hela förvaltningen"
         else:

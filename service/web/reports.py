@@ -56,7 +56,7 @@ def admin_report(request: Request) -> Response:
 def signed_in_report(request: Request) -> Response:
     """From /mitt: anyone signed in with the municipality's account."""
     from service.web.admin import signed_in_person
-    from service.web.signin import SIGN_IN_PATH, current
+    from service.web.signin import SIGN_IN_PATH, current, not_in_directory
 
     web = web_of(request)
     user = current(request)
@@ -64,6 +64,8 @@ def signed_in_report(request: Request) -> Response:
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
     with web.app.sessions() as session:
         person = None if user.admin else signed_in_person(session, user.email)
+        if person is None and not user.admin:  # deactivated since signing in
+            return not_in_directory()
         view = viewer_of(session, person).view if person is not None else None
     return _download(
         request, web, lambda plan: view is None or view.covers_plan(plan.administration)

@@ -188,13 +188,7 @@ async def callback(request: Request) -> Response:
         name = person.name if person else str(claims.get("name") or email)
     if person is None and not admin:
         log.warning("OIDC sign-in of someone not in the directory")
-        return page(
-            "error.html.j2",
-            403,
-            title="Du finns inte i Bevakning",
-            message="Inloggningen lyckades, men ditt konto finns inte i Bevakningens katalog. "
-            "Kontakta den som driftar Bevakning om du ska ha aktiviteter här.",
-        )
+        return not_in_directory()
     request.session.clear()  # nothing of an earlier session carries over
     request.session[SESSION_USER] = {
         "e": email,
@@ -218,3 +212,15 @@ async def sign_out(request: Request) -> Response:
     if "session" in request.scope:
         request.session.clear()
     return RedirectResponse("/", status_code=303)
+
+
+def not_in_directory() -> Response:
+    """The page for an account the directory does not hold (or no longer holds: someone
+    deactivated while signed in sees nothing more than a stranger would)."""
+    return page(
+        "error.html.j2",
+        403,
+        title="Du finns inte i Bevakning",
+        message="Inloggningen lyckades, men ditt konto finns inte i Bevakningens katalog. "
+        "Kontakta den som driftar Bevakning om du ska ha aktiviteter här.",
+    )

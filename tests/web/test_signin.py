@@ -318,3 +318,17 @@ def test_the_overviews_report_links_work_signed_in_only(
     page = browser.get("/mitt").text
     assert 'href="/mitt/rapport/tillitsfull-dialog.json"' in page
     assert browser.get("/mitt/rapport/tillitsfull-dialog.json").status_code == 200
+
+
+def test_someone_deactivated_while_signed_in_sees_no_overview_and_no_report(
+    browser: TestClient, provider: OidcProvider, oidc_app: App
+) -> None:
+    sign_in(browser, provider, HEAD)
+    assert browser.get("/mitt").status_code == 200
+    with oidc_app.sessions() as session, session.begin():
+        person = session.scalar(select(Person).where(Person.email == HEAD))
+        assert person is not None
+        person.active = False  # left the administration: the directory no longer holds her
+    page = browser.get("/mitt")
+    assert page.status_code == 403 and "Du finns inte i Bevakning" in page.text
+    assert browser.get("/mitt/rapport/tillitsfull-dialog.json").status_code == 403
