@@ -213,7 +213,8 @@ def digest_context(
             _failed_since(now, administration, shared.places).order_by(OutboxMessage.created_at)
         )
     )
-    continuous, progress = _progress(session, today, item_url, shared.places.vocabulary, scope)
+    active = _ActiveItems.read(session, scope)
+    continuous, progress = _progress(active, today, item_url, shared.places.vocabulary)
     since = since_previous(week_start, today)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
@@ -230,10 +231,14 @@ def digest_context(
         failed=failed,
         plan_lines=tuple(
             plan_trends(
-                session,
+                [item for item, _, _ in active.items],
+                # In the order of their ids, as the figures have always read them.
+                sorted(
+                    (o for occs in active.occurrences.values() for o in occs), key=lambda o: o.id
+                ),
+                active.people,
                 today,
                 app.tz,
-                administration=administration,
                 days=(today - week_start).days,
                 since=since.change,
             )
@@ -331,45 +336,63 @@ def _in(
     return true() if scope is None else column.in_(scope)
 
 
+@dataclass(frozen=True)
+class _ActiveItems:
+    """The active items of a digest's plans and all their occurrences, read once for both the
+    progress lines and the plans' trends."""
+
+    items: Sequence[Row[tuple[Item, Area, Plan]]]  # in the order of plan, area and item
+    occurrences: dict[int, list[Row[Any]]]  # per item id, in the order of their ids
+    people: dict[int, Person]  # the people the occurrences name
+
+    @classmethod
+    def read(cls, session: Session, scope: Select[tuple[int]] | None) -> _ActiveItems:
+        items = session.execute(
+            select(Item, Area, Plan)
+            .join(Area, Item.area_id == Area.id)
+            .join(Plan, Item.plan_id == Plan.id)
+            .where(Item.active.is_(True), _in(Item.id, scope))
+            .order_by(Plan.title, Area.position, Item.position)
+        ).all()
+        # The occurrences as plain rows: ORM objects for the whole history of an
+        # administration's plans had cost most of a digest.
+        by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
+        for occ in session.execute(
+            select(
+                Occurrence.id,
+                Occurrence.item_id,
+                Occurrence.person_id,
+                Occurrence.status,
+                Occurrence.done_on,
+                Occurrence.window_key,
+                Occurrence.window_end,
+                Occurrence.due,
+                Occurrence.postponed_to,
+                Occurrence.deferred_at,
+                func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
+            )
+            .join(Item, Occurrence.item_id == Item.id)
+            .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
+            .order_by(Occurrence.id)
+        ):
+            by_item[occ.item_id].append(occ)
+        people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
+        return cls(items, by_item, people)
+
+
 def _progress(
-    session: Session,
+    active: _ActiveItems,
     today: date,
     item_url: Callable[[int], str],
     vocabulary: RoleVocabulary,
-    scope: Select[tuple[int]] | None = None,
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
-    items = session.execute(
-        select(Item, Area, Plan)
-        .join(Area, Item.area_id == Area.id)
-        .join(Plan, Item.plan_id == Plan.id)
-        .where(Item.active.is_(True), _in(Item.id, scope))
-        .order_by(Plan.title, Area.position, Item.position)
-    ).all()
-    meta = {item.id: (item, area, plan) for item, area, plan in items}
-    # The occurrences as plain rows: ORM objects for the whole history of an administration's
-    # plans had cost most of a digest.
-    by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
-    for occ in session.execute(
-        select(
-            Occurrence.item_id,
-            Occurrence.person_id,
-            Occurrence.status,
-            Occurrence.done_on,
-            Occurrence.window_key,
-            Occurrence.window_end,
-            func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
-        )
-        .join(Item, Occurrence.item_id == Item.id)
-        .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
-        .order_by(Occurrence.id)
-    ):
-        by_item[occ.item_id].append(occ)
-    people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
+    meta = {item.id: (item, area, plan) for item, area, plan in active.items}
+    people = active.people
     progress = []
     continuous = []
-    for item_id, occs in by_item.items():
+    for item_id, occs in active.occurrences.items():
         if not occs:
             continue
         item, area, plan = meta[item_id]
