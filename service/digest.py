@@ -163,7 +163,6 @@ def digest_context(
         )
         return {o.id: _with_url(loaded[o.id], item_url(o.item_id)) for o in rows if o.id in loaded}
 
-    done_items = described(done_rows)
     deferred_rows = session.scalars(
         select(Occurrence).where(
             Occurrence.deferred_at.is_not(None),
@@ -172,35 +171,35 @@ def digest_context(
             _in(Occurrence.item_id, scope),
         )
     ).all()
+    # One query for both lists' items (an occurrence in both is described alike).
+    described_items = described([*done_rows, *deferred_rows])
+    active = _ActiveItems.read(session, scope)
     # Only the people these rows name (who acted, and for whom): a national store holds 50,000.
-    people = people_by_id(
-        session,
-        [o.done_by_id for o in done_rows]
-        + [o.deferred_by_id for o in deferred_rows]
-        + [o.person_id for o in [*done_rows, *deferred_rows]],
-    )
+    # Most of them hold the plans' occurrences too, and are read already.
+    named = [o.done_by_id for o in done_rows] + [o.deferred_by_id for o in deferred_rows]
+    named += [o.person_id for o in [*done_rows, *deferred_rows]]
+    people = active.people | people_by_id(session, [i for i in named if i not in active.people])
     done_last_week = tuple(
         DoneRow(
-            item=done_items[o.id],
+            item=described_items[o.id],
             done_on=o.done_on,
             done_by=_acted(people, o.done_by_id, o.person_id),
             comment=o.comment,
             result_note=o.result_note,
         )
         for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
-        if o.id in done_items and o.done_on is not None
+        if o.id in described_items and o.done_on is not None
     )
-    deferred_items = described(deferred_rows)
     deferred = tuple(
         DeferredRow(
-            item=deferred_items[o.id],
+            item=described_items[o.id],
             kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
             proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
             reason=o.deferral_reason,
             by=_acted(people, o.deferred_by_id, o.person_id),
         )
         for o in deferred_rows
-        if o.id in deferred_items
+        if o.id in described_items
     )
     failed = tuple(
         FailedDelivery(
@@ -213,7 +212,6 @@ def digest_context(
             _failed_since(now, administration, shared.places).order_by(OutboxMessage.created_at)
         )
     )
-    active = _ActiveItems.read(session, scope)
     continuous, progress = _progress(active, today, item_url, shared.places.vocabulary)
     since = since_previous(week_start, today)
     return DigestContext(
