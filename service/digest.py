@@ -21,7 +21,6 @@ from service.directory import (
     people_by_id,
     people_in,
     record_of,
-    stored_organisation,
     stored_roles,
 )
 from service.mail.compose import mail_items
@@ -242,7 +241,13 @@ def digest_context(
             )
         ),
         administration_lines=_administration_lines(
-            app, session, recipient, today, days=(today - week_start).days, since=since.change
+            app,
+            session,
+            recipient,
+            today,
+            shared.places,
+            days=(today - week_start).days,
+            since=since.change,
         ),
         since=since.period,
         dashboard_url=dashboard,
@@ -273,16 +278,24 @@ def _with_url(item: MailItem, url: str) -> MailItem:
 
 
 def _administration_lines(
-    app: App, session: Session, recipient: Person | None, today: date, *, days: int, since: str
+    app: App,
+    session: Session,
+    recipient: Person | None,
+    today: date,
+    places: Directory,
+    *,
+    days: int,
+    since: str,
 ) -> tuple[str, ...]:
     """Progress per administration, for a municipality-level role's digest (the
-    kommundirektör) when the directory declares several administrations."""
+    kommundirektör) when the directory declares several administrations. `places`: the
+    directory's roles and places, read once per run (not once per head)."""
     if recipient is None:
         return ()
-    spec = stored_roles(session).spec(recipient.role)
+    spec = places.vocabulary.spec(recipient.role)
     if spec is None or spec.level != roles.MUNICIPALITY:
         return ()
-    if len(stored_organisation(session).administrations) < 2:
+    if len(places.organisation.administrations) < 2:
         return ()
     figures = municipality_figures(session, today, tz=app.tz, days=days)
     return tuple(administration_lines(figures, since))
