@@ -246,11 +246,19 @@ def facts_of(
     """One fact per occurrence; `administrations` (person id -> code) fills the grouping key
     "administration"."""
     item_by_id = {i.id: i for i in items}
-    return [
-        fact_of(o, item_by_id[o.item_id], people, tz, administrations or {})
-        for o in occurrences
-        if o.item_id in item_by_id
-    ]
+    # The groups depend on the item and the person alone: built once per pair and shared by
+    # their occurrences (a national digest reads tens of thousands of occurrences).
+    groups: dict[tuple[int, int], Mapping[str, str]] = {}
+    out = []
+    for o in occurrences:
+        item = item_by_id.get(o.item_id)
+        if item is None:
+            continue
+        key = (o.item_id, o.person_id)
+        if key not in groups:
+            groups[key] = groups_of(item, o.person_id, people, administrations or {})
+        out.append(fact_of(o, item, groups[key], tz))
+    return out
 
 
 def area_figures(
@@ -262,17 +270,8 @@ def area_figures(
     return {area.id: per_area.get(str(area.id), Figures()) for area in plan.areas}
 
 
-def fact_of(
-    occ: OccurrenceFacts,
-    item: Item,
-    people: dict[int, Person],
-    tz: ZoneInfo,
-    administrations: Mapping[int, str],
-) -> Fact:
-    """The occurrence as the figures see it. Its administration is the responsible person's:
-    in a plan of the whole municipality each administration answers for its own part; a person
-    the directory places in none counts with the plan's administration."""
-    person = people.get(occ.person_id)
+def fact_of(occ: OccurrenceFacts, item: Item, groups: Mapping[str, str], tz: ZoneInfo) -> Fact:
+    """The occurrence as the figures see it, in `groups` (see groups_of)."""
     return Fact(
         item_id=occ.item_id,
         window_key=occ.window_key,
@@ -282,14 +281,25 @@ def fact_of(
         status=occ.status,
         done_on=occ.done_on,
         deferred_on=occ.deferred_at.astimezone(tz).date() if occ.deferred_at else None,
-        groups={
-            "plan": str(item.plan_id),
-            "area": str(item.area_id),
-            "role": person.role if person else "",
-            "unit": (person.unit_code or "") if person else "",
-            "administration": administrations.get(occ.person_id) or item.plan.administration,
-        },
+        groups=groups,
     )
+
+
+def groups_of(
+    item: Item, person_id: int, people: dict[int, Person], administrations: Mapping[int, str]
+) -> Mapping[str, str]:
+    """The groups the figures count an occurrence of `item` for `person_id` in. Its
+    administration is the responsible person's: in a plan of the whole municipality each
+    administration answers for its own part; a person the directory places in none counts
+    with the plan's administration."""
+    person = people.get(person_id)
+    return {
+        "plan": str(item.plan_id),
+        "area": str(item.area_id),
+        "role": person.role if person else "",
+        "unit": (person.unit_code or "") if person else "",
+        "administration": administrations.get(person_id) or item.plan.administration,
+    }
 
 
 def row_of(
