@@ -72,10 +72,14 @@ class DigestShared:
     and loading the directory for each had cost more than the digests themselves."""
 
     places: Directory
+    # The roles with the directory's places: built anew on every use of places.vocabulary,
+    # which had cost a national run more than a second.
+    vocabulary: RoleVocabulary
 
     @classmethod
     def load(cls, session: Session) -> DigestShared:
-        return cls(load_directory(session, with_people=False))
+        places = load_directory(session, with_people=False)
+        return cls(places, places.vocabulary)
 
 
 def digest_context(
@@ -211,7 +215,7 @@ def digest_context(
             _failed_since(now, administration, shared.places).order_by(OutboxMessage.created_at)
         )
     )
-    continuous, progress = _progress(active, today, item_url, shared.places.vocabulary)
+    continuous, progress = _progress(active, today, item_url, shared.vocabulary)
     since = since_previous(week_start, today)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
@@ -292,7 +296,7 @@ def _administration_lines(
     directory's roles and places, read once per run (not once per head)."""
     if recipient is None:
         return ()
-    spec = places.vocabulary.spec(recipient.role)
+    spec = places.roles.spec(recipient.role)
     if spec is None or spec.level != roles.MUNICIPALITY:
         return ()
     if len(places.organisation.administrations) < 2:
