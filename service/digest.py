@@ -21,7 +21,6 @@ from service.directory import (
     people_by_id,
     people_in,
     record_of,
-    stored_organisation,
     stored_roles,
 )
 from service.mail.compose import mail_items
@@ -73,10 +72,14 @@ class DigestShared:
     and loading the directory for each had cost more than the digests themselves."""
 
     places: Directory
+    # The roles with the directory's places: built anew on every use of places.vocabulary,
+    # which had cost a national run more than a second.
+    vocabulary: RoleVocabulary
 
     @classmethod
     def load(cls, session: Session) -> DigestShared:
-        return cls(load_directory(session, with_people=False))
+        places = load_directory(session, with_people=False)
+        return cls(places, places.vocabulary)
 
 
 def digest_context(
@@ -163,7 +166,6 @@ def digest_context(
         )
         return {o.id: _with_url(loaded[o.id], item_url(o.item_id)) for o in rows if o.id in loaded}
 
-    done_items = described(done_rows)
     deferred_rows = session.scalars(
         select(Occurrence).where(
             Occurrence.deferred_at.is_not(None),
@@ -172,35 +174,35 @@ def digest_context(
             _in(Occurrence.item_id, scope),
         )
     ).all()
+    # One query for both lists' items (an occurrence in both is described alike).
+    described_items = described([*done_rows, *deferred_rows])
+    active = _ActiveItems.read(session, scope)
     # Only the people these rows name (who acted, and for whom): a national store holds 50,000.
-    people = people_by_id(
-        session,
-        [o.done_by_id for o in done_rows]
-        + [o.deferred_by_id for o in deferred_rows]
-        + [o.person_id for o in [*done_rows, *deferred_rows]],
-    )
+    # Most of them hold the plans' occurrences too, and are read already.
+    named = [o.done_by_id for o in done_rows] + [o.deferred_by_id for o in deferred_rows]
+    named += [o.person_id for o in [*done_rows, *deferred_rows]]
+    people = active.people | people_by_id(session, [i for i in named if i not in active.people])
     done_last_week = tuple(
         DoneRow(
-            item=done_items[o.id],
+            item=described_items[o.id],
             done_on=o.done_on,
             done_by=_acted(people, o.done_by_id, o.person_id),
             comment=o.comment,
             result_note=o.result_note,
         )
         for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
-        if o.id in done_items and o.done_on is not None
+        if o.id in described_items and o.done_on is not None
     )
-    deferred_items = described(deferred_rows)
     deferred = tuple(
         DeferredRow(
-            item=deferred_items[o.id],
+            item=described_items[o.id],
             kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
             proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
             reason=o.deferral_reason,
             by=_acted(people, o.deferred_by_id, o.person_id),
         )
         for o in deferred_rows
-        if o.id in deferred_items
+        if o.id in described_items
     )
     failed = tuple(
         FailedDelivery(
@@ -213,7 +215,7 @@ def digest_context(
             _failed_since(now, administration, shared.places).order_by(OutboxMessage.created_at)
         )
     )
-    continuous, progress = _progress(session, today, item_url, shared.places.vocabulary, scope)
+    continuous, progress = _progress(active, today, item_url, shared.vocabulary)
     since = since_previous(week_start, today)
     return DigestContext(
         recipient_name=recipient.name if recipient else "",
@@ -230,16 +232,26 @@ def digest_context(
         failed=failed,
         plan_lines=tuple(
             plan_trends(
-                session,
+                [item for item, _, _ in active.items],
+                # In the order of their ids, as the figures have always read them.
+                sorted(
+                    (o for occs in active.occurrences.values() for o in occs), key=lambda o: o.id
+                ),
+                active.people,
                 today,
                 app.tz,
-                administration=administration,
                 days=(today - week_start).days,
                 since=since.change,
             )
         ),
         administration_lines=_administration_lines(
-            app, session, recipient, today, days=(today - week_start).days, since=since.change
+            app,
+            session,
+            recipient,
+            today,
+            shared.places,
+            days=(today - week_start).days,
+            since=since.change,
         ),
         since=since.period,
         dashboard_url=dashboard,
@@ -270,16 +282,24 @@ def _with_url(item: MailItem, url: str) -> MailItem:
 
 
 def _administration_lines(
-    app: App, session: Session, recipient: Person | None, today: date, *, days: int, since: str
+    app: App,
+    session: Session,
+    recipient: Person | None,
+    today: date,
+    places: Directory,
+    *,
+    days: int,
+    since: str,
 ) -> tuple[str, ...]:
     """Progress per administration, for a municipality-level role's digest (the
-    kommundirektör) when the directory declares several administrations."""
+    kommundirektör) when the directory declares several administrations. `places`: the
+    directory's roles and places, read once per run (not once per head)."""
     if recipient is None:
         return ()
-    spec = stored_roles(session).spec(recipient.role)
+    spec = places.roles.spec(recipient.role)
     if spec is None or spec.level != roles.MUNICIPALITY:
         return ()
-    if len(stored_organisation(session).administrations) < 2:
+    if len(places.organisation.administrations) < 2:
         return ()
     figures = municipality_figures(session, today, tz=app.tz, days=days)
     return tuple(administration_lines(figures, since))
@@ -331,45 +351,63 @@ def _in(
     return true() if scope is None else column.in_(scope)
 
 
+@dataclass(frozen=True)
+class _ActiveItems:
+    """The active items of a digest's plans and all their occurrences, read once for both the
+    progress lines and the plans' trends."""
+
+    items: Sequence[Row[tuple[Item, Area, Plan]]]  # in the order of plan, area and item
+    occurrences: dict[int, list[Row[Any]]]  # per item id, in the order of their ids
+    people: dict[int, Person]  # the people the occurrences name
+
+    @classmethod
+    def read(cls, session: Session, scope: Select[tuple[int]] | None) -> _ActiveItems:
+        items = session.execute(
+            select(Item, Area, Plan)
+            .join(Area, Item.area_id == Area.id)
+            .join(Plan, Item.plan_id == Plan.id)
+            .where(Item.active.is_(True), _in(Item.id, scope))
+            .order_by(Plan.title, Area.position, Item.position)
+        ).all()
+        # The occurrences as plain rows: ORM objects for the whole history of an
+        # administration's plans had cost most of a digest.
+        by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
+        for occ in session.execute(
+            select(
+                Occurrence.id,
+                Occurrence.item_id,
+                Occurrence.person_id,
+                Occurrence.status,
+                Occurrence.done_on,
+                Occurrence.window_key,
+                Occurrence.window_end,
+                Occurrence.due,
+                Occurrence.postponed_to,
+                Occurrence.deferred_at,
+                func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
+            )
+            .join(Item, Occurrence.item_id == Item.id)
+            .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
+            .order_by(Occurrence.id)
+        ):
+            by_item[occ.item_id].append(occ)
+        people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
+        return cls(items, by_item, people)
+
+
 def _progress(
-    session: Session,
+    active: _ActiveItems,
     today: date,
     item_url: Callable[[int], str],
     vocabulary: RoleVocabulary,
-    scope: Select[tuple[int]] | None = None,
 ) -> tuple[tuple[ContinuousRow, ...], tuple[ProgressRow, ...]]:
     """Per item: how many of its people are done ("3 av 12 enhetschefer klara"), and for
     continuous items the latest check-in."""
-    items = session.execute(
-        select(Item, Area, Plan)
-        .join(Area, Item.area_id == Area.id)
-        .join(Plan, Item.plan_id == Plan.id)
-        .where(Item.active.is_(True), _in(Item.id, scope))
-        .order_by(Plan.title, Area.position, Item.position)
-    ).all()
-    meta = {item.id: (item, area, plan) for item, area, plan in items}
-    # The occurrences as plain rows: ORM objects for the whole history of an administration's
-    # plans had cost most of a digest.
-    by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
-    for occ in session.execute(
-        select(
-            Occurrence.item_id,
-            Occurrence.person_id,
-            Occurrence.status,
-            Occurrence.done_on,
-            Occurrence.window_key,
-            Occurrence.window_end,
-            func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
-        )
-        .join(Item, Occurrence.item_id == Item.id)
-        .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
-        .order_by(Occurrence.id)
-    ):
-        by_item[occ.item_id].append(occ)
-    people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
+    meta = {item.id: (item, area, plan) for item, area, plan in active.items}
+    people = active.people
     progress = []
     continuous = []
-    for item_id, occs in by_item.items():
+    for item_id, occs in active.occurrences.items():
         if not occs:
             continue
         item, area, plan = meta[item_id]

@@ -9,13 +9,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row as SqlRow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import i18n
-from service.directory import load_directory, people_by_id, person_administrations
+from service.directory import load_directory, person_administrations
 from service.figures import (
     CONTINUOUS,
     Fact,
@@ -215,6 +217,11 @@ def build_report(
     )
 
 
+# What the figures read of an occurrence: the ORM object, or a plain row of the same columns
+# (item_id, person_id, window_key, due, postponed_to, status, done_on, deferred_at).
+OccurrenceFacts = Occurrence | SqlRow[Any]
+
+
 def _occurrences(session: Session, items: Sequence[Item]) -> list[Occurrence]:
     ids = [i.id for i in items]
     out: list[Occurrence] = []
@@ -231,7 +238,7 @@ def _occurrences(session: Session, items: Sequence[Item]) -> list[Occurrence]:
 
 def facts_of(
     items: Sequence[Item],
-    occurrences: Sequence[Occurrence],
+    occurrences: Sequence[OccurrenceFacts],
     people: dict[int, Person],
     tz: ZoneInfo = i18n.LOCAL_TZ,
     administrations: Mapping[int, str] | None = None,
@@ -239,11 +246,19 @@ def facts_of(
     """One fact per occurrence; `administrations` (person id -> code) fills the grouping key
     "administration"."""
     item_by_id = {i.id: i for i in items}
-    return [
-        fact_of(o, item_by_id[o.item_id], people, tz, administrations or {})
-        for o in occurrences
-        if o.item_id in item_by_id
-    ]
+    # The groups depend on the item and the person alone: built once per pair and shared by
+    # their occurrences (a national digest reads tens of thousands of occurrences).
+    groups: dict[tuple[int, int], Mapping[str, str]] = {}
+    out = []
+    for o in occurrences:
+        item = item_by_id.get(o.item_id)
+        if item is None:
+            continue
+        key = (o.item_id, o.person_id)
+        if key not in groups:
+            groups[key] = groups_of(item, o.person_id, people, administrations or {})
+        out.append(fact_of(o, item, groups[key], tz))
+    return out
 
 
 def area_figures(
@@ -255,17 +270,8 @@ def area_figures(
     return {area.id: per_area.get(str(area.id), Figures()) for area in plan.areas}
 
 
-def fact_of(
-    occ: Occurrence,
-    item: Item,
-    people: dict[int, Person],
-    tz: ZoneInfo,
-    administrations: Mapping[int, str],
-) -> Fact:
-    """The occurrence as the figures see it. Its administration is the responsible person's:
-    in a plan of the whole municipality each administration answers for its own part; a person
-    the directory places in none counts with the plan's administration."""
-    person = people.get(occ.person_id)
+def fact_of(occ: OccurrenceFacts, item: Item, groups: Mapping[str, str], tz: ZoneInfo) -> Fact:
+    """The occurrence as the figures see it, in `groups` (see groups_of)."""
     return Fact(
         item_id=occ.item_id,
         window_key=occ.window_key,
@@ -275,14 +281,25 @@ def fact_of(
         status=occ.status,
         done_on=occ.done_on,
         deferred_on=occ.deferred_at.astimezone(tz).date() if occ.deferred_at else None,
-        groups={
-            "plan": str(item.plan_id),
-            "area": str(item.area_id),
-            "role": person.role if person else "",
-            "unit": (person.unit_code or "") if person else "",
-            "administration": administrations.get(occ.person_id) or item.plan.administration,
-        },
+        groups=groups,
     )
+
+
+def groups_of(
+    item: Item, person_id: int, people: dict[int, Person], administrations: Mapping[int, str]
+) -> Mapping[str, str]:
+    """The groups the figures count an occurrence of `item` for `person_id` in. Its
+    administration is the responsible person's: in a plan of the whole municipality each
+    administration answers for its own part; a person the directory places in none counts
+    with the plan's administration."""
+    person = people.get(person_id)
+    return {
+        "plan": str(item.plan_id),
+        "area": str(item.area_id),
+        "role": person.role if person else "",
+        "unit": (person.unit_code or "") if person else "",
+        "administration": administrations.get(person_id) or item.plan.administration,
+    }
 
 
 def row_of(
@@ -441,26 +458,32 @@ def trend_line(title: str, before: Figures, now: Figures, since: str = "sedan fÃ
 
 
 def plan_trends(
-    session: Session,
+    items: Sequence[Item],
+    occurrences: Sequence[OccurrenceFacts],
+    people: dict[int, Person],
     today: date,
     tz: ZoneInfo = i18n.LOCAL_TZ,
     *,
-    administration: str | None = None,
     days: int = 7,
     since: str = "sedan fÃ¶rra veckan",
 ) -> list[str]:
-    """The digest's lines: each plan's figures now and `days` ago (the previous digest); only
-    `administration`'s plans, for its head's digest."""
+    """Pure: the digest's lines, each plan's figures now and `days` ago (the previous digest).
+    `items`: the active items of the digest's plans, in the order of their plans' titles;
+    `occurrences`: theirs, as plain rows the digest has already read for its progress lines
+    (reading them again as ORM objects had cost a quarter of every digest)."""
+    plans: dict[int, Plan] = {}
+    items_of: dict[int, list[Item]] = defaultdict(list)
+    for item in items:
+        plans.setdefault(item.plan_id, item.plan)
+        items_of[item.plan_id].append(item)
+    plan_of = {item.id: item.plan_id for item in items}
+    occurrences_of: dict[int, list[OccurrenceFacts]] = defaultdict(list)
+    for occ in occurrences:
+        if occ.item_id in plan_of:
+            occurrences_of[plan_of[occ.item_id]].append(occ)
     lines = []
-    plans = select(Plan).order_by(Plan.title)
-    if administration is not None:
-        plans = plans.where(Plan.administration == administration)
-    for plan in session.scalars(plans):
-        items = [i for i in plan.items if i.active]
-        occurrences = _occurrences(session, items)
-        # Only the people these occurrences name: a national store holds 50,000.
-        people = people_by_id(session, {o.person_id for o in occurrences})
-        facts = facts_of(items, occurrences, people, tz)
+    for plan_id, plan in plans.items():
+        facts = facts_of(items_of[plan_id], occurrences_of[plan_id], people, tz)
         before, now = trend(facts, Period(plan.start, today), days)
         if now.activities_due:
             lines.append(trend_line(plan.title, before, now, since))
