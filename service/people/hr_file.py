@@ -192,7 +192,6 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
     )
 
 
-
 def _columns(header: Sequence[str], file: str, row: int) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, text in enumerate(header):
