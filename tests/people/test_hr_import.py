@@ -10,8 +10,6 @@ from sqlalchemy import select
 from service.app import App
 from service.completion import mark_done
 from service.db import transaction
-from service.digest import digest_administration
-from service.directory import load_directory
 from service.models import AuditEntry, Occurrence, Person
 from service.occurrences import DONE, OPEN
 from service.people.hr_file import read_people_file
@@ -20,7 +18,10 @@ from service.people.update import update_people
 from service.problems import InputError
 from tests.cli_support import Cli
 from tests.people.exports import (
+    HEAD,
     HEADER,
+    NEW_HEAD,
+    assert_the_new_head_follows_buf,
     bundled_directory,
     export_rows,
     replace_row,
@@ -247,10 +248,6 @@ def test_an_export_without_the_politicians_keeps_them_unless_a_row_says_they_lef
     assert summary["deactivated"] == [gone]
 
 
-HEAD = "ulrika.falk@example.se"  # förvaltningschef of BUF
-NEW_HEAD = "sara.lind@example.se"
-
-
 def with_administrations(rows: list[list[str]], administration: dict[str, str]) -> list[list[str]]:
     """The export with a Förvaltning column, filled in for the people named (by e-mail)."""
     return [[*row, administration.get(row[1], "")] for row in rows]
@@ -273,15 +270,7 @@ def test_a_new_head_arriving_by_the_export_is_placed_in_her_administration(
 
     summary = import_file(app, path)
 
-    assert [a["email"] for a in summary["added"]] == [NEW_HEAD]
-    assert summary["deactivated"] == [HEAD]
-    with app.sessions() as session:
-        head = session.scalars(select(Person).where(Person.email == NEW_HEAD)).one()
-        assert digest_administration(session, head) == "BUF"
-        assert load_directory(session).plans_of(NEW_HEAD) == "BUF"
-        # The head who left keeps her administration: her open occurrences go to BUF's head.
-        left = session.scalars(select(Person).where(Person.email == HEAD)).one()
-        assert digest_administration(session, left) == "BUF"
+    assert_the_new_head_follows_buf(app, summary)
 
 
 def test_a_move_to_another_administration_shows_as_a_change(app: App, tmp_path: Path) -> None:
