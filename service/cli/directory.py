@@ -23,6 +23,7 @@ FIELDS_SV = {
     "role_title": "befattning",
     "unit": "enhet",
     "division": "område",
+    "administration": "förvaltning",
     "reports_to": "chef",
     "active": "aktiv",
 }

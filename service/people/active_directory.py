@@ -47,6 +47,7 @@ class ActiveDirectory:
         )
         self.name_attribute = str(settings.get("name_attribute") or "displayName")
         self.unit_attribute = str(settings.get("unit_attribute") or "physicalDeliveryOfficeName")
+        self.administration_attribute = str(settings.get("administration_attribute") or "")
         self.page_size = int(settings.get("page_size") or 500)
         self.timeout = float(settings.get("timeout") or 30)
 
@@ -83,6 +84,7 @@ class ActiveDirectory:
         attributes = [
             "mail", self.name_attribute, "title", "department", self.unit_attribute,
             "manager", "userAccountControl",
+            *([self.administration_attribute] if self.administration_attribute else []),
         ]  # fmt: skip
         try:
             connection = self._connection()
@@ -118,6 +120,9 @@ class ActiveDirectory:
                     title=_one(attrs.get("title")),
                     department=_one(attrs.get("department")),
                     unit=_one(attrs.get(self.unit_attribute)),
+                    administration=_one(attrs.get(self.administration_attribute))
+                    if self.administration_attribute
+                    else "",
                     # A manager outside the search (another OU) has no address here.
                     manager_email=mail_of.get(_one(attrs.get("manager")).lower(), ""),
                     enabled=not (control.isdigit() and int(control) & ACCOUNTDISABLE),

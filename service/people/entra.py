@@ -63,6 +63,7 @@ class EntraDirectory:
         )
         self.group_id = str(settings.get("group_id") or "").strip()
         self.unit_attribute = str(settings.get("unit_attribute") or "officeLocation")
+        self.administration_attribute = str(settings.get("administration_attribute") or "")
         self.page_size = int(settings.get("page_size") or 999)
         self.max_retries = int(settings.get("max_retries", 5))
         self.sleep = sleep
@@ -76,6 +77,7 @@ class EntraDirectory:
         fields = [
             "id", "displayName", "mail", "userPrincipalName", "jobTitle", "department",
             "accountEnabled", self.unit_attribute,
+            *([self.administration_attribute] if self.administration_attribute else []),
         ]  # fmt: skip
         query = (
             f"$select={','.join(dict.fromkeys(fields))}&$expand=manager($select=mail)"
@@ -93,6 +95,9 @@ class EntraDirectory:
                     title=str(user.get("jobTitle") or "").strip(),
                     department=str(user.get("department") or "").strip(),
                     unit=str(user.get(self.unit_attribute) or "").strip(),
+                    administration=str(user.get(self.administration_attribute) or "").strip()
+                    if self.administration_attribute
+                    else "",
                     manager_email=str(manager.get("mail") or "").strip(),
                     enabled=user.get("accountEnabled") is not False,
                 )

@@ -61,6 +61,8 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
     created: list[str] = []
     seen: set[str] = set()
     inactive: list[str] = []
+    administrations: dict[str, str] = {}
+    declared = places.organisation.administrations
     for number, cells in rows:
 
         def cell(key: str, cells: list[str] = cells) -> str:
@@ -134,6 +136,22 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
             if unit is None:
                 assert division is not None
                 unit = places.add_unit(unit_name, division)
+        # Without declared administrations the directory is one administration: the column
+        # then tells nothing and is read as before.
+        administration_name = cell("administration") if declared else ""
+        if administration_name:
+            administration = places.administration(administration_name)
+            if administration is None:
+                problems.append(
+                    Problem(
+                        file,
+                        where("administration"),
+                        f"förvaltningen {administration_name!r} finns inte i katalogen; ange en "
+                        f"av {places.administration_names()} (kod, namn eller annat namn).",
+                    )
+                )
+                continue
+            administrations[email.lower()] = administration
         if role == roles.ENHETSCHEF and unit is None:
             problems.append(Problem(file, where("title"), "en enhetschef behöver en Enhet."))
             continue
@@ -170,6 +188,7 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
         places=places,
         new_roles=tuple(created),
         inactive=tuple(inactive),
+        administrations=administrations,
     )
 
 

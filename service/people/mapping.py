@@ -1,6 +1,7 @@
 """From a directory's user entries to Bevakning's people: the configured mapping.
 
-Job titles become roles, departments areas, an office attribute units, each by rules in
+Job titles become roles, departments areas, an office attribute units, and departments (or a
+configured attribute) administrations, each by rules in
 config.toml ([directory.mapping]): a case-insensitive regular expression (`pattern`) or a list
 of values (`values`). A title, department or unit that names the directory's own role, area or
 unit as written needs no rule. Whoever matches no rule is reported, never guessed.
@@ -28,6 +29,9 @@ class DirectoryEntry:
     title: str = ""
     department: str = ""
     unit: str = ""
+    # The configured attribute naming the person's administration ("" when none is read:
+    # the administrations rules then match the department).
+    administration: str = ""
     manager_email: str = ""
     enabled: bool = True
 
@@ -72,6 +76,7 @@ class PeopleMapping:
     roles: tuple[Rule, ...] = ()
     areas: tuple[Rule, ...] = ()
     units: tuple[Rule, ...] = ()
+    administrations: tuple[Rule, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> PeopleMapping:
@@ -79,6 +84,11 @@ class PeopleMapping:
             roles=_rules(settings.get("roles", []), "role", "[directory.mapping] roles"),
             areas=_rules(settings.get("areas", []), "area", "[directory.mapping] areas"),
             units=_rules(settings.get("units", []), "unit", "[directory.mapping] units"),
+            administrations=_rules(
+                settings.get("administrations", []),
+                "administration",
+                "[directory.mapping] administrations",
+            ),
         )
         for rule in mapping.roles:
             if role_for(rule.target) is None:
@@ -88,8 +98,21 @@ class PeopleMapping:
                 )
         return mapping
 
+    def check_administrations(self, places: Places) -> None:
+        """Every administrations rule names one the store's directory declares; read with the
+        store's declarations, before anything is changed."""
+        for n, rule in enumerate(self.administrations, start=1):
+            if rule.target not in places.organisation.administrations:
+                raise ConfigError(
+                    f"[directory.mapping] administrations, regel {n}: förvaltningen "
+                    f"{rule.target!r} finns inte i katalogen; ange koden för en av "
+                    f"{places.administration_names() or 'inga (katalogen har inga förvaltningar)'}."
+                )
+
     def roster(self, source: str, entries: Iterable[DirectoryEntry], places: Places) -> Roster:
+        self.check_administrations(places)
         people: list[PersonRecord] = []
+        administrations: dict[str, str] = {}
         unmatched: list[Unmatched] = []
         seen: set[str] = set()
         inactive: list[str] = []
@@ -110,6 +133,9 @@ class PeopleMapping:
                 continue
             seen.add(entry.email.lower())
             people.append(placed)
+            administration = _first(self.administrations, entry.administration or entry.department)
+            if administration:
+                administrations[entry.email.lower()] = administration
         known = {p.email.lower() for p in people}
         # A manager who is not in Bevakning (a staff manager, say) is left out: the role's own
         # chain (enhetschef → verksamhetschef → förvaltningschef) applies instead.
@@ -118,7 +144,12 @@ class PeopleMapping:
             for p in people
         ]
         return Roster(
-            source, tuple(people), places, unmatched=tuple(unmatched), inactive=tuple(inactive)
+            source,
+            tuple(people),
+            places,
+            unmatched=tuple(unmatched),
+            inactive=tuple(inactive),
+            administrations=administrations,
         )
 
     def _place(self, entry: DirectoryEntry, places: Places) -> PersonRecord | str:

@@ -24,6 +24,7 @@ from service.directory import (
     PersonRecord,
     UnitRecord,
     load_directory,
+    person_administrations,
     store_directory,
     stored_declarations,
 )
@@ -32,7 +33,9 @@ from service.occurrences import bump_data_version
 from service.reassignment import reassign_orphans
 
 # The fields of a person that a source can change, in the order a diff shows them.
-FIELDS = ("name", "role", "role_title", "unit", "division", "reports_to", "active")
+FIELDS = (
+    "name", "role", "role_title", "unit", "division", "administration", "reports_to", "active",
+)  # fmt: skip
 
 
 class SyncRefused(Exception):
@@ -118,6 +121,26 @@ class Places:
             None,
         )
 
+    def administration(self, written: str) -> str | None:
+        """The declared administration written as its code, name or an alias, or None."""
+        wanted = written.strip().casefold()
+        return next(
+            (
+                code
+                for code, names in self.organisation.administrations.items()
+                if wanted in (code.casefold(), *(n.casefold() for n in names))
+            ),
+            None,
+        )
+
+    def administration_names(self) -> str:
+        """The declared administrations as a reader recognises them, for a Swedish message:
+        "SOC (Socialförvaltningen), BUF (Barn- och utbildningsförvaltningen)"."""
+        return ", ".join(
+            f"{code} ({names[0]})" if names else code
+            for code, names in self.organisation.administrations.items()
+        )
+
     def add_division(self, name: str) -> str:
         code = self.division(name)
         if code is None:
@@ -147,9 +170,16 @@ class Roster:
     # Addresses the source marks as gone (Aktiv = Nej, a disabled account): deactivated even
     # when they hold a role the source does not otherwise manage.
     inactive: tuple[str, ...] = ()
+    # The administration the source names for a person (e-mail, lower case -> code); it wins
+    # over the one kept in the store, and over that of the person's area.
+    administrations: Mapping[str, str] = field(default_factory=dict)
 
     def directory(self) -> Directory:
         places = self.places
+        organisation = replace(
+            places.organisation,
+            of_person={**places.organisation.of_person, **self.administrations},
+        )
         return Directory(
             self.people,
             dict(places.units),
@@ -157,13 +187,14 @@ class Roster:
             places.vocabulary,
             places.area_aliases,
             places.area_heads,
-            places.organisation,
+            organisation,
         )
 
 
 def _snapshot(session: Session) -> dict[str, dict[str, Any]]:
     people = list(session.scalars(select(Person)))
     emails = {p.id: p.email for p in people}
+    administration = person_administrations(session, load_directory(session, with_people=False))
     return {
         p.email.lower(): {
             "email": p.email,
@@ -172,6 +203,7 @@ def _snapshot(session: Session) -> dict[str, dict[str, Any]]:
             "role_title": p.role_title,
             "unit": p.unit_code,
             "division": p.division_code,
+            "administration": administration.get(p.id) or None,
             "reports_to": emails.get(p.reports_to_id) if p.reports_to_id else None,
             "active": bool(p.active),
         }

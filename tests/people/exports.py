@@ -5,10 +5,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
+from sqlalchemy import select
 
-from service.directory import Directory, load_directory_file
+from service.app import App
+from service.digest import digest_administration
+from service.directory import Directory, load_directory, load_directory_file
+from service.models import Person
 from tests.support import ROOT
 
 HEADER = ["Namn", "E-post", "Befattning", "Enhet", "Verksamhetsområde", "Chef", "Aktiv"]
@@ -68,3 +73,22 @@ def replace_row(rows: list[list[str]], who: str, **values: str) -> list[list[str
                 row[index[key]] = value
         out.append(row)
     return out
+
+
+HEAD = "ulrika.falk@example.se"  # förvaltningschef of BUF in the bundled directory
+NEW_HEAD = "sara.lind@example.se"  # her successor in the tests
+
+
+def assert_the_new_head_follows_buf(app: App, summary: dict[str, Any]) -> None:
+    """Sara Lind succeeded Ulrika Falk, and her digest and dashboard cover BUF's plans alone;
+    Ulrika keeps BUF, so her open occurrences go to BUF's new head."""
+    assert [a["email"] for a in summary["added"]] == [NEW_HEAD]
+    assert summary["deactivated"] == [HEAD]
+    with app.sessions() as session:
+        heads = {
+            p.email: p
+            for p in session.scalars(select(Person).where(Person.role == "förvaltningschef"))
+        }
+        assert digest_administration(session, heads[NEW_HEAD]) == "BUF"
+        assert digest_administration(session, heads[HEAD]) == "BUF"
+        assert load_directory(session).plans_of(NEW_HEAD) == "BUF"

@@ -17,7 +17,7 @@ from service.people.sources import SourceError
 from service.people.sync import sync_people
 from tests.cli_support import Cli
 from tests.fakes.graph_server import FakeGraphServer
-from tests.people.exports import bundled_directory
+from tests.people.exports import HEAD, NEW_HEAD, assert_the_new_head_follows_buf, bundled_directory
 from tests.support import at, make_config
 
 START = at("2024-11-01")
@@ -220,3 +220,80 @@ def test_the_sync_command_shows_the_diff_and_a_dry_run_changes_nothing(
     code, _, err = cli_ready("directory", "sync")
     assert code == 1
     assert err.startswith("Katalogen gick inte att läsa; inget ändrades: Entra ID gav ingen token")
+
+
+def a_new_head_of_buf(users: list[dict[str, object]], **fields: object) -> list[dict[str, object]]:
+    """Entra's users with Ulrika Falk's account disabled and Sara Lind's new one."""
+    users = [{**u, "accountEnabled": False} if u.get("mail") == HEAD else u for u in users]
+    head = {
+        "id": "id-new-head",
+        "displayName": "Sara Lind",
+        "mail": NEW_HEAD,
+        "jobTitle": "Förvaltningschef",
+        "accountEnabled": True,
+        **fields,
+    }
+    return [*users, head]
+
+
+def mapped_app(
+    app: App, graph: FakeGraphServer, rules: list[dict[str, object]], **entra: object
+) -> App:
+    synced = synced_app(app, graph, **entra)
+    mapping = {**synced.config.section("directory.mapping"), "administrations": rules}
+    return App(synced.config.with_overrides({"directory.mapping": mapping}))
+
+
+@pytest.mark.parametrize(
+    ("fields", "rules", "entra"),
+    [
+        (
+            {"department": "Barn- och utbildningsförvaltningen"},
+            [{"pattern": "^barn- och utbildning", "administration": "BUF"}],
+            {},
+        ),
+        (
+            {"department": "Ledning", "companyName": "BUF Förvaltning"},
+            [
+                {"values": ["SOC Förvaltning"], "administration": "SOC"},
+                {"values": ["buf förvaltning"], "administration": "BUF"},
+            ],
+            {"administration_attribute": "companyName"},
+        ),
+    ],
+    ids=["department", "attribute"],
+)
+def test_a_new_head_arriving_by_a_sync_is_placed_by_the_administrations_rules(
+    app: App,
+    graph: FakeGraphServer,
+    fields: dict[str, object],
+    rules: list[dict[str, object]],
+    entra: dict[str, object],
+) -> None:
+    synced = mapped_app(app, graph, rules, **entra)
+    synced.init(START)
+    graph.users = a_new_head_of_buf(graph.users, **fields)
+
+    summary = sync_people(synced, at("2024-11-04"))
+
+    assert_the_new_head_follows_buf(synced, summary)
+
+
+def test_an_administrations_rule_naming_an_undeclared_one_is_refused_and_changes_nothing(
+    app: App, graph: FakeGraphServer
+) -> None:
+    rules = [{"values": ["Kultur"], "administration": "KUF"}]
+    synced = mapped_app(app, graph, rules)
+    synced.init(START)
+    graph.users = a_new_head_of_buf(graph.users, department="Kultur")
+
+    with pytest.raises(ConfigError) as refused:
+        sync_people(synced, at("2024-11-04"))
+
+    assert str(refused.value) == (
+        "[directory.mapping] administrations, regel 1: förvaltningen 'KUF' finns inte i "
+        "katalogen; ange koden för en av SOC (Socialförvaltningen), "
+        "BUF (Barn- och utbildningsförvaltningen)."
+    )
+    assert NEW_HEAD not in people(synced)
+    assert people(synced)[HEAD].active

@@ -18,6 +18,10 @@ from service.people.update import update_people
 from service.problems import InputError
 from tests.cli_support import Cli
 from tests.people.exports import (
+    HEAD,
+    HEADER,
+    NEW_HEAD,
+    assert_the_new_head_follows_buf,
     bundled_directory,
     export_rows,
     replace_row,
@@ -242,3 +246,71 @@ def test_an_export_without_the_politicians_keeps_them_unless_a_row_says_they_lef
     row = next(r for r in export_rows(directory) if r[1] == gone)
     summary = import_file(app, write_csv(tmp_path / "hr2.csv", [*staff, [*row[:6], "Nej"]]))
     assert summary["deactivated"] == [gone]
+
+
+def with_administrations(rows: list[list[str]], administration: dict[str, str]) -> list[list[str]]:
+    """The export with a Förvaltning column, filled in for the people named (by e-mail)."""
+    return [[*row, administration.get(row[1], "")] for row in rows]
+
+
+def a_new_head_of_buf(administration: str) -> list[list[str]]:
+    """The export with Ulrika Falk succeeded by Sara Lind, whose Förvaltning is as written."""
+    rows = [r for r in export_rows(bundled_directory()) if r[1] != HEAD]
+    rows.append(["Sara Lind", NEW_HEAD, "Förvaltningschef", "", "", "", "Ja"])
+    return with_administrations(rows, {NEW_HEAD: administration})
+
+
+def test_a_new_head_arriving_by_the_export_is_placed_in_her_administration(
+    app: App, tmp_path: Path
+) -> None:
+    app.init(START)
+    path = write_csv(
+        tmp_path / "hr.csv", a_new_head_of_buf("barn och utbildning"), [*HEADER, "Förvaltning"]
+    )
+
+    summary = import_file(app, path)
+
+    assert_the_new_head_follows_buf(app, summary)
+
+
+def test_a_move_to_another_administration_shows_as_a_change(app: App, tmp_path: Path) -> None:
+    app.init(START)
+    mover = "nils.rydberg@example.se"  # utvecklingschef at BUF's staff
+    rows = with_administrations(export_rows(bundled_directory()), {mover: "Socialförvaltningen"})
+
+    summary = import_file(app, write_csv(tmp_path / "hr.csv", rows, [*HEADER, "Förvaltning"]))
+
+    # Her manager follows: the head of the administration she moved to.
+    assert summary["changed"] == [
+        {
+            "email": mover,
+            "changes": {
+                "administration": ["BUF", "SOC"],
+                "reports_to": ["ulrika.falk@example.se", "eva.ekstrom@example.se"],
+            },
+        }
+    ]
+    assert summary["added"] == summary["deactivated"] == []
+    assert len(people(app)) == len(bundled_directory().people)
+
+
+def test_an_unknown_administration_is_refused_with_its_row_and_cell(
+    app: App, tmp_path: Path
+) -> None:
+    app.init(START)
+    header = [*HEADER, "Förvaltning"]
+    path = write_csv(tmp_path / "hr.csv", a_new_head_of_buf("Kulturförvaltningen"), header)
+
+    with pytest.raises(InputError) as refused:
+        import_file(app, path)
+
+    row = len(bundled_directory().people) + 1  # the header, then everyone but Ulrika, then Sara
+    assert [(p.where, p.message) for p in refused.value.problems] == [
+        (
+            f"rad {row}, kolumn Förvaltning (cell H{row})",
+            "förvaltningen 'Kulturförvaltningen' finns inte i katalogen; ange en av "
+            "SOC (Socialförvaltningen), BUF (Barn- och utbildningsförvaltningen) "
+            "(kod, namn eller annat namn).",
+        )
+    ]
+    assert NEW_HEAD not in people(app)
