@@ -59,6 +59,34 @@ def bench_config(db: Path | str, outbox: Path) -> Config:
     )
 
 
+def _plan_row(
+    plan_id: int,
+    slug: str,
+    title: str,
+    organisation: str,
+    administration: str,
+    today: date,
+    now: datetime,
+) -> dict[str, object]:
+    """A plan followed from today, its period ten years either side (never what a bench
+    measures)."""
+    return {
+        "id": plan_id,
+        "slug": slug,
+        "title": title,
+        "organisation": organisation,
+        "administration": administration,
+        "source": "",
+        "background": "",
+        "start": today - timedelta(days=3650),
+        "end": today + timedelta(days=3650),
+        "follow_from": today,
+        "source_file": "",
+        "source_hash": "",
+        "imported_at": now,
+    }
+
+
 def _empty_store(db: Path | str, outbox: Path | None) -> App:
     """An app on a new, empty store: a SQLite file (replaced) or an empty PostgreSQL schema."""
     if isinstance(db, Path):
@@ -108,22 +136,7 @@ def generate(
         )
         conn.execute(
             insert(Plan),
-            [
-                {
-                    "id": 1,
-                    "slug": "bench",
-                    "title": "Benchmarkplan",
-                    "organisation": "",
-                    "source": "",
-                    "background": "",
-                    "start": today - timedelta(days=3650),
-                    "end": today + timedelta(days=3650),
-                    "follow_from": today,
-                    "source_file": "",
-                    "source_hash": "",
-                    "imported_at": now,
-                }
-            ],
+            [_plan_row(1, "bench", "Benchmarkplan", "", "", today, now)],
         )
         conn.execute(
             insert(Area),
@@ -293,21 +306,15 @@ def generate_national(
         conn.execute(
             insert(Plan),
             [
-                {
-                    "id": a + 1,
-                    "slug": f"plan-{administration_code(a).lower()}",
-                    "title": f"Handlingsplan {administration_code(a)}",
-                    "organisation": f"Förvaltning {administration_code(a)}",
-                    "administration": administration_code(a),
-                    "source": "",
-                    "background": "",
-                    "start": today - timedelta(days=3650),
-                    "end": today + timedelta(days=3650),
-                    "follow_from": today,
-                    "source_file": "",
-                    "source_hash": "",
-                    "imported_at": now,
-                }
+                _plan_row(
+                    a + 1,
+                    f"plan-{administration_code(a).lower()}",
+                    f"Handlingsplan {administration_code(a)}",
+                    f"Förvaltning {administration_code(a)}",
+                    administration_code(a),
+                    today,
+                    now,
+                )
                 for a in range(administrations)
             ],
         )
