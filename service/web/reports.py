@@ -53,20 +53,31 @@ def admin_report(request: Request) -> Response:
     return _download(request, web, lambda _plan: True)
 
 
-def signed_in_report(request: Request) -> Response:
-    """From /mitt: anyone signed in with the municipality's account."""
+def _signed_in_view(request: Request, session: Session) -> scope.View | Response | None:
+    """What the person signed in with the municipality's account may see: None for an
+    administrator (everything), or the page to show instead (sign in; no longer in the
+    directory)."""
     from service.web.admin import signed_in_person
     from service.web.signin import SIGN_IN_PATH, current, not_in_directory
 
-    web = web_of(request)
     user = current(request)
     if user is None:
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
+    if user.admin:
+        return None
+    person = signed_in_person(session, user.email)
+    if person is None:  # deactivated since signing in
+        return not_in_directory()
+    return viewer_of(session, person).view
+
+
+def signed_in_report(request: Request) -> Response:
+    """From /mitt: anyone signed in with the municipality's account."""
+    web = web_of(request)
     with web.app.sessions() as session:
-        person = None if user.admin else signed_in_person(session, user.email)
-        if person is None and not user.admin:  # deactivated since signing in
-            return not_in_directory()
-        view = viewer_of(session, person).view if person is not None else None
+        view = _signed_in_view(request, session)
+    if isinstance(view, Response):
+        return view
     return _download(
         request, web, lambda plan: view is None or view.covers_plan(plan.administration)
     )
@@ -88,18 +99,12 @@ def personal_municipality(request: Request) -> Response:
 
 def signed_in_municipality(request: Request) -> Response:
     """From /mitt: the kommundirektör (or an administrator) signed in."""
-    from service.web.admin import signed_in_person
-    from service.web.signin import SIGN_IN_PATH, current
-
     web = web_of(request)
-    user = current(request)
-    if user is None:
-        return RedirectResponse(SIGN_IN_PATH, status_code=303)
     with web.app.sessions() as session:
-        person = None if user.admin else signed_in_person(session, user.email)
-        if not user.admin and (
-            person is None or viewer_of(session, person).view.kind != scope.MUNICIPALITY
-        ):
+        view = _signed_in_view(request, session)
+        if isinstance(view, Response):
+            return view
+        if view is not None and view.kind != scope.MUNICIPALITY:
             return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
         return _municipality(web, session)
 
