@@ -49,17 +49,7 @@ def graph_app(sqlite_url: str, tmp_path: Path, graph: FakeGraphServer, **inbox: 
 def test_replies_are_read_over_graph_and_moved_to_the_processed_folder(
     sqlite_url: str, tmp_path: Path, graph: FakeGraphServer
 ) -> None:
-    app = graph_app(sqlite_url, tmp_path, graph)
-    sent = Sent(app)
-    mail = sent.with_items(lambda n: n >= 1)
-    graph.deliver(replies.outlook(mail, "klar 1", sender_of(mail)))
-
-    run = read_inbox(app, LATER)
-
-    assert [h.outcome for h in run.handled] == ["applied"] and run.errors == []
-    assert occurrences_of(app, mail)[1].status == DONE
-    assert graph.in_folder("inbox") == [] and len(graph.in_folder("Behandlade")) == 1
-    app.engine.dispose()
+    moved_to_the_processed_folder(graph_app(sqlite_url, tmp_path, graph), graph, 1)
 
 
 def test_over_graph_without_a_processed_folder_a_mail_gets_a_category(
@@ -78,6 +68,21 @@ def test_a_graph_mailbox_the_app_may_not_read_is_reported(
     run = read_inbox(app, LATER)
 
     assert run.handled == [] and "no folder Finns inte" in run.errors[0]
+    app.engine.dispose()
+
+
+def moved_to_the_processed_folder(
+    app: App, server: FakeGraphServer | FakeEWSServer, number: int
+) -> None:
+    """A reply "klar N" from Outlook marks item N done and moves to the processed folder."""
+    mail = Sent(app).with_items(lambda n: n >= number)
+    server.deliver(replies.outlook(mail, f"klar {number}", sender_of(mail)))
+
+    run = read_inbox(app, LATER)
+
+    assert [h.outcome for h in run.handled] == ["applied"] and run.errors == []
+    assert occurrences_of(app, mail)[number].status == DONE
+    assert server.in_folder("inbox") == [] and len(server.in_folder("Behandlade")) == 1
     app.engine.dispose()
 
 
@@ -107,18 +112,8 @@ def ews_app(sqlite_url: str, tmp_path: Path, ews: FakeEWSServer, **inbox: object
 def test_replies_are_read_over_ews_and_moved_to_the_processed_folder(
     sqlite_url: str, tmp_path: Path, ews: FakeEWSServer
 ) -> None:
-    app = ews_app(sqlite_url, tmp_path, ews)
-    sent = Sent(app)
-    mail = sent.with_items(lambda n: n >= 2)
-    ews.deliver(replies.outlook(mail, "klar 2", sender_of(mail)))
-
-    run = read_inbox(app, LATER)
-
-    assert [h.outcome for h in run.handled] == ["applied"] and run.errors == []
-    assert occurrences_of(app, mail)[2].status == DONE
-    assert ews.in_folder("inbox") == [] and len(ews.in_folder("Behandlade")) == 1
+    moved_to_the_processed_folder(ews_app(sqlite_url, tmp_path, ews), ews, 2)
     assert {"FindItem", "GetItem", "CreateFolder", "MoveItem"} <= set(ews.operations)
-    app.engine.dispose()
 
 
 def test_over_ews_without_a_processed_folder_a_mail_gets_a_category(
