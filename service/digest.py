@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from service import i18n, roles
@@ -19,7 +19,6 @@ from service.directory import (
     Directory,
     load_directory,
     people_by_id,
-    people_in,
     record_of,
     stored_roles,
 )
@@ -91,173 +90,306 @@ def digest_context(
     today: date,
     shared: DigestShared | None = None,
 ) -> DigestContext:
-    """The digest for `recipient` (None: an extra recipient, who sees everything). Every query
-    is narrowed to the recipient's administration in SQL, so a head's digest costs what their
-    own plans hold, not what the store holds."""
-    shared = shared or DigestShared.load(session)
-    soon_days = int(app.config.get("digest", "due_soon_days", 14))
-    week_start = today - timedelta(days=7)
-    if recipient is not None:
-        # A calm week's digest is left out (see is_calm): what got done then is told in this one.
-        previous = session.scalar(
-            select(func.max(OutboxMessage.local_date)).where(
-                OutboxMessage.kind == DIGEST_KIND,
-                OutboxMessage.person_id == recipient.id,
-                OutboxMessage.local_date < today,
-            )
-        )
-        if previous is not None and today - timedelta(days=56) <= previous < week_start:
-            week_start = previous
-    dashboard = dashboard_url(app, recipient.id, now) if recipient else app.public_url
+    """The digest for `recipient` (None: an extra recipient, who sees everything)."""
+    batch = DigestBatch(app, session, [recipient], now=now, today=today, shared=shared)
+    return batch.context(recipient)
 
-    def item_url(item_id: int) -> str:
-        return f"{dashboard}#{item_anchor(item_id)}"
 
-    administration = digest_administration(session, recipient, shared.places)
-    scope = _items_of(administration)
-    # Nothing later than the fortnight matters here (both dates empty: nothing to show either).
-    effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
-    open_rows = session.execute(
-        select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to).where(
-            Occurrence.status == OPEN,
-            effective_due <= today + timedelta(days=soon_days),
-            _in(Occurrence.item_id, scope),
-        )
-    ).all()
-    overdue_ids = [
-        r.id for r in open_rows if (r.postponed_to or r.due) and (r.postponed_to or r.due) < today
-    ]
-    soon_ids = [
-        r.id
-        for r in open_rows
-        if (r.postponed_to or r.due)
-        and today <= (r.postponed_to or r.due) <= today + timedelta(days=soon_days)
-    ]
-    items = mail_items(app, session, overdue_ids + soon_ids, today=today, now=now, with_links=False)
-    item_of = {r.id: r.item_id for r in open_rows}
+def digest_contexts(
+    app: App,
+    session: Session,
+    recipients: Sequence[Person | None],
+    *,
+    now: datetime,
+    today: date,
+    chunk: int = 200,
+) -> Iterator[DigestContext]:
+    """The digests of `recipients` in their order, read `chunk` recipients at a time (as the
+    dispatcher's batches do: a national store's 1,740 at once would hold it all in memory)."""
+    shared = DigestShared.load(session)
+    for start in range(0, len(recipients), chunk):
+        part = recipients[start : start + chunk]
+        batch = DigestBatch(app, session, part, now=now, today=today, shared=shared)
+        yield from (batch.context(recipient) for recipient in part)
 
-    def linked(ids: list[int]) -> list[MailItem]:
-        return _per_item(
-            [_with_url(items[i], item_url(item_of[i])) for i in ids if i in items], item_of
-        )
 
-    overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
-    due_soon = sorted(linked(soon_ids), key=lambda i: (i.due or today, i.person_name))
+@dataclass(frozen=True)
+class _ScopeRows:
+    """What the digests of one administration (or, keyed None, of every plan) read from the
+    store. The done and deferred rows reach back to the earliest period of the batch's
+    recipients; each digest keeps its own period's."""
 
-    done_rows = session.scalars(
-        select(Occurrence).where(
-            Occurrence.status == DONE,
-            Occurrence.done_on >= week_start,
-            Occurrence.done_on < today,
-            _in(Occurrence.item_id, scope),
-        )
-    ).all()
+    open_rows: list[Row[Any]]  # open, due by the end of the fortnight
+    done_rows: list[Occurrence]
+    deferred_rows: list[Occurrence]
+    active: _ActiveItems
 
-    def described(rows: Sequence[Occurrence]) -> dict[int, MailItem]:
-        """The rows as linked MailItems, whatever their status."""
-        loaded = mail_items(
+
+class DigestBatch:
+    """The digests of several recipients, their rows read in a few queries for all of them
+    and grouped by administration here, not ten queries per digest: a national run composes
+    1,740, one per head. Every query is narrowed to the recipients' administrations in SQL, so
+    a batch costs what their own plans hold, not what the store holds."""
+
+    def __init__(
+        self,
+        app: App,
+        session: Session,
+        recipients: Sequence[Person | None],
+        *,
+        now: datetime,
+        today: date,
+        shared: DigestShared | None = None,
+    ) -> None:
+        self.app, self.session, self.now, self.today = app, session, now, today
+        self.shared = shared or DigestShared.load(session)
+        self.soon_days = int(app.config.get("digest", "due_soon_days", 14))
+        people = [r for r in recipients if r is not None]
+        self.scope = {r.id: digest_administration(session, r, self.shared.places) for r in people}
+        self.week_start = _week_starts(session, people, today)
+        default_start = today - timedelta(days=7)
+        earliest: dict[str | None, date] = {}
+        for recipient in recipients:
+            key = self.scope[recipient.id] if recipient is not None else None
+            start = self.week_start.get(recipient.id, default_start) if recipient else default_start
+            earliest[key] = min(earliest.get(key, start), start)
+        codes = sorted(k for k in earliest if k is not None)
+        self.rows: dict[str | None, _ScopeRows] = {}
+        if codes:
+            self.rows.update(self._read(codes, min(earliest[c] for c in codes)))
+        if None in earliest:
+            self.rows.update(self._read(None, earliest[None]))
+        # The items of every digest in the batch, described in two queries.
+        every = self.rows.values()
+        self.items = mail_items(
             app,
             session,
-            [o.id for o in rows],
+            [r.id for rows in every for r in rows.open_rows],
+            today=today,
+            now=now,
+            with_links=False,
+        )
+        self.described = mail_items(
+            app,
+            session,
+            [o.id for rows in every for o in [*rows.done_rows, *rows.deferred_rows]],
             today=today,
             now=now,
             with_links=False,
             only_open=False,
         )
-        return {o.id: _with_url(loaded[o.id], item_url(o.item_id)) for o in rows if o.id in loaded}
+        # Only the people the rows name (who acted, and for whom): a national store holds
+        # 50,000. Most of them hold the plans' occurrences too, and are read already.
+        self.people: dict[int, Person] = {}
+        for rows in every:
+            self.people.update(rows.active.people)
+        acted = [o for rows in every for o in [*rows.done_rows, *rows.deferred_rows]]
+        named = [o.done_by_id for o in acted] + [o.deferred_by_id for o in acted]
+        named += [o.person_id for o in acted]
+        self.failed = _failed_rows(session, now)
+        named += [row.person_id for row in self.failed]
+        self.people |= people_by_id(session, [i for i in named if i not in self.people])
 
-    deferred_rows = session.scalars(
-        select(Occurrence).where(
-            Occurrence.deferred_at.is_not(None),
-            Occurrence.deferred_at >= now - timedelta(days=(today - week_start).days),
-            or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
-            _in(Occurrence.item_id, scope),
+    def _read(self, codes: list[str] | None, since: date) -> dict[str | None, _ScopeRows]:
+        """The rows of the administrations `codes` (None: of every plan) from `since` on,
+        each under its administration."""
+        session, now, today = self.session, self.now, self.today
+        if codes is None:
+            scope, administration_of = None, None
+        else:
+            scope = select(Item.id).join(Plan, Item.plan_id == Plan.id)
+            scope = scope.where(Plan.administration.in_(codes))
+            administration_of = dict(
+                session.execute(
+                    select(Item.id, Plan.administration)
+                    .join(Plan, Item.plan_id == Plan.id)
+                    .where(Plan.administration.in_(codes))
+                )
+                .tuples()
+                .all()
+            )
+
+        def part(item_id: int) -> str | None:
+            return None if administration_of is None else administration_of[item_id]
+
+        # Nothing later than the fortnight matters here (both dates empty: nothing to show).
+        effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
+        open_rows = session.execute(
+            select(Occurrence.id, Occurrence.item_id, Occurrence.due, Occurrence.postponed_to)
+            .where(
+                Occurrence.status == OPEN,
+                effective_due <= today + timedelta(days=self.soon_days),
+                _in(Occurrence.item_id, scope),
+            )
+            .order_by(Occurrence.id)
+        ).all()
+        done_rows = session.scalars(
+            select(Occurrence)
+            .where(
+                Occurrence.status == DONE,
+                Occurrence.done_on >= since,
+                Occurrence.done_on < today,
+                _in(Occurrence.item_id, scope),
+            )
+            .order_by(Occurrence.id)
+        ).all()
+        deferred_rows = session.scalars(
+            select(Occurrence)
+            .where(
+                Occurrence.deferred_at.is_not(None),
+                Occurrence.deferred_at >= now - timedelta(days=(today - since).days),
+                or_(Occurrence.status == NOT_APPLICABLE, Occurrence.postponed_to.is_not(None)),
+                _in(Occurrence.item_id, scope),
+            )
+            .order_by(Occurrence.id)
+        ).all()
+        keys = [None] if codes is None else codes
+        opened: dict[str | None, list[Row[Any]]] = {k: [] for k in keys}
+        done: dict[str | None, list[Occurrence]] = {k: [] for k in keys}
+        deferred: dict[str | None, list[Occurrence]] = {k: [] for k in keys}
+        for r in open_rows:
+            opened[part(r.item_id)].append(r)
+        for o in done_rows:
+            done[part(o.item_id)].append(o)
+        for o in deferred_rows:
+            deferred[part(o.item_id)].append(o)
+        active = _ActiveItems.read(session, scope, part, keys)
+        return {k: _ScopeRows(opened[k], done[k], deferred[k], active[k]) for k in keys}
+
+    def context(self, recipient: Person | None) -> DigestContext:
+        """The digest for `recipient`, one of the batch's."""
+        app, today, now = self.app, self.today, self.now
+        administration = self.scope[recipient.id] if recipient is not None else None
+        rows = self.rows[administration]
+        week_start = today - timedelta(days=7)
+        if recipient is not None:
+            week_start = self.week_start.get(recipient.id, week_start)
+        dashboard = dashboard_url(app, recipient.id, now) if recipient else app.public_url
+
+        def item_url(item_id: int) -> str:
+            return f"{dashboard}#{item_anchor(item_id)}"
+
+        soon = today + timedelta(days=self.soon_days)
+        overdue_ids = [r.id for r in rows.open_rows if (r.postponed_to or r.due or soon) < today]
+        soon_ids = [
+            r.id for r in rows.open_rows if today <= (r.postponed_to or r.due or date.max) <= soon
+        ]
+        item_of = {r.id: r.item_id for r in rows.open_rows}
+
+        def linked(ids: list[int]) -> list[MailItem]:
+            return _per_item(
+                [_with_url(self.items[i], item_url(item_of[i])) for i in ids if i in self.items],
+                item_of,
+            )
+
+        overdue = sorted(linked(overdue_ids), key=lambda i: (-i.days_late, i.person_name))
+        due_soon = sorted(linked(soon_ids), key=lambda i: (i.due or today, i.person_name))
+        done_rows = [o for o in rows.done_rows if o.done_on and o.done_on >= week_start]
+        deferred_since = now - timedelta(days=(today - week_start).days)
+        deferred_rows = [
+            o for o in rows.deferred_rows if o.deferred_at and o.deferred_at >= deferred_since
+        ]
+        described = {
+            o.id: _with_url(self.described[o.id], item_url(o.item_id))
+            for o in [*done_rows, *deferred_rows]
+            if o.id in self.described
+        }
+        people = self.people
+        done_last_week = tuple(
+            DoneRow(
+                item=described[o.id],
+                done_on=o.done_on,
+                done_by=_acted(people, o.done_by_id, o.person_id),
+                comment=o.comment,
+                result_note=o.result_note,
+            )
+            for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
+            if o.id in described and o.done_on is not None
         )
-    ).all()
-    # One query for both lists' items (an occurrence in both is described alike).
-    described_items = described([*done_rows, *deferred_rows])
-    active = _ActiveItems.read(session, scope)
-    # Only the people these rows name (who acted, and for whom): a national store holds 50,000.
-    # Most of them hold the plans' occurrences too, and are read already.
-    named = [o.done_by_id for o in done_rows] + [o.deferred_by_id for o in deferred_rows]
-    named += [o.person_id for o in [*done_rows, *deferred_rows]]
-    people = active.people | people_by_id(session, [i for i in named if i not in active.people])
-    done_last_week = tuple(
-        DoneRow(
-            item=described_items[o.id],
-            done_on=o.done_on,
-            done_by=_acted(people, o.done_by_id, o.person_id),
-            comment=o.comment,
-            result_note=o.result_note,
+        deferred = tuple(
+            DeferredRow(
+                item=described[o.id],
+                kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
+                proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
+                reason=o.deferral_reason,
+                by=_acted(people, o.deferred_by_id, o.person_id),
+            )
+            for o in deferred_rows
+            if o.id in described
         )
-        for o in sorted(done_rows, key=lambda o: (o.done_on or today, o.id))
-        if o.id in described_items and o.done_on is not None
-    )
-    deferred = tuple(
-        DeferredRow(
-            item=described_items[o.id],
-            kind="not_applicable" if o.status == NOT_APPLICABLE else "postponed",
-            proposed_date=o.postponed_to if o.status != NOT_APPLICABLE else None,
-            reason=o.deferral_reason,
-            by=_acted(people, o.deferred_by_id, o.person_id),
+        failed = tuple(
+            FailedDelivery(
+                to=", ".join(row.to_addrs),
+                subject=row.subject or row.kind,
+                error=row.last_error,
+                failed_at=row.created_at,
+            )
+            for row in _failed_in(self.failed, administration, self.shared.places, people)
         )
-        for o in deferred_rows
-        if o.id in described_items
-    )
-    failed = tuple(
-        FailedDelivery(
-            to=", ".join(row.to_addrs),
-            subject=row.subject or row.kind,
-            error=row.last_error,
-            failed_at=row.created_at,
-        )
-        for row in session.scalars(
-            _failed_since(now, administration, shared.places).order_by(OutboxMessage.created_at)
-        )
-    )
-    continuous, progress = _progress(active, today, item_url, shared.vocabulary)
-    since = since_previous(week_start, today)
-    return DigestContext(
-        recipient_name=recipient.name if recipient else "",
-        today=today,
-        week_start=week_start,
-        week_end=today - timedelta(days=1),
-        overdue=tuple(overdue),
-        due_soon=tuple(due_soon),
-        due_soon_days=soon_days,
-        done_last_week=done_last_week,
-        deferred=deferred,
-        continuous=continuous,
-        progress=progress,
-        failed=failed,
-        plan_lines=tuple(
-            plan_trends(
-                [item for item, _, _ in active.items],
-                # In the order of their ids, as the figures have always read them.
-                sorted(
-                    (o for occs in active.occurrences.values() for o in occs), key=lambda o: o.id
-                ),
-                active.people,
+        active = rows.active
+        continuous, progress = _progress(active, today, item_url, self.shared.vocabulary)
+        since = since_previous(week_start, today)
+        return DigestContext(
+            recipient_name=recipient.name if recipient else "",
+            today=today,
+            week_start=week_start,
+            week_end=today - timedelta(days=1),
+            overdue=tuple(overdue),
+            due_soon=tuple(due_soon),
+            due_soon_days=self.soon_days,
+            done_last_week=done_last_week,
+            deferred=deferred,
+            continuous=continuous,
+            progress=progress,
+            failed=failed,
+            plan_lines=tuple(
+                plan_trends(
+                    [item for item, _, _ in active.items],
+                    active.in_order,  # in the order of their ids, as the figures read them
+                    today,
+                    app.tz,
+                    days=(today - week_start).days,
+                    since=since.change,
+                )
+            ),
+            administration_lines=_administration_lines(
+                app,
+                self.session,
+                recipient,
                 today,
-                app.tz,
+                self.shared.places,
                 days=(today - week_start).days,
                 since=since.change,
+            ),
+            since=since.period,
+            dashboard_url=dashboard,
+            public_url=app.public_url,
+            activities_url=activities_url(app, recipient.id, now) if recipient else "",
+        )
+
+
+def _week_starts(session: Session, recipients: Sequence[Person], today: date) -> dict[int, date]:
+    """Per recipient, the first day their digest speaks of: a week ago, or the day of the
+    previous digest they got when a calm week was left out (see is_calm) since: what got done
+    then is told in this one."""
+    week_start = today - timedelta(days=7)
+    out = {r.id: week_start for r in recipients}
+    ids = list(out)
+    for start in range(0, len(ids), 500):
+        previous = session.execute(
+            select(OutboxMessage.person_id, func.max(OutboxMessage.local_date))
+            .where(
+                OutboxMessage.kind == DIGEST_KIND,
+                OutboxMessage.person_id.in_(ids[start : start + 500]),
+                OutboxMessage.local_date < today,
             )
-        ),
-        administration_lines=_administration_lines(
-            app,
-            session,
-            recipient,
-            today,
-            shared.places,
-            days=(today - week_start).days,
-            since=since.change,
-        ),
-        since=since.period,
-        dashboard_url=dashboard,
-        public_url=app.public_url,
-        activities_url=activities_url(app, recipient.id, now) if recipient else "",
-    )
+            .group_by(OutboxMessage.person_id)
+        ).tuples()
+        for person_id, day in previous:
+            # After a calm week left out: from the previous digest on (up to eight weeks).
+            if person_id is not None and day and today - timedelta(days=56) <= day < week_start:
+                out[person_id] = day
+    return out
 
 
 def _per_item(entries: list[MailItem], item_of: dict[int, int]) -> list[MailItem]:
@@ -319,18 +451,40 @@ def digest_administration(
     return places.administration_of(record_of(recipient))
 
 
-def _failed_since(
-    now: datetime, administration: str | None, places: Directory
-) -> Select[tuple[OutboxMessage]]:
-    """Mails that failed in the last fortnight; for a head, those to her administration's
-    people (mail to a digest's extra address belongs to every administration)."""
-    query = select(OutboxMessage).where(
-        OutboxMessage.status == "failed", OutboxMessage.created_at >= now - timedelta(days=14)
+def _failed_rows(session: Session, now: datetime) -> list[OutboxMessage]:
+    """Mails that failed in the last fortnight, oldest first (a handful, or none)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "failed",
+                OutboxMessage.created_at >= now - timedelta(days=14),
+            )
+            .order_by(OutboxMessage.created_at)
+        )
     )
+
+
+def _failed_in(
+    rows: Sequence[OutboxMessage],
+    administration: str | None,
+    places: Directory,
+    people: Mapping[int, Person],
+) -> list[OutboxMessage]:
+    """The failed mails a digest of `administration` lists: those to its people (placed as
+    `Directory.administration_of` places them), and mail to a digest's extra address, which
+    belongs to every administration. `people`: at least the rows' recipients."""
     if administration is None:
-        return query
-    own = select(Person.id).where(people_in(places, administration))
-    return query.where(or_(OutboxMessage.person_id.in_(own), OutboxMessage.person_id.is_(None)))
+        return list(rows)
+    return [
+        row
+        for row in rows
+        if row.person_id is None
+        or (
+            row.person_id in people
+            and places.administration_of(record_of(people[row.person_id])) == administration
+        )
+    ]
 
 
 def _items_of(administration: str | None) -> Select[tuple[int]] | None:
@@ -356,23 +510,36 @@ class _ActiveItems:
     """The active items of a digest's plans and all their occurrences, read once for both the
     progress lines and the plans' trends."""
 
-    items: Sequence[Row[tuple[Item, Area, Plan]]]  # in the order of plan, area and item
+    items: list[Row[tuple[Item, Area, Plan]]]  # in the order of plan, area and item
     occurrences: dict[int, list[Row[Any]]]  # per item id, in the order of their ids
-    people: dict[int, Person]  # the people the occurrences name
+    in_order: list[Row[Any]]  # all of them, in the order of their ids
+    people: dict[int, Person]  # at least the people the occurrences name
 
     @classmethod
-    def read(cls, session: Session, scope: Select[tuple[int]] | None) -> _ActiveItems:
-        items = session.execute(
+    def read(
+        cls,
+        session: Session,
+        scope: Select[tuple[int]] | None,
+        part: Callable[[int], str | None],
+        keys: Sequence[str | None],
+    ) -> dict[str | None, _ActiveItems]:
+        """The scope's active items, under their part (`part` of an item id) of `keys`."""
+        # One people mapping for all the parts: it is only looked up in.
+        people: dict[int, Person] = {}
+        out = {key: cls([], {}, [], people) for key in keys}
+        for row in session.execute(
             select(Item, Area, Plan)
             .join(Area, Item.area_id == Area.id)
             .join(Plan, Item.plan_id == Plan.id)
             .where(Item.active.is_(True), _in(Item.id, scope))
             .order_by(Plan.title, Area.position, Item.position)
-        ).all()
+        ):
+            active = out[part(row[0].id)]
+            active.items.append(row)
+            active.occurrences[row[0].id] = []
         # The occurrences as plain rows: ORM objects for the whole history of an
         # administration's plans had cost most of a digest.
-        by_item: dict[int, list[Row[Any]]] = {item.id: [] for item, _, _ in items}
-        for occ in session.execute(
+        occurrences = session.execute(
             select(
                 Occurrence.id,
                 Occurrence.item_id,
@@ -389,10 +556,13 @@ class _ActiveItems:
             .join(Item, Occurrence.item_id == Item.id)
             .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
             .order_by(Occurrence.id)
-        ):
-            by_item[occ.item_id].append(occ)
-        people = people_by_id(session, [o.person_id for occs in by_item.values() for o in occs])
-        return cls(items, by_item, people)
+        ).all()
+        for occ in occurrences:
+            active = out[part(occ.item_id)]
+            active.occurrences[occ.item_id].append(occ)
+            active.in_order.append(occ)
+        people.update(people_by_id(session, {o.person_id for o in occurrences}))
+        return out
 
 
 def _progress(
@@ -542,47 +712,51 @@ def digest_recipients(app: App, session: Session) -> list[tuple[Person | None, s
     return out
 
 
-def is_calm(
+def calm_scopes(
     session: Session,
     today: date,
     now: datetime,
-    administration: str | None = None,
-    places: Directory | None = None,
-) -> bool:
-    """Nothing for the digest to act on as of `now`: nothing overdue, no failed delivery,
-    nothing put off (in `administration`'s plans, for its head). A calm week's digest (with
-    nothing of the recipient's own in it) is left out."""
+    scopes: Iterable[str | None],
+    places: Directory,
+) -> set[str | None]:
+    """The scopes (administrations; None: every plan, for the kommundirektör) with nothing for
+    the digest to act on as of `now`: nothing overdue, no failed delivery, nothing put off. A
+    calm week's digest (with nothing of the recipient's own in it) is left out. Three queries
+    for all the scopes: a national store has 1,740 administrations to judge on the same day."""
     effective_due = func.coalesce(Occurrence.postponed_to, Occurrence.due)
-    scope = _items_of(administration)
-    items = select(Item.id) if scope is None else scope
-    overdue = session.scalar(
-        select(
-            exists().where(
-                Occurrence.status == OPEN,
-                effective_due < today,
-                Occurrence.item_id.in_(items.where(Item.active.is_(True))),
+
+    def administrations(*conditions: ColumnElement[bool]) -> set[str]:
+        return set(
+            session.scalars(
+                select(Plan.administration)
+                .distinct()
+                .join(Item, Item.plan_id == Plan.id)
+                .join(Occurrence, Occurrence.item_id == Item.id)
+                .where(*conditions)
             )
         )
+
+    overdue = administrations(
+        Occurrence.status == OPEN, effective_due < today, Item.active.is_(True)
     )
-    failed = session.scalar(
-        select(
-            exists(
-                _failed_since(
-                    now, administration, places or load_directory(session, with_people=False)
-                ).where(OutboxMessage.created_at <= now)
+    deferred = administrations(
+        Occurrence.deferred_at >= now - timedelta(days=7), Occurrence.deferred_at <= now
+    )
+    failed = [row for row in _failed_rows(session, now) if row.created_at <= now]
+    people = people_by_id(session, [row.person_id for row in failed])
+    calm: set[str | None] = set()
+    for scope in set(scopes):
+        if scope is None:
+            busy = bool(overdue or deferred or failed)
+        else:
+            busy = (
+                scope in overdue
+                or scope in deferred
+                or bool(_failed_in(failed, scope, places, people))
             )
-        )
-    )
-    deferred = session.scalar(
-        select(
-            exists().where(
-                Occurrence.deferred_at >= now - timedelta(days=7),
-                Occurrence.deferred_at <= now,
-                Occurrence.item_id.in_(items),
-            )
-        )
-    )
-    return not (overdue or failed or deferred)
+        if not busy:
+            calm.add(scope)
+    return calm
 
 
 def _acted(people: Mapping[int, Person], by_id: int | None, owner_id: int) -> str:

@@ -494,11 +494,15 @@ def load_directory(session: Session, *, with_people: bool = True) -> Directory:
         else ()
     )
     by_id = {p.id: p for p in session.scalars(select(Person))} if with_people else {}
+    # Plain rows, not ORM objects: a national store has 10,000 units, read for every batch of
+    # digests.
     units = {
-        u.code: UnitRecord(u.code, u.name, u.division_code, u.address)
-        for u in session.scalars(select(Unit))
+        code: UnitRecord(code, name, division, address)
+        for code, name, division, address in session.execute(
+            select(Unit.code, Unit.name, Unit.division_code, Unit.address)
+        ).tuples()
     }
-    divisions = {d.code: d.name for d in session.scalars(select(Division))}
+    divisions = dict(session.execute(select(Division.code, Division.name)).tuples().all())
     stored = session.get(State, VOCABULARY_STATE)
     vocabulary, area_aliases, area_heads, organisation = _vocabulary_from_json(
         stored.value if stored else None

@@ -22,13 +22,13 @@ from service.app import App
 from service.db import dialect_insert, transaction
 from service.digest import (
     WEEKDAYS,
+    calm_scopes,
     digest_administration,
     digest_day,
     digest_recipients,
     digest_week,
-    is_calm,
 )
-from service.directory import load_directory
+from service.directory import load_directory, people_by_id
 from service.mail.compose import ComposedBatch
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import Transport, make_transport
@@ -263,20 +263,15 @@ def plan_reminders(app: App, now: datetime) -> list[int]:
 def _calm_recipients(
     session: Session, people: Sequence[int], day: date, moment: datetime
 ) -> frozenset[int]:
-    """The digest recipients whose week is calm (see is_calm) in their own administration's
-    plans, as things stood on the digest's day."""
+    """The digest recipients whose week is calm (see calm_scopes) in their own
+    administration's plans, as things stood on the digest's day."""
     if not people:
         return frozenset()
     places = load_directory(session, with_people=False)
-    calm: dict[str | None, bool] = {}
-    out = set()
-    for pid in people:
-        scope = digest_administration(session, session.get(Person, pid), places)
-        if scope not in calm:
-            calm[scope] = is_calm(session, day, moment, scope, places)
-        if calm[scope]:
-            out.add(pid)
-    return frozenset(out)
+    stored = people_by_id(session, people)
+    scope = {pid: digest_administration(session, stored.get(pid), places) for pid in people}
+    calm = calm_scopes(session, day, moment, scope.values(), places)
+    return frozenset(pid for pid in people if scope[pid] in calm)
 
 
 def rhythms(

@@ -4,12 +4,12 @@ utbildningsförvaltningen and a kommundirektör above them."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from service.app import App
-from service.digest import digest_context
+from service.digest import DigestBatch, digest_context
 from service.directory import load_directory
 from service.mail.transports.memory import MemoryTransport
 from service.models import Item, Notice, Occurrence, OutboxMessage, Person, Plan
@@ -184,3 +184,33 @@ def test_a_failed_delivery_is_listed_for_its_own_administration_and_the_kommundi
         assert failed_in_digest(SOC_HEAD) == [refused]
         assert failed_in_digest(KOMMUNDIREKTOR) == [refused]
         assert failed_in_digest(BUF_HEAD) == []
+
+
+def test_a_batch_of_digests_tells_each_head_what_her_digest_alone_would(sqlite_app: App) -> None:
+    # A national run composes the digests of a batch of heads together: each must still read
+    # as her own alone, with her administration's rows and her own period (BUF's week of
+    # 25 November was calm and left out, so Ulrika Falk's digest reaches back to the 18th).
+    sqlite_app.init(at("2024-11-01"))
+    transport = RefusingTransport("linnea.forsberg@example.se")  # Socialförvaltningen's
+    for n in range(12):
+        tick(sqlite_app, at("2024-11-18", "07:30") + timedelta(days=n), transport=transport)
+    monday = at("2024-12-02", "07:00")
+    with sqlite_app.sessions() as session:
+        heads: list[Person | None] = [
+            session.scalar(select(Person).where(Person.email == e))
+            for e in (SOC_HEAD, BUF_HEAD, KOMMUNDIREKTOR)
+        ]
+        recipients = [*heads, None]  # None: an extra address, who sees every plan
+        batch = DigestBatch(sqlite_app, session, recipients, now=monday, today=monday.date())
+        together = [batch.context(r) for r in recipients]
+        alone = [
+            digest_context(sqlite_app, session, r, now=monday, today=monday.date())
+            for r in recipients
+        ]
+
+    assert together == alone
+    soc, buf, kd, extra = together
+    assert (soc.week_start, buf.week_start) == (date(2024, 11, 25), date(2024, 11, 18))
+    assert [len(c.failed) for c in together] == [2, 0, 2, 2]  # two reminders to her
+    assert {i.plan_title for i in buf.overdue + buf.due_soon} <= BUF_PLANS
+    assert {i.plan_title for i in kd.overdue} == {i.plan_title for i in extra.overdue}

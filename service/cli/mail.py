@@ -106,7 +106,7 @@ def cmd_tick(app: App, args: argparse.Namespace) -> int:
 
 def cmd_digest(app: App, args: argparse.Namespace) -> int:
     from service.db import transaction
-    from service.digest import DigestShared, digest_context, digest_recipients
+    from service.digest import digest_contexts, digest_recipients
     from service.mail.render import render
     from service.pipeline import dispatch_outbox, plan_digests
 
@@ -114,11 +114,13 @@ def cmd_digest(app: App, args: argparse.Namespace) -> int:
     app.init(now)
     if args.dry_run:
         with transaction(app.sessions) as session:
+            today = app.local_date(now)
+            recipients = digest_recipients(app, session)
+            contexts = digest_contexts(
+                app, session, [p for p, _ in recipients], now=now, today=today
+            )
             mails = []
-            shared = DigestShared.load(session)
-            for person, address in digest_recipients(app, session):
-                today = app.local_date(now)
-                context = digest_context(app, session, person, now=now, today=today, shared=shared)
+            for (_, address), context in zip(recipients, contexts, strict=True):
                 rendered = render("digest", context)
                 mails.append(
                     {

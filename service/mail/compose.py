@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from service import roles
 from service.app import App
@@ -30,7 +30,7 @@ from service.reminders import (
     UPCOMING,
     section_for,
 )
-from service.roles import default_vocabulary
+from service.roles import RoleVocabulary
 from service.web.urls import (
     activities_url,
     calendar_url,
@@ -40,7 +40,7 @@ from service.web.urls import (
 )
 
 if TYPE_CHECKING:  # service.digest imports this module
-    from service.digest import DigestShared
+    from service.digest import DigestBatch
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +125,21 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
             for with_links, ids in wanted.items()
         }
         self.done: dict[int, OutgoingMail | Exception | None] = {}
+        # The roles, read once for the batch: every mail's "Se alla handlingsplaner" link
+        # follows the recipient's role.
+        self.vocabulary = stored_roles(session)
         digests = [row for row in rows if row.kind == "digest"]
-        # Read once for all the batch's digests (a national store sends 1,740 of them).
-        self.shared: DigestShared | None = None
+        # The batch's digests read the store together (a national store sends 1,740 of them).
+        self.digests: DigestBatch | None = None
         if digests:
-            from service.digest import DigestShared
+            from service.digest import DigestBatch
 
-            self.shared = DigestShared.load(session)
+            recipients = [self.people.get(r.person_id) if r.person_id else None for r in digests]
+            try:
+                self.digests = DigestBatch(app, session, recipients, now=now, today=today)
+            except Exception:
+                # Each digest then reads its own, so that one bad row cannot stop the others.
+                log.exception("could not read the batch's digests together")
         for row in digests:
             self._compose(row, session)
 
@@ -153,13 +161,21 @@ class ComposedBatch(Mapping[int, OutgoingMail | Exception | None]):
                 session,
                 row,
                 self.people.get(row.person_id) if row.person_id else None,
-                self.loaded,
+                Loaded(self.loaded, self.vocabulary, self.digests),
                 self.now,
-                self.shared,
             )
         except Exception as exc:
             log.exception("could not compose outbox row %s", row.key)
             self.done[row.id] = exc
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a batch read up front for its mails."""
+
+    items: Mapping[bool, dict[int, MailItem]]  # with links or not: the items by occurrence id
+    vocabulary: RoleVocabulary
+    digests: DigestBatch | None  # None: each digest reads its own
 
 
 def compose(app: App, session: Session, row: OutboxMessage, now: datetime) -> OutgoingMail | None:
@@ -175,9 +191,8 @@ def _compose(
     session: Session | None,
     row: OutboxMessage,
     recipient: Person | None,
-    loaded: Mapping[bool, dict[int, MailItem]],
+    loaded: Loaded,
     now: datetime,
-    shared: DigestShared | None = None,
 ) -> OutgoingMail | None:
     if row.kind == ANSWER_KIND:
         if recipient is None:
@@ -187,13 +202,12 @@ def _compose(
     today = app.local_date(now)
     own = _own_items(app, row, recipient, loaded, today, now) if recipient else None
     if row.kind == "digest":
-        from service.digest import digest_context
+        from service.digest import DigestBatch
 
         assert session is not None, "a digest is composed while its batch's session is open"
-
-        context = digest_context(app, session, recipient, now=now, today=today, shared=shared)
+        digests = loaded.digests or DigestBatch(app, session, [recipient], now=now, today=today)
         context = replace(
-            context,
+            digests.context(recipient),
             own=own if own and own.item_count else None,
             settings_url=own.settings_url if own else "",
         )
@@ -220,7 +234,7 @@ def _own_items(
     app: App,
     row: OutboxMessage,
     recipient: Person,
-    loaded: Mapping[bool, dict[int, MailItem]],
+    loaded: Loaded,
     today: date,
     now: datetime,
 ) -> ReminderContext:
@@ -232,7 +246,7 @@ def _own_items(
         s: [] for s in (CONFIRM, OVERDUE, DUE_TODAY, UPCOMING, CHECKIN, ESCALATION)
     }
     for section, ids in row.payload.get("sections", {}).items():
-        items = loaded.get(section != ESCALATION, {})
+        items = loaded.items.get(section != ESCALATION, {})
         for i in ids:
             if i not in items:
                 continue
@@ -275,7 +289,7 @@ def _own_items(
         due_today=pick(DUE_TODAY),
         upcoming=pick(UPCOMING),
         checkins=pick(CHECKIN),
-        public_url=_plans_link(app, recipient, now),
+        public_url=_plans_link(app, recipient, now, loaded.vocabulary),
         calendar_url=calendar_url(app, recipient.id, now),
         confirm=pick(CONFIRM),
         escalations=tuple(sorted(grouped[ESCALATION], key=lambda i: (i.person_name, -i.days_late))),
@@ -296,12 +310,10 @@ def _for_stand_in(app: App, item: MailItem, stand_in: Person, now: datetime) -> 
     )
 
 
-def _plans_link(app: App, recipient: Person, now: datetime) -> str:
+def _plans_link(app: App, recipient: Person, now: datetime, vocabulary: RoleVocabulary) -> str:
     """ "Se alla handlingsplaner": managers over an administration or an area (the
     förvaltningschef, the verksamhetschefer) follow the plans on their personal (read-only,
     expiring) dashboard; others get the start page."""
-    session = object_session(recipient)
-    vocabulary = stored_roles(session) if session is not None else default_vocabulary()
     spec = vocabulary.spec(recipient.role)
     if spec is not None and spec.manager and spec.level in (roles.ADMINISTRATION, roles.AREA):
         return dashboard_url(app, recipient.id, now)
