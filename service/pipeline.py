@@ -4,11 +4,13 @@ repeated at the same moment sends nothing new, and a tick after downtime catches
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as time_of_day
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from service import preferences
 from service.app import App
+from service.config import Config
 from service.db import dialect_insert, transaction
 from service.digest import (
     WEEKDAYS,
@@ -533,12 +536,19 @@ def dispatch_outbox(
     transport: Transport | None = None,
     worker: str | None = None,
     max_batches: int = 50,
+    processes: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Send what is due in batches over one connection each; returns the mails as JSON dicts."""
+    """Send what is due in batches over one connection each; returns the mails as JSON dicts.
+
+    With `processes` (default `[mail] dispatch_processes`) above one, a backlog of more than a
+    batch is shared with helper processes, each claiming batches of its own as another
+    instance would: composing a national store's 1,740 weekly digests is Python work, one
+    core's worth per process."""
     policy = retry_policy_of(app)
     batch_size = int(app.config.get("mail", "batch_size", 200))
     chosen = transport or transport_of(app)
     worker = worker or worker_name()
+    processes = processes or int(app.config.get("mail", "dispatch_processes", 1))
     # `now` is the tick's moment (a test or simulation passes its own); the real time spent
     # sending is added to it, so leases and timestamps stay true on a long backlog.
     started = time.monotonic()
@@ -550,15 +560,85 @@ def dispatch_outbox(
         return ComposedBatch(app, session, rows, clock())
 
     out: list[dict[str, Any]] = []
-    for _ in range(max_batches):
-        claimed = claim(app.sessions, clock(), policy, batch_size, worker)
-        if not claimed.ids:
-            break
-        for d in deliver(app.sessions, claimed, chosen, composer, clock, policy):
-            out.append(mail_json(app, d.row, d.status, d.mail, now))
-        if len(claimed.ids) < batch_size:
-            break
+    helpers: _Helpers | None = None
+    try:
+        for n in range(max_batches):
+            claimed = claim(app.sessions, clock(), policy, batch_size, worker)
+            if not claimed.ids:
+                break
+            full = len(claimed.ids) == batch_size
+            if n == 0 and full and processes > 1 and chosen.shareable:
+                helpers = _Helpers.start(app, clock(), chosen, worker, max_batches, processes - 1)
+            for d in deliver(app.sessions, claimed, chosen, composer, clock, policy):
+                out.append(mail_json(app, d.row, d.status, d.mail, now))
+            if not full:
+                break
+    finally:
+        if helpers is not None:
+            out += helpers.finish()
     return out
+
+
+@dataclass
+class _Helpers:
+    """Helper processes of one dispatch (see dispatch_outbox)."""
+
+    pool: ProcessPoolExecutor
+    running: list[Future[list[dict[str, Any]]]]
+
+    @classmethod
+    def start(
+        cls,
+        app: App,
+        now: datetime,
+        transport: Transport,
+        worker: str,
+        max_batches: int,
+        count: int,
+    ) -> _Helpers:
+        # Spawned, not forked: the parent holds open connections and scheduler threads.
+        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+        made = (transport.name, dict(transport.settings))
+        running = [
+            pool.submit(_dispatch_helper, app.config, now, made, f"{worker}-{n}", max_batches)
+            for n in range(1, count + 1)
+        ]
+        log.info("dispatching with %d helper processes", count)
+        return cls(pool, running)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """What the helpers sent. A helper that failed is logged: the rows it had claimed go
+        out again once their lease ends, as after any crash."""
+        out: list[dict[str, Any]] = []
+        for future in self.running:
+            try:
+                out += future.result()
+            except Exception:
+                log.exception("a dispatch helper process failed")
+        self.pool.shutdown()
+        return out
+
+
+def _dispatch_helper(
+    config: Config,
+    now: datetime,
+    transport: tuple[str, dict[str, Any]],
+    worker: str,
+    max_batches: int,
+) -> list[dict[str, Any]]:
+    """A helper process's dispatch: an app and a transport of its own, one process."""
+    app = App(config)
+    try:
+        return dispatch_outbox(
+            app,
+            now,
+            transport=make_transport(*transport),
+            worker=worker,
+            max_batches=max_batches,
+            processes=1,
+        )
+    finally:
+        app.engine.dispose()
 
 
 def mail_json(

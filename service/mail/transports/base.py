@@ -29,6 +29,9 @@ class Transport(ABC):
     """Delivers mails. Used as a context manager around a batch so connections are reused."""
 
     name: str = ""
+    # Whether another process can make the same transport from `name` and `settings` (and its
+    # mails then go where this one's would): helper processes of a dispatch need that.
+    shareable: bool = True
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = settings

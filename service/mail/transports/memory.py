@@ -11,6 +11,8 @@ from service.mail.transports.base import Transport, register
 
 @register("memory")
 class MemoryTransport(Transport):
+    shareable = False  # its list lives in this process
+
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         super().__init__(settings or {})
         self.sent: list[OutgoingMail] = []
