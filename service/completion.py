@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -18,12 +20,14 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from service.db import UTCDateTime
 from service.deadlines import DeadlineKind
 from service.models import AuditEntry, Item, Occurrence, Person
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN, bump_data_version
@@ -119,14 +123,14 @@ def record_done(
         action="occurrence.done",
         actor=actor or by_email,
         now=now,
-        detail={
-            "on": on.isoformat(),
-            "via": via,
-            "comment": comment,
-            "result": result_note,
-            **({"on_behalf_of": by_email} if actor else {}),
-            **_stand_in(stand_in_for),
-        },
+        detail=_done_detail(
+            on,
+            via,
+            comment,
+            result_note,
+            on_behalf_of=by_email if actor else "",
+            stand_in_for=stand_in_for,
+        ),
     )
     if applied is None:
         return Recorded(False)
@@ -134,6 +138,109 @@ def record_done(
     if needs_sync:
         bump_data_version(connection)  # the next sync creates "på nästkommande APT" children
     return Recorded(True, needs_sync)
+
+
+def _done_detail(
+    on: date,
+    via: str,
+    comment: str,
+    result_note: str,
+    *,
+    on_behalf_of: str = "",
+    stand_in_for: str = "",
+) -> dict[str, str]:
+    """The audit's record of a "klar"."""
+    return {
+        "on": on.isoformat(),
+        "via": via,
+        "comment": comment,
+        "result": result_note,
+        **({"on_behalf_of": on_behalf_of} if on_behalf_of else {}),
+        **_stand_in(stand_in_for),
+    }
+
+
+@dataclass(frozen=True)
+class LinkClick:
+    """A "klar" from the owner's own mark-done link, its form already checked (except
+    against the plan's start, which the statement checks)."""
+
+    occurrence_id: int
+    person_id: int  # the link's, and so the one who acts
+    version: int  # the occurrence's version the link was issued for
+    on: date
+    comment: str
+    result_note: str
+
+
+# PostgreSQL: a group of clicks in one statement, the same for any number of them (arrays, not
+# a VALUES list, so the server prepares it once). Each click is applied only as the quick path
+# may apply it (see service.web.items._record_done): the link's owner's own occurrence, still
+# open and of the link's version, a date not before the plan's start, and an item without
+# relative children to make due; anything else is left for the general path, which answers it.
+_LINK_CLICKS = text(
+    f"""
+WITH clicks AS (
+  SELECT * FROM unnest(
+    CAST(:ids AS integer[]), CAST(:people AS integer[]), CAST(:versions AS integer[]),
+    CAST(:ons AS date[]), CAST(:comments AS text[]), CAST(:results AS text[]),
+    CAST(:details AS json[])
+  ) AS c(id, person_id, version, done_on, comment, result_note, detail)
+), applied AS (
+  UPDATE occurrences AS o
+  SET status = '{DONE}', done_on = c.done_on, done_at = :now, done_by_id = c.person_id,
+      done_via = 'link', comment = c.comment, result_note = c.result_note
+  FROM clicks AS c, items AS i, plans AS p
+  WHERE o.id = c.id AND o.person_id = c.person_id AND o.version = c.version
+    AND o.status = '{OPEN}' AND i.id = o.item_id AND p.id = i.plan_id AND c.done_on >= p.start
+    AND NOT EXISTS (
+      SELECT 1 FROM items AS child WHERE child.parent_id = i.id
+        AND child.deadline_kind = '{DeadlineKind.RELATIVE.value}' AND child.active
+    )
+  RETURNING o.id, o.item_id, o.person_id
+), audited AS (
+  INSERT INTO audit_log (at, actor, action, occurrence_id, detail)
+  SELECT :now, pe.email, 'occurrence.done', a.id, c.detail
+  FROM applied AS a JOIN clicks AS c ON c.id = a.id JOIN people AS pe ON pe.id = a.person_id
+)
+SELECT a.id, i.number AS item_number, i.title AS item_title, ar.position AS area_position,
+  ar.title AS area_title, p.title AS plan_title, pe.name
+FROM applied AS a JOIN items AS i ON i.id = a.item_id JOIN areas AS ar ON ar.id = i.area_id
+  JOIN plans AS p ON p.id = i.plan_id JOIN people AS pe ON pe.id = a.person_id
+"""
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+
+def record_link_clicks(
+    connection: Connection, clicks: Sequence[LinkClick], now: datetime
+) -> list[Row[Any] | None]:
+    """PostgreSQL: mark done a group of clicks in one statement, each audited as
+    record_done audits it; per click, what its receipt shows (the item, its area and plan,
+    the person's name), or None where nothing was written (the general path answers it). A
+    second click on the same occurrence in the group is left to the general path too."""
+    first: dict[int, LinkClick] = {}
+    for click in clicks:
+        first.setdefault(click.occurrence_id, click)
+    group = list(first.values())
+    applied = {
+        row.id: row
+        for row in connection.execute(
+            _LINK_CLICKS,
+            {
+                "ids": [c.occurrence_id for c in group],
+                "people": [c.person_id for c in group],
+                "versions": [c.version for c in group],
+                "ons": [c.on for c in group],
+                "comments": [c.comment.strip() for c in group],
+                "results": [c.result_note.strip() for c in group],
+                "details": [
+                    json.dumps(_done_detail(c.on, "link", c.comment, c.result_note)) for c in group
+                ],
+                "now": now,
+            },
+        )
+    }
+    return [applied.get(c.occurrence_id) if first[c.occurrence_id] is c else None for c in clicks]
 
 
 def postpone(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -172,7 +173,7 @@ async def post_item(request: Request) -> Response:
     # the group could not take, goes to the general path.
     if fields.get("action") == "done" and web.quick is not None:
         now, today = web.now(), web.today()
-        done = await web.quick.write(lambda c: _record_done(c, claim, fields, now, today))
+        done = await web.quick.write(_DoneClick(claim, fields, now, today))
         if done is not None:
             return _done_receipt(web, done)
     return await web.write(_act, request, web, claim, fields)
@@ -322,6 +323,51 @@ def _record_done(
         result_note=v.get("result", "").strip(),
     )
     return _Done(row, done)
+
+
+@dataclass(frozen=True)
+class _DoneClick:
+    """The common click as a group store's work (see service.web.quick.Together): alone, on
+    SQLite or in the general path, it is _record_done; on PostgreSQL a group's clicks are
+    written in one statement (completion.record_link_clicks), which applies the same rule."""
+
+    claim: Claim
+    fields: dict[str, str]
+    now: datetime
+    today: date
+
+    def __call__(self, connection: Connection) -> _Done | None:
+        return _record_done(connection, self.claim, self.fields, self.now, self.today)
+
+    @classmethod
+    def together(cls, connection: Connection, works: Sequence[_DoneClick]) -> list[_Done | None]:
+        now = max(work.now for work in works)  # one moment for the group, committed at once
+        ready: list[tuple[int, completion.LinkClick]] = []
+        for n, work in enumerate(works):
+            claim = work.claim
+            # The plan's start is checked by the statement (the general path then says so).
+            state = validate("done", work.fields, today=work.today, plan_start=date.min)
+            if claim.occurrence_id is None or claim.version is None or state.errors:
+                continue
+            v = state.values
+            click = completion.LinkClick(
+                occurrence_id=claim.occurrence_id,
+                person_id=claim.person_id,
+                version=claim.version,
+                on=date.fromisoformat(v["done_on"]),
+                comment=v.get("comment", ""),
+                result_note=v.get("result", ""),
+            )
+            ready.append((n, click))
+        out: list[_Done | None] = [None] * len(works)
+        if not ready:
+            return out
+        rows = completion.record_link_clicks(connection, [click for _, click in ready], now)
+        for (n, click), row in zip(ready, rows, strict=True):
+            if row is not None:
+                record = _DoneRecord(click.on, now, click.comment, click.result_note)
+                out[n] = _Done(row, record)
+        return out
 
 
 def _done_receipt(web: Web, done: _Done) -> Response:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
 from service import completion
 from service.app import App
 from service.db import transaction
 from service.directory import load_directory
+from service.links import DONE as DONE_LINK
+from service.links import Claim
 from service.models import AuditEntry, Item, Occurrence, Person
+from service.web.items import _Done, _DoneClick
+from service.web.quick import ThreadedGroupStore
+from tests.support import make_config
 from tests.web.conftest import NOW, csrf_of, done_path, find_occurrence, reload, snapshot
 
 
@@ -343,3 +350,72 @@ def test_the_responsible_person_is_shown_with_the_role_they_hold_only(
     html = client.get(done_path(started, occ)).text
     assert f"{hr_name} (HR-chef)" in html
     assert "Förvaltningschef, HR-chef" not in html
+
+
+@pytest.mark.postgres
+def test_clicks_that_arrive_together_are_written_in_one_statement_each_as_alone(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # On PostgreSQL the clicks of one turn of the event loop go to the store together: one
+    # statement for all of them, yet each is applied only as the quick path applies a click
+    # alone. The others get None and go to the general path, which answers them in full.
+    app = App(make_config(postgres_url, tmp_path))
+    app.init(NOW)
+    with app.sessions() as session:
+        parents = select(Item.parent_id).where(Item.parent_id.is_not(None))
+        candidates = session.scalars(
+            select(Occurrence)
+            .join(Item, Occurrence.item_id == Item.id)
+            .where(Occurrence.status == "open", Occurrence.due.is_not(None))
+            .where(Item.id.not_in(parents))
+            .order_by(Occurrence.id)
+        ).all()
+        by_person = {o.person_id: o for o in reversed(candidates)}  # one each, four people
+        opened = sorted(by_person.values(), key=lambda o: o.id)[:4]
+        plan_start = {o.id: o.item.plan.start for o in opened}
+        title = {o.id: o.item.title for o in opened}
+        owner = {o.id: o.person.email for o in opened}
+    first, second, third, fourth = opened
+    today = NOW.date()
+
+    def click(occ: Occurrence, on: date, *, person_id: int | None = None) -> _DoneClick:
+        claim = Claim(DONE_LINK, person_id or occ.person_id, NOW, occ.id, occ.version)
+        fields = {"action": "done", "done_on": on.isoformat(), "comment": " Klart. "}
+        return _DoneClick(claim, fields, NOW, today)
+
+    clicks = [
+        click(first, today),
+        click(first, today),  # a double click: the general path says "redan klarmarkerad"
+        click(second, plan_start[second.id] - timedelta(days=1)),  # before the plan began
+        click(third, today),
+        click(fourth, today, person_id=third.person_id),  # not the owner's link
+    ]
+    statements: list[str] = []
+    store = ThreadedGroupStore(app)
+
+    def executed(_c: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    async def together() -> list[_Done | None]:
+        return await asyncio.gather(*(store.write(c) for c in clicks))
+
+    event.listen(app.engine, "before_cursor_execute", executed)
+    answers = asyncio.run(together())
+    event.remove(app.engine, "before_cursor_execute", executed)
+
+    assert [a is not None for a in answers] == [True, False, False, True, False]
+    assert sum("UPDATE occurrences" in s for s in statements) == 1
+    for occ, answer in ((first, answers[0]), (third, answers[3])):
+        stored = reload(app, occ.id)
+        assert (stored.status, stored.done_on, stored.done_via) == ("done", today, "link")
+        assert (stored.done_by_id, stored.comment, stored.done_at) == (occ.person_id, "Klart.", NOW)
+        assert answer is not None and answer.view.item_title == title[occ.id]
+    assert {reload(app, o.id).status for o in (second, fourth)} == {"open"}
+    with app.sessions() as session:
+        audit = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        done = [
+            (a.occurrence_id, a.actor, a.detail) for a in audit if a.action == "occurrence.done"
+        ]
+    detail = {"on": today.isoformat(), "via": "link", "comment": "Klart.", "result": ""}
+    assert done == [(o.id, owner[o.id], detail) for o in (first, third)]
+    app.engine.dispose()
