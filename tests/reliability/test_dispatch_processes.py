@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.generate import generate
 from service.app import App
-from service.db import transaction
 from service.models import OutboxMessage
-from service.occurrences import mark_expanded
 from service.pipeline import dispatch_outbox, plan_reminders
 from tests.fakes.smtp_server import FakeSMTPServer
+from tests.reliability.due_store import due_store
 from tests.reliability.test_crash import received
 from tests.support import STOCKHOLM
 
@@ -26,20 +24,7 @@ MAILS = 1500
 
 def _store(db_url: str, tmp_path: Path) -> App:
     db: Path | str = tmp_path / "store.db" if db_url.startswith("sqlite") else db_url
-    app = generate(
-        db,
-        occurrences=MAILS,
-        due_now=MAILS,  # one occurrence each, due within the reminder stages of today
-        today=NOW.date(),
-        people=MAILS,
-        outbox=tmp_path / "outbox",
-    )
-    with transaction(app.sessions) as session:
-        schedule = app.config.section("schedule")
-        mark_expanded(
-            session, NOW.date(), int(schedule["horizon_days"]), str(schedule["checkin_every"])
-        )
-    return app
+    return due_store(db, tmp_path, MAILS, NOW)
 
 
 def test_two_dispatch_processes_send_each_mail_of_a_backlog_once(

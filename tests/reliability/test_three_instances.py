@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.generate import generate
-from service.db import transaction
 from service.models import OutboxMessage
-from service.occurrences import mark_expanded
 from tests.fakes.smtp_server import FakeSMTPServer
 from tests.reliability.configfile import write_config_file
+from tests.reliability.due_store import due_store
 from tests.reliability.test_crash import bevakning_tick, received
 from tests.support import STOCKHOLM
 
@@ -28,20 +26,7 @@ PEOPLE = 10_000
 def test_three_processes_ticking_one_store_send_each_of_10000_mails_once(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    app = generate(
-        postgres_url,
-        occurrences=PEOPLE,
-        due_now=PEOPLE,  # one occurrence each, due within the reminder stages of today
-        today=NOW.date(),
-        people=PEOPLE,
-        outbox=tmp_path / "outbox",
-    )
-    with transaction(app.sessions) as session:
-        # The generated occurrences stand for today's expansion (see bench/generate.py).
-        schedule = app.config.section("schedule")
-        mark_expanded(
-            session, NOW.date(), int(schedule["horizon_days"]), str(schedule["checkin_every"])
-        )
+    app = due_store(postgres_url, tmp_path, PEOPLE, NOW)
     with FakeSMTPServer() as server:
         config = app.config.with_overrides(
             {"mail": {"transport": "smtp", "batch_size": 200}, "mail.smtp": server.settings()}
