@@ -27,15 +27,19 @@ SERVICE_DN = f"cn=bevakning,ou=tjanstekonton,{SUFFIX}"
 SERVICE_PASSWORD = "hemligt-ldap"
 PEOPLE = f"ou=personal,{SUFFIX}"
 
-# department and userAccountControl with Active Directory's own OIDs; the class is the test's.
+# department, userAccountControl and company with Active Directory's own OIDs; the class is the
+# test's.
 AD_SCHEMA = """
 attributetype ( 1.2.840.113556.1.2.141 NAME 'department'
   EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
   EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.2.146 NAME 'company'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.55555.1.1 NAME 'adUser' SUP top AUXILIARY
-  MAY ( department $ userAccountControl ) )
+  MAY ( department $ userAccountControl $ company ) )
 """
 
 
@@ -49,6 +53,7 @@ class LdapPerson:
     office: str = ""
     manager_uid: str = ""
     disabled: bool = False
+    company: str = ""
 
     @property
     def dn(self) -> str:
@@ -88,6 +93,8 @@ def people_ldif(people: list[LdapPerson]) -> str:
             lines.append(_ldif_value("title", p.title))
         if p.department:
             lines.append(_ldif_value("department", p.department))
+        if p.company:
+            lines.append(_ldif_value("company", p.company))
         if p.office:
             lines.append(_ldif_value("physicalDeliveryOfficeName", p.office))
         if p.manager_uid:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,12 @@ from service.people.active_directory import ActiveDirectory
 from service.people.sources import SourceError
 from service.people.sync import sync_people
 from tests.fakes.slapd import PEOPLE, SERVICE_DN, SERVICE_PASSWORD, LdapPerson, Slapd
-from tests.people.exports import bundled_directory
+from tests.people.exports import (
+    HEAD,
+    NEW_HEAD,
+    assert_the_new_head_follows_buf,
+    bundled_directory,
+)
 from tests.support import at
 
 START = at("2024-11-01")
@@ -126,3 +132,43 @@ def test_starttls_checks_the_servers_certificate(slapd: Slapd, tmp_path: Path) -
     other_ca = make_certificates(tmp_path / "other").ca_file
     with pytest.raises(SourceError):
         ActiveDirectory(slapd.settings(ca_file=str(other_ca))).entries()
+
+
+def test_a_new_head_is_placed_by_a_configured_attribute_and_the_administrations_rules(
+    app: App, tmp_path: Path
+) -> None:
+    # AD names her administration in `company` (her department is "Ledning"), and
+    # administration_attribute says so; the rules map its value to BUF.
+    # Ulrika Falk's account is disabled as Sara Lind arrives (and no other).
+    people = [replace(p, disabled=p.mail == HEAD) for p in ldap_people()[:-STAFF]]
+    new_head = LdapPerson(
+        uid="sara.lind",
+        name="Sara Lind",
+        mail=NEW_HEAD,
+        title="Förvaltningschef",
+        department="Ledning",
+        company="BUF Förvaltning",
+    )
+    rules = [
+        {"values": ["SOC Förvaltning"], "administration": "SOC"},
+        {"values": ["buf förvaltning"], "administration": "BUF"},
+    ]
+    with Slapd(tmp_path / "slapd", [*people, new_head]) as server:
+        ldap = {**server.settings(), "administration_attribute": "company"}
+        synced = App(
+            app.config.with_overrides(
+                {
+                    "directory": {"source": "ldap"},
+                    "directory.ldap": ldap,
+                    "directory.mapping": {
+                        **app.config.section("directory.mapping"),
+                        "administrations": rules,
+                    },
+                }
+            )
+        )
+        synced.init(START)
+
+        summary = sync_people(synced, at("2024-11-04"))
+
+    assert_the_new_head_follows_buf(synced, summary)
