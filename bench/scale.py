@@ -16,8 +16,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, text
@@ -33,6 +36,7 @@ from service.pipeline import candidates, dispatch_outbox, plan_digests, policy_o
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2025, 3, 4, 7, 30, tzinfo=STOCKHOLM)  # a Tuesday at the send time
 PEOPLE = 50_000
+T = TypeVar("T")
 
 
 def measure(app: App, size: int, backend: str, explain: bool, smtp_port: int | None) -> None:
@@ -42,12 +46,8 @@ def measure(app: App, size: int, backend: str, explain: bool, smtp_port: int | N
     if backend == "postgresql":
         with app.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    t0 = time.perf_counter()
-    first = tick(app, NOW, dispatch=False)
-    planning = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tick(app, NOW + timedelta(minutes=5), dispatch=False)
-    idle = time.perf_counter() - t0
+    first, planning = timed(lambda: tick(app, NOW, dispatch=False))
+    _, idle = timed(lambda: tick(app, NOW + timedelta(minutes=5), dispatch=False))
     print(
         f"{backend:10} {size:>10,}  tick planning {len(first.planned):,} mails: "
         f"{planning * 1000:7.0f} ms   idle tick: {idle * 1000:5.0f} ms"
@@ -58,35 +58,46 @@ def measure(app: App, size: int, backend: str, explain: bool, smtp_port: int | N
         return
     transport = SmtpTransport({"host": "127.0.0.1", "port": smtp_port, "security": "none"})
     later = NOW + timedelta(minutes=10)
-    t0 = time.perf_counter()
-    sent = dispatch_outbox(app, later, transport=transport, worker="bench", max_batches=1000)
-    took = time.perf_counter() - t0
+    sent, took = timed(
+        lambda: dispatch_outbox(app, later, transport=transport, worker="bench", max_batches=1000)
+    )
     assert all(m["status"] == "sent" for m in sent), {m["status"] for m in sent}
     print(
         f"{backend:10} {size:>10,}  dispatch of {len(sent):,} mails to the SMTP sink: "
         f"{took:5.1f} s ({len(sent) / took:4.0f} mails/s)"
     )
-    for processes in (1, 2):
-        if processes > 1:  # the same digests again, now shared with a helper process
+    for n in (1, 2):
+        if n > 1:  # the same digests again, now shared with a helper process
             with app.engine.begin() as conn:
                 conn.execute(text("DELETE FROM outbox WHERE kind = 'digest'"))
-        t0 = time.perf_counter()
-        planned = plan_digests(app, later, force=True)
-        rows = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        sent = dispatch_outbox(
-            app, later, transport=transport, worker="bench", max_batches=1000, processes=processes
+        planned, rows = timed(lambda: plan_digests(app, later, force=True))
+        sent, rendered = timed(
+            partial(
+                dispatch_outbox,
+                app,
+                later,
+                transport=transport,
+                worker="bench",
+                max_batches=1000,
+                processes=n,
+            )
         )
-        rendered = time.perf_counter() - t0
         assert len(sent) == len(planned) and all(m["status"] == "sent" for m in sent), (
             len(sent),
             len(planned),
         )
         print(
             f"{backend:10} {size:>10,}  weekly digest for all {len(planned):,} heads, "
-            f"{processes} process{'es' if processes > 1 else ''}: {rows + rendered:5.1f} s "
+            f"{n} process{'es' if n > 1 else ''}: {rows + rendered:5.1f} s "
             f"(outbox rows {rows:4.1f} s, render and send {rendered:5.1f} s)"
         )
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    """What `work` returns, and the seconds it took."""
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
 
 
 def show_plans(app: App) -> None:
