@@ -197,17 +197,13 @@ class DigestBatch:
         if codes is None:
             scope, administration_of = None, None
         else:
-            scope = select(Item.id).join(Plan, Item.plan_id == Plan.id)
-            scope = scope.where(Plan.administration.in_(codes))
-            administration_of = dict(
-                session.execute(
-                    select(Item.id, Plan.administration)
-                    .join(Plan, Item.plan_id == Plan.id)
-                    .where(Plan.administration.in_(codes))
-                )
-                .tuples()
-                .all()
+            items = (
+                select(Item.id, Plan.administration)
+                .join(Plan, Item.plan_id == Plan.id)
+                .where(Plan.administration.in_(codes))
             )
+            scope = items.with_only_columns(Item.id)
+            administration_of = dict(session.execute(items).tuples().all())
 
         def part(item_id: int) -> str | None:
             return None if administration_of is None else administration_of[item_id]
@@ -485,17 +481,6 @@ def _failed_in(
             and places.administration_of(record_of(people[row.person_id])) == administration
         )
     ]
-
-
-def _items_of(administration: str | None) -> Select[tuple[int]] | None:
-    """The items of the administration's plans, as a subquery; None: every item."""
-    if administration is None:
-        return None
-    return (
-        select(Item.id)
-        .join(Plan, Item.plan_id == Plan.id)
-        .where(Plan.administration == administration)
-    )
 
 
 def _in(

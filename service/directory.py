@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import roles
@@ -456,23 +456,6 @@ def person_administrations(session: Session, directory: Directory) -> dict[int, 
         person.id: directory.administration_of(record_of(person)) or ""
         for person in session.scalars(select(Person))
     }
-
-
-def people_in(places: Directory, administration: str) -> ColumnElement[bool]:
-    """The stored people `Directory.administration_of` places in `administration`, as a SQL
-    condition (an administration named for the person wins over their area's)."""
-    given = places.organisation.of_person
-    areas = [code for code, owner in places.organisation.of_area.items() if owner == administration]
-    units = [code for code, unit in places.units.items() if unit.division in areas]
-    email = func.lower(Person.email)
-    by_place = or_(
-        Person.division_code.in_(areas),
-        and_(Person.division_code.is_(None), Person.unit_code.in_(units)),
-    )
-    return or_(
-        email.in_([e for e, owner in given.items() if owner == administration]),
-        and_(email.not_in(list(given)), by_place),
-    )
 
 
 def people_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Person]:

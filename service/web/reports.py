@@ -83,6 +83,12 @@ def signed_in_report(request: Request) -> Response:
     )
 
 
+# Anyone else who asks for the figures per administration (`report --all`) is told where they are.
+_FIGURES_ARE_THE_KOMMUNDIREKTORS = (
+    "Nyckeltalen per förvaltning finns på kommundirektörens översikt."
+)
+
+
 def personal_municipality(request: Request) -> Response:
     """The figures per administration (`report --all`) from the kommundirektör's link."""
     from service.web.admin import link_viewer
@@ -93,7 +99,7 @@ def personal_municipality(request: Request) -> Response:
         if not isinstance(seen, Viewer):
             return seen
         if seen.view.kind != scope.MUNICIPALITY:
-            return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
+            return _not_found(_FIGURES_ARE_THE_KOMMUNDIREKTORS)
         return _municipality(web, session)
 
 
@@ -105,7 +111,7 @@ def signed_in_municipality(request: Request) -> Response:
         if isinstance(view, Response):
             return view
         if view is not None and view.kind != scope.MUNICIPALITY:
-            return _not_found("Nyckeltalen per förvaltning finns på kommundirektörens översikt.")
+            return _not_found(_FIGURES_ARE_THE_KOMMUNDIREKTORS)
         return _municipality(web, session)
 
 
