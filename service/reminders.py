@@ -94,6 +94,9 @@ class Rhythm:
     def stand_in_on(self, day: date) -> int | None:
         return next((who for first, last, who in self.stand_ins if first <= day <= last), None)
 
+    def away_on(self, day: date) -> bool:
+        return self.absent_on(day) or self.stand_in_on(day) is not None
+
     def is_bundle_day(self, day: date, calendars: Calendars) -> bool:
         """The weekday itself, or the next working day in its week when it is closed."""
         if self.bundle_weekday is None:
@@ -253,6 +256,12 @@ def plan(
             continue
         mine = own.get(person_id, []) + escalations.get(person_id, [])
         if not mine and person_id not in digest_people:
+            continue
+        if person_id in digest_people and rhythms.get(person_id, DEFAULT_RHYTHM).away_on(today):
+            # An absent head's digest waits: it is planned again on the following days of its
+            # week and goes out on her first day back; a later week's covers the weeks missed
+            # (its period starts at her previous digest). A stand-in meanwhile gets what needs
+            # acting on, the escalations.
             continue
         # Overdue items ride along in a mail that goes out anyway.
         notices = mine + riders.get(person_id, [])

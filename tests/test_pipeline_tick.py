@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from service.db import transaction
 from service.mail.message import OutgoingMail
 from service.mail.transports.base import TransportError
 from service.mail.transports.memory import MemoryTransport
-from service.models import OutboxMessage, Person
+from service.models import Absence, OutboxMessage, Person
 from service.pipeline import dispatch_outbox, tick
 from tests.reliability.plans import PlanItem, import_plan, occurrence_ids, write_plan
 from tests.support import at
@@ -285,6 +286,27 @@ def test_a_digest_missed_during_downtime_is_caught_up_once_that_week(ready: App)
 
     assert len(digests(wednesday.mails)) == 1
     assert digests(thursday.mails) == []
+
+
+def test_an_absent_heads_digest_goes_out_on_her_first_day_back(ready: App) -> None:
+    with transaction(ready.sessions) as session:
+        session.add(
+            Absence(
+                person_id=person(ready, HEAD).id,
+                starts=date(2024, 11, 25),
+                ends=date(2024, 11, 26),
+                stand_in_id=None,
+                created_at=START,
+            )
+        )
+    transport = MemoryTransport()
+
+    def sent_on(day: str) -> list[dict[str, Any]]:
+        return digests(tick(ready, at(day, "07:30"), transport=transport).mails)
+
+    assert sent_on("2024-11-25") == [] and sent_on("2024-11-26") == []
+    assert len(sent_on("2024-11-27")) == 1
+    assert sent_on("2024-11-28") == []
 
 
 def test_the_digest_lists_failed_deliveries(ready: App) -> None:

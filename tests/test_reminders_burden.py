@@ -107,6 +107,27 @@ def test_a_digest_recipient_without_items_still_gets_the_digest() -> None:
     assert [(m.kind, m.person_id, m.notices) for m in mails] == [(DIGEST_KIND, MANAGER, ())]
 
 
+def test_an_absent_heads_digest_waits_for_her_return() -> None:
+    cases = {
+        "away": Rhythm(absences=((d("2024-11-25"), d("2024-11-26")),)),
+        "stand-in": Rhythm(stand_ins=((d("2024-11-25"), d("2024-11-26"), PERSON),)),
+    }
+    for rhythm in cases.values():
+        sent = [
+            day
+            for day in (d("2024-11-25"), d("2024-11-26"), d("2024-11-27"))
+            if plan(
+                [],
+                Policy(),
+                CAL,
+                day,
+                digest_people=frozenset({MANAGER}),
+                rhythms={MANAGER: rhythm},
+            )
+        ]
+        assert sent == [d("2024-11-27")]
+
+
 def test_a_reminder_that_would_fall_in_a_quiet_period_goes_out_before_it() -> None:
     # Due 2 January: every stage from 23 December on is quiet; they all come on the 20th.
     mails = run_days([Candidate(1, PERSON, d("2025-01-02"))], "2024-11-25", "2025-01-10")

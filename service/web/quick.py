@@ -1,19 +1,21 @@
-"""The common click written with group commit: on the event loop itself for SQLite
-(QuickStore), by one thread for PostgreSQL (ThreadedGroupStore); `group_store` picks."""
+"""The common click written with group commit, on the event loop itself: for SQLite with the
+sync driver (QuickStore), for PostgreSQL with the asyncio one (LoopGroupStore); `group_store`
+picks."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, RootTransaction
+from sqlalchemy.engine import Connection, RootTransaction, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.app import App
 from service.db import make_engine
@@ -153,89 +155,117 @@ class GroupStore(Protocol):
     async def write(self, work: Callable[[Connection], T | None]) -> T | None: ...
 
 
-def group_store(app: App) -> GroupStore:
-    if app.engine.dialect.name == "sqlite":
-        return QuickStore(app)
-    return ThreadedGroupStore(app)
-
-
 _Work = Callable[[Connection], Any]
 
 
-class ThreadedGroupStore:
-    """PostgreSQL: the clicks of one turn of the event loop are written by one thread, in one
-    transaction, committed once. A transaction per click on the thread pool had made every click
-    wait for its own WAL flush, and 40 threads for the GIL; here, while a group commits, the
-    clicks that arrive meanwhile gather into the next, which a second writer takes. Same
-    contract as QuickStore.write: None sends the click to the general path, which redoes it on
-    its own (any failure in a group undoes all of it), and a bug in the work is raised to its
-    own caller."""
+def group_store(app: App) -> GroupStore:
+    if app.engine.dialect.name == "sqlite":
+        return QuickStore(app)
+    return LoopGroupStore(app)
+
+
+class LoopGroupStore:
+    """PostgreSQL: the clicks that arrive together are written in one transaction, committed
+    once, on the event loop itself (SQLAlchemy's asyncio driver: the work is the same sync code,
+    run in a greenlet whose waits for the server are the loop's). While a group is written, the
+    clicks that arrive meanwhile gather into the next, which another of up to `writers` groups
+    in flight takes (they touch different rows, so they do not wait on each other).
+
+    Writer threads had done this before: a click then waited for the GIL at each of its
+    hand-overs (loop to thread, each round trip, thread to loop) while the loop ran the other
+    requests, and that wait was most of its latency. A group of clicks only (see Together) is
+    one statement, atomic by itself, so it runs without BEGIN and COMMIT: one round trip.
+
+    Same contract as QuickStore.write: None sends the click to the general path, which redoes
+    it on its own (any failure in a group undoes all of it), and a bug in the work is raised to
+    its own caller."""
 
     def __init__(self, app: App, *, writers: int = 4) -> None:
-        self.engine = app.engine
-        # Several groups in flight at once, each its own transaction: their round trips to the
-        # server overlap (the clicks touch different rows, so they do not wait on each other).
-        self._writer = ThreadPoolExecutor(writers, thread_name_prefix="bevakning-group-writer")
-        self._batch: list[tuple[_Work, asyncio.Future[Any]]] | None = None
+        self.url = make_url(app.config.database_url).set(drivername="postgresql+psycopg_async")
+        self.writers = writers
+        # An asyncio connection belongs to the loop that opened it: one engine per loop (one
+        # in the server; tests start a loop of their own).
+        self._engines: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            WeakKeyDictionary()
+        )
+        self._pending: list[tuple[_Work, asyncio.Future[Any]]] = []
+        self._in_flight = 0
+        self._called = False  # a writer is on its way and will take what is pending
+        self._writing: set[asyncio.Task[None]] = set()
+
+    def engine(self) -> AsyncEngine:
+        loop = asyncio.get_running_loop()
+        engine = self._engines.get(loop)
+        if engine is None:
+            engine = self._engines[loop] = create_async_engine(self.url)
+        return engine
 
     async def write(self, work: Callable[[Connection], T | None]) -> T | None:
         loop = asyncio.get_running_loop()
-        if self._batch is None:
-            self._batch = []
-            # Callbacks already due in this turn run first: the clicks among them join.
-            loop.call_soon(self._submit)
         answer: asyncio.Future[Any] = loop.create_future()
-        self._batch.append((work, answer))
+        self._pending.append((work, answer))
+        if not self._called and self._in_flight < self.writers:
+            self._called = True
+            self._in_flight += 1
+            # It starts in the next turn of the loop: the clicks of this one join its group.
+            task = loop.create_task(self._writer())
+            self._writing.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._writing.discard)
         # Shielded: one request cancelled must not cancel the answers of the others.
         result: T | None = await asyncio.shield(answer)
         return result
 
-    def _submit(self) -> None:
-        batch, self._batch = self._batch or [], None
-        loop = asyncio.get_running_loop()
-        running = loop.run_in_executor(self._writer, self._run, [work for work, _ in batch])
-
-        def settle(done: asyncio.Future[list[Any]]) -> None:
-            try:
-                results = done.result()
-            except BaseException as exc:  # the thread itself failed: everyone hears of it
-                results = [exc] * len(batch)
-            for (_, answer), result in zip(batch, results, strict=True):
-                if answer.done():
-                    continue
-                if isinstance(result, BaseException):
-                    answer.set_exception(result)
-                else:
-                    answer.set_result(result)
-
-        running.add_done_callback(settle)
-
-    def _run(self, works: Sequence[_Work]) -> list[Any]:
-        nothing: list[Any] = [None] * len(works)
+    async def _writer(self) -> None:
         try:
-            with self.engine.connect() as connection:
-                transaction = connection.begin()
-                results: list[Any] = [None] * len(works)
-                for indexes, run in self._parts(works):
-                    try:
-                        for n, result in zip(indexes, run(connection), strict=True):
-                            results[n] = result
-                    except (SQLAlchemyError, GeneralPath) as exc:
-                        log.info("group write failed (%s); the general path takes it",
-                                 type(exc).__name__)  # fmt: skip
-                        transaction.rollback()
-                        return nothing
-                    except Exception as exc:
-                        transaction.rollback()
-                        return [exc if n in indexes else None for n in range(len(works))]
-                if any(r is not None for r in results):
-                    transaction.commit()
-                else:
-                    transaction.rollback()
-                return results
+            while self._pending:
+                self._called = False
+                batch, self._pending = self._pending, []
+                results = await self._written([work for work, _ in batch])
+                for (_, answer), result in zip(batch, results, strict=True):
+                    if answer.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        answer.set_exception(result)
+                    else:
+                        answer.set_result(result)
+        finally:
+            self._in_flight -= 1
+            self._called = False
+
+    async def _written(self, works: Sequence[_Work]) -> list[Any]:
+        try:
+            async with self.engine().connect() as connection:
+                return await connection.run_sync(self._run, works)
         except SQLAlchemyError:
             log.warning("group writes not committed; the general path takes them", exc_info=True)
-            return nothing
+            return [None] * len(works)
+        except BaseException as exc:  # the writer itself failed: everyone hears of it
+            return [exc] * len(works)
+
+    @classmethod
+    def _run(cls, connection: Connection, works: Sequence[_Work]) -> list[Any]:
+        nothing: list[Any] = [None] * len(works)
+        parts = cls._parts(works)
+        if len(parts) == 1 and isinstance(works[parts[0][0][0]], Together):
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        transaction = connection.begin()
+        results: list[Any] = [None] * len(works)
+        for indexes, run in parts:
+            try:
+                for n, result in zip(indexes, run(connection), strict=True):
+                    results[n] = result
+            except (SQLAlchemyError, GeneralPath) as exc:
+                log.info("group write failed (%s); the general path takes it", type(exc).__name__)
+                transaction.rollback()
+                return nothing
+            except Exception as exc:
+                transaction.rollback()
+                return [exc if n in indexes else None for n in range(len(works))]
+        if any(r is not None for r in results):
+            transaction.commit()
+        else:
+            transaction.rollback()
+        return results
 
     @staticmethod
     def _parts(
@@ -261,8 +291,9 @@ def _alone(work: _Work, connection: Connection) -> list[Any]:
 
 @runtime_checkable
 class Together(Protocol):
-    """A write that a PostgreSQL group runs with the others of its kind in one call (one
-    statement for a group of clicks, not two round trips per click); alone it is called."""
+    """A write that a PostgreSQL group runs with the others of its kind in one call: one
+    statement for a group of clicks, atomic by itself (a group of one kind runs without BEGIN
+    and COMMIT). Alone it is called."""
 
     def __call__(self, connection: Connection) -> Any: ...
 

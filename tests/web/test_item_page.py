@@ -20,7 +20,7 @@ from service.links import DONE as DONE_LINK
 from service.links import Claim
 from service.models import AuditEntry, Item, Occurrence, Person
 from service.web.items import _Done, _DoneClick
-from service.web.quick import ThreadedGroupStore
+from service.web.quick import LoopGroupStore
 from tests.support import make_config
 from tests.web.conftest import NOW, csrf_of, done_path, find_occurrence, reload, snapshot
 
@@ -391,17 +391,20 @@ def test_clicks_that_arrive_together_are_written_in_one_statement_each_as_alone(
         click(fourth, today, person_id=third.person_id),  # not the owner's link
     ]
     statements: list[str] = []
-    store = ThreadedGroupStore(app)
+    store = LoopGroupStore(app)
 
     def executed(_c: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
     async def together() -> list[_Done | None]:
-        return await asyncio.gather(*(store.write(c) for c in clicks))
+        engine = store.engine().sync_engine  # the loop's own
+        event.listen(engine, "before_cursor_execute", executed)
+        try:
+            return await asyncio.gather(*(store.write(c) for c in clicks))
+        finally:
+            event.remove(engine, "before_cursor_execute", executed)
 
-    event.listen(app.engine, "before_cursor_execute", executed)
     answers = asyncio.run(together())
-    event.remove(app.engine, "before_cursor_execute", executed)
 
     assert [a is not None for a in answers] == [True, False, False, True, False]
     assert sum("UPDATE occurrences" in s for s in statements) == 1
