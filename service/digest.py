@@ -35,7 +35,12 @@ from service.mail.context import (
 from service.models import Area, Item, Occurrence, OutboxMessage, Person, Plan
 from service.occurrences import DONE, NOT_APPLICABLE, OPEN
 from service.reminders import DIGEST_KIND, Policy
-from service.report.model import administration_lines, municipality_figures, plan_trends
+from service.report.model import (
+    OccurrenceRow,
+    administration_lines,
+    municipality_figures,
+    plan_trends,
+)
 from service.roles import RoleMatch, RoleVocabulary, canonical_roles
 from service.web.urls import activities_url, dashboard_url, item_anchor
 
@@ -496,8 +501,8 @@ class _ActiveItems:
     progress lines and the plans' trends."""
 
     items: list[Row[tuple[Item, Area, Plan]]]  # in the order of plan, area and item
-    occurrences: dict[int, list[Row[Any]]]  # per item id, in the order of their ids
-    in_order: list[Row[Any]]  # all of them, in the order of their ids
+    occurrences: dict[int, list[OccurrenceRow]]  # per item id, in the order of their ids
+    in_order: list[OccurrenceRow]  # all of them, in the order of their ids
     people: dict[int, Person]  # at least the people the occurrences name
 
     @classmethod
@@ -524,24 +529,15 @@ class _ActiveItems:
             active.occurrences[row[0].id] = []
         # The occurrences as plain rows: ORM objects for the whole history of an
         # administration's plans had cost most of a digest.
-        occurrences = session.execute(
-            select(
-                Occurrence.id,
-                Occurrence.item_id,
-                Occurrence.person_id,
-                Occurrence.status,
-                Occurrence.done_on,
-                Occurrence.window_key,
-                Occurrence.window_end,
-                Occurrence.due,
-                Occurrence.postponed_to,
-                Occurrence.deferred_at,
-                func.coalesce(Occurrence.postponed_to, Occurrence.due).label("effective_due"),
+        occurrences = [
+            OccurrenceRow(*row)
+            for row in session.execute(
+                select(*OccurrenceRow.columns())
+                .join(Item, Occurrence.item_id == Item.id)
+                .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
+                .order_by(Occurrence.id)
             )
-            .join(Item, Occurrence.item_id == Item.id)
-            .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
-            .order_by(Occurrence.id)
-        ).all()
+        ]
         for occ in occurrences:
             active = out[part(occ.item_id)]
             active.occurrences[occ.item_id].append(occ)
@@ -615,7 +611,7 @@ def _progress_role(item: Item, holders: list[Person], vocabulary: RoleVocabulary
     return vocabulary.title(role, 1) if role else "ansvarig"
 
 
-def _current_window(occs: list[Row[Any]], today: date) -> list[Row[Any]]:
+def _current_window(occs: list[OccurrenceRow], today: date) -> list[OccurrenceRow]:
     """The occurrences of the window that matters now: the earliest one still running, or the
     latest one that has ended."""
     keys: dict[str, date] = {}
