@@ -529,9 +529,10 @@ class _ActiveItems:
             active.occurrences[row[0].id] = []
         # The occurrences as plain rows: ORM objects for the whole history of an
         # administration's plans had cost most of a digest.
+        # Core, not the ORM's result machinery: it cost as much per row again for columns.
         occurrences = [
             OccurrenceRow(*row)
-            for row in session.execute(
+            for row in session.connection().execute(
                 select(*OccurrenceRow.columns())
                 .join(Item, Occurrence.item_id == Item.id)
                 .where(Item.active.is_(True), _in(Occurrence.item_id, scope))
