@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -193,6 +194,20 @@ def request_bytes(port: int, path: str, today: str) -> bytes:
     return head.encode() + body
 
 
+def prebuilt(port: int, paths: list[str]) -> list[bytes]:
+    """The POSTs for `paths`, dated today as the server's default date field would be."""
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()
+    return [request_bytes(port, path, today) for path in paths]
+
+
+async def reopened(
+    port: int, writer: asyncio.StreamWriter
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A new connection in place of one the server closed or that failed."""
+    writer.close()
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     """Status, body and whether the server keeps the connection open."""
     head = await reader.readuntil(b"\r\n\r\n")
@@ -217,9 +232,7 @@ async def hammer(
     Raw asyncio streams and prebuilt requests: the client does little more per request than
     one write and two reads, so it can drive the bare endpoint at full speed.
     """
-    # The local date, as the server's default date field would hold it.
-    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()
-    requests = deque(request_bytes(port, path, today) for path in paths)
+    requests = deque(prebuilt(port, paths))
     latencies: list[float] = []
     failures = 0
     errors: dict[str, int] = {}
@@ -239,15 +252,13 @@ async def hammer(
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     failures += 1
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                    writer.close()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    reader, writer = await reopened(port, writer)
                     continue
                 latencies.append(time.perf_counter() - started)
                 if status != 200 or expect not in body:
                     failures += 1
                 if not keep:
-                    writer.close()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    reader, writer = await reopened(port, writer)
         finally:
             writer.close()
 
@@ -262,8 +273,7 @@ async def hammer(
 async def offer(port: int, paths: list[str], connections: int, rate: float) -> Result:
     """An open loop: click n is due at the n-th arrival of a Poisson stream of `rate` per
     second and is sent on the first free connection; its latency runs from when it was due."""
-    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()
-    requests = [request_bytes(port, path, today) for path in paths]
+    requests = prebuilt(port, paths)
     arrivals = random.Random(1)  # the same stream in every run
     due, moment = [], 0.0
     for _ in requests:
@@ -290,14 +300,24 @@ async def offer(port: int, paths: list[str], connections: int, rate: float) -> R
                 if status != 200 or b"Tack!" not in body:
                     failures += 1
                 if not keep:
-                    writer.close()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    reader, writer = await reopened(port, writer)
         finally:
             writer.close()
 
     await asyncio.gather(*(connection() for _ in range(connections)))
     return Result(f"app at {rate:.0f}/s", len(latencies), loop.time() - started, latencies,
                   failures)  # fmt: skip
+
+
+@contextmanager
+def served(kind: str, db_url: str, folder: Path) -> Iterator[int]:
+    """A server of `kind` in its own process while the block runs; its port."""
+    process, port = start(kind, db_url, folder)
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.join(10)
 
 
 def start(kind: str, db_url: str, folder: Path) -> tuple[Any, int]:
@@ -350,16 +370,12 @@ def run(args: argparse.Namespace, store: Callable[[Path], str]) -> int:
             warm, measured = mine[: args.warmup], mine[args.warmup :]
             results = []
             for kind in ("bare", "app"):
-                process, port = start(kind, db, folder)
-                try:
+                with served(kind, db, folder) as port:
                     warming = asyncio.run(hammer(kind, port, warm, args.concurrency, args.seconds))
                     warm_failures += warming.failures
                     results.append(
                         asyncio.run(hammer(kind, port, measured, args.concurrency, args.seconds))
                     )
-                finally:
-                    process.terminate()
-                    process.join(10)
             bare, real = results
             rounds.append((bare, real))
             print(
@@ -371,15 +387,11 @@ def run(args: argparse.Namespace, store: Callable[[Path], str]) -> int:
         first = per_round * args.rounds
         for rate, count in zip(rates, offered, strict=True):
             mine, first = paths[first : first + count], first + count
-            process, port = start("app", db, folder)
-            try:
+            with served("app", db, folder) as port:
                 warming = asyncio.run(hammer("app", port, mine[: args.warmup], args.concurrency,
                                              args.seconds))  # fmt: skip
                 warm_failures += warming.failures
                 result = asyncio.run(offer(port, mine[args.warmup :], args.concurrency, rate))
-            finally:
-                process.terminate()
-                process.join(10)
             opened.append(result)
             print(
                 f"offered {rate:4.0f} clicks/s: answered {result.rate:4.0f}/s, p50 "

@@ -274,7 +274,6 @@ def facts_of(
     """One fact per occurrence; `administrations` (person id -> code) fills the grouping key
     "administration". `people` None: facts in no groups, for figures that count them all
     alike (the digest's trends read 1,000,000 occurrences on a national run)."""
-    item_by_id = {i.id: i for i in items}
     if people is None:
         ungrouped: Mapping[str, str] = {}
         # The kind read once per item: an ORM attribute costs more than the rest of a fact.
@@ -282,6 +281,7 @@ def facts_of(
         return [
             fact_of(o, kinds[o.item_id], ungrouped, tz) for o in occurrences if o.item_id in kinds
         ]
+    item_by_id = {i.id: i for i in items}
     # The groups depend on the item and the person alone: built once per pair and shared by
     # their occurrences (a national digest reads tens of thousands of occurrences).
     groups: dict[tuple[int, int], Mapping[str, str]] = {}

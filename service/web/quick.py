@@ -246,7 +246,8 @@ class LoopGroupStore:
     def _run(cls, connection: Connection, works: Sequence[_Work]) -> list[Any]:
         nothing: list[Any] = [None] * len(works)
         parts = cls._parts(works)
-        if len(parts) == 1 and isinstance(works[parts[0][0][0]], Together):
+        if len(parts) == 1 and isinstance(works[0], Together):
+            # Works of one Together kind only: one statement, atomic by itself.
             connection.execution_options(isolation_level="AUTOCOMMIT")
         transaction = connection.begin()
         results: list[Any] = [None] * len(works)
