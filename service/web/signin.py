@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from joserfc.errors import JoseError
 from sqlalchemy import func, select
@@ -151,13 +152,18 @@ async def sign_in(request: Request) -> Response:
         )
     except Exception:  # the provider's discovery document could not be read
         log.exception("OIDC sign-in could not start")
-        return page(
-            "error.html.j2",
-            503,
-            title="Inloggningen är inte tillgänglig",
-            message="Kommunens inloggning svarar inte just nu. Försök igen om en stund.",
-        )
+        return unavailable()
     return response
+
+
+def unavailable() -> Response:
+    return page(
+        "error.html.j2",
+        503,
+        title="Inloggningen är inte tillgänglig",
+        message="Kommunens inloggning svarar inte just nu. Försök igen om en stund.",
+        back_url=SIGN_IN_PATH,
+    )
 
 
 async def callback(request: Request) -> Response:
@@ -174,6 +180,11 @@ async def callback(request: Request) -> Response:
         log.warning("OIDC sign-in refused: %s", type(exc).__name__)
         web.limiter.record(request.client.host if request.client else "unknown", web.now())
         return refused()
+    except httpx2.HTTPError as exc:
+        # The provider's token or key endpoint did not answer: its fault, not the person's,
+        # so no mark against the address, and a page that says to try again.
+        log.warning("OIDC provider unreachable at sign-in: %s", type(exc).__name__)
+        return unavailable()
     claims = dict(token.get("userinfo") or {})
     email = email_of(claims, settings)
     admin = is_admin(claims, email, settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,17 +10,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from service.app import App
 from service.models import AuditEntry, Item, Occurrence, Plan
 from service.web.app import create_app
 from service.web.urls import done_url
 from tests.support import at
-
-with warnings.catch_warnings():
-    # Starlette nudges towards httpx2; httpx is what the project pins.
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
 
 NOW = at("2024-12-02", "08:00")  # a Monday
 

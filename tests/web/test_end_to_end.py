@@ -12,7 +12,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -299,7 +299,7 @@ def assert_not_reminded_again(world: World, link: str) -> None:
     assert [(stage, str(day)) for stage, day in notices] == [("before-7@2024-12-04", "2024-12-02")]
     # The open item's new link from the next day's mail still opens its page.
     world.clock.now = NEXT_DAY
-    page = httpx.get(open_link, timeout=10)
+    page = httpx2.get(open_link, timeout=10)
     assert page.status_code == 200 and OPEN_TITLE in page.text
 
 
@@ -324,7 +324,7 @@ def test_a_mail_scanner_opening_the_link_first_changes_nothing(
     _, link = first_reminder(world)
     before = snapshot(world.app)
     scanner = {"User-Agent": "Mozilla/5.0 (compatible; SafeLinks scanner)"}
-    with httpx.Client(timeout=10, follow_redirects=True, headers=scanner) as client:
+    with httpx2.Client(timeout=10, follow_redirects=True, headers=scanner) as client:
         for _ in range(10):
             got = client.get(link)
             assert got.status_code == 200 and DONE_TITLE in got.text

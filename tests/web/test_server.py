@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from sqlalchemy import func, select
@@ -36,10 +36,10 @@ def test_bad_tokens_count_per_forwarded_client_behind_a_trusted_proxy(
     with BackgroundServer(web, forwarded_allow_ips="127.0.0.1") as running:
         guesser = {"X-Forwarded-For": "198.51.100.1"}
         for n in range(limit):
-            assert httpx.get(f"{running.url}/k/gissning-{n}", headers=guesser).status_code == 400
-        assert httpx.get(f"{running.url}/k/gissning", headers=guesser).status_code == 429
+            assert httpx2.get(f"{running.url}/k/gissning-{n}", headers=guesser).status_code == 400
+        assert httpx2.get(f"{running.url}/k/gissning", headers=guesser).status_code == 429
         other = {"X-Forwarded-For": "198.51.100.2"}
-        assert httpx.get(f"{running.url}/k/gissning", headers=other).status_code == 400
+        assert httpx2.get(f"{running.url}/k/gissning", headers=other).status_code == 400
 
 
 def test_concurrent_clicks_are_each_recorded_once_and_a_repeat_answers_already_done(
@@ -56,8 +56,8 @@ def test_concurrent_clicks_are_each_recorded_once_and_a_repeat_answers_already_d
     assert len(occurrences) >= 5
     paths = [done_path(started, occ) for occ in occurrences]
 
-    async def click_all(url: str) -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=url) as client:
+    async def click_all(url: str) -> list[httpx2.Response]:
+        async with httpx2.AsyncClient(base_url=url) as client:
             tokens = [csrf_of((await client.get(path)).text) for path in paths]
             form = {"action": "done", "done_on": "2024-11-28"}
             clicks = [

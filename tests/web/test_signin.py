@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from service.app import App
 from service.models import Person
@@ -18,10 +18,6 @@ from service.web.app import create_app
 from tests.fakes.oidc_provider import CLIENT_ID, OidcProvider
 from tests.support import make_config
 from tests.web.conftest import NOW, Clock, csrf_of, find_occurrence, reload
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
 
 HEAD = "eva.ekstrom@example.se"  # förvaltningschef
 ADMIN_GROUP = "8f0c2a6e-admins"
@@ -254,6 +250,36 @@ def test_someone_outside_the_directory_is_not_let_in(
     response = sign_in(browser, provider, "okand@example.se")
     assert response.status_code == 403  # type: ignore[attr-defined]
     assert "finns inte i Bevakning" in response.text  # type: ignore[attr-defined]
+
+
+def signin_client(tmp_path: Path, oidc: dict[str, object]) -> TestClient:
+    """A fresh app and browser for a provider of the test's own, which the test may stop."""
+    app = App(make_config(f"sqlite:///{tmp_path / 'lone.db'}", tmp_path, web__oidc=oidc))
+    app.init(NOW)
+    return TestClient(create_app(app, clock=Clock(NOW)), follow_redirects=False)
+
+
+def test_a_provider_that_does_not_answer_gets_a_try_again_page(tmp_path: Path) -> None:
+    with OidcProvider() as lone:
+        oidc = lone.settings()  # started and stopped: its address now refuses connections
+    with signin_client(tmp_path, oidc) as browser:
+        response = browser.get("/logga-in")
+    assert response.status_code == 503
+    assert "Kommunens inloggning svarar inte just nu" in response.text
+
+
+def test_a_provider_gone_before_its_answer_is_redeemed_gets_a_try_again_page(
+    tmp_path: Path,
+) -> None:
+    with OidcProvider() as lone:
+        browser = signin_client(tmp_path, lone.settings())
+        back = lone.authorize(start(browser), email=HEAD)
+    # The code comes back after the provider stopped: its token endpoint does not answer.
+    with browser:
+        response = browser.get(path_and_query(back))
+        assert response.status_code == 503
+        assert "Kommunens inloggning svarar inte just nu" in response.text
+        assert browser.get("/mitt").status_code == 303  # not signed in
 
 
 def test_the_session_expires_after_the_configured_hours(
