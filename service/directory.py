@@ -42,6 +42,14 @@ class UnitRecord:
     address: str = ""
 
 
+def area_of(person: PersonRecord, units: Mapping[str, UnitRecord]) -> str | None:
+    """The area a person works in: the one given, or that of their unit."""
+    if person.division:
+        return person.division
+    unit = units.get(person.unit or "")
+    return unit.division if unit else None
+
+
 @dataclass(frozen=True)
 class Organisation:
     """Administrations above the areas. Empty: the directory is one administration."""
@@ -169,10 +177,7 @@ class Directory:
         return self.administration_of(record)
 
     def area_of(self, person: PersonRecord) -> str | None:
-        if person.division:
-            return person.division
-        unit = self.units.get(person.unit or "")
-        return unit.division if unit else None
+        return area_of(person, self.units)
 
     def manager_of(self, person: PersonRecord) -> PersonRecord | None:
         """The next level of escalation, as the roles declare it (in the bundled directory:

@@ -23,6 +23,7 @@ from service.directory import (
     Organisation,
     PersonRecord,
     UnitRecord,
+    area_of,
     load_directory,
     person_administrations,
     store_directory,
@@ -176,9 +177,23 @@ class Roster:
 
     def directory(self) -> Directory:
         places = self.places
+        listed = {p.email.lower(): p for p in self.people}
+        of_area = places.organisation.of_area
+
+        def kept(email: str) -> bool:
+            # The store's administration for someone the source lists holds only while their
+            # area belongs to none (a head's staff, the politicians): one that has an
+            # administration places them, or a move to another administration's area would
+            # leave them behind in the old one's digest and dashboard.
+            person = listed.get(email)
+            return person is None or of_area.get(area_of(person, places.units) or "") is None
+
         organisation = replace(
             places.organisation,
-            of_person={**places.organisation.of_person, **self.administrations},
+            of_person={
+                **{e: c for e, c in places.organisation.of_person.items() if kept(e)},
+                **self.administrations,
+            },
         )
         return Directory(
             self.people,

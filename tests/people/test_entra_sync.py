@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from service.app import App
 from service.config import ConfigError
+from service.directory import load_directory
 from service.models import Occurrence, Person
 from service.occurrences import OPEN
 from service.people.roster import SyncRefused
@@ -297,3 +298,35 @@ def test_an_administrations_rule_naming_an_undeclared_one_is_refused_and_changes
     )
     assert NEW_HEAD not in people(synced)
     assert people(synced)[HEAD].active
+
+
+MOVER = "mikael.sundberg@example.se"  # enhetschef of Hemtjänst söder (Socialförvaltningen)
+
+
+def test_someone_moved_to_another_administrations_unit_follows_it_when_the_source_names_none(
+    app: App, graph: FakeGraphServer
+) -> None:
+    rules = [
+        {"values": ["SOC Förvaltning"], "administration": "SOC"},
+        {"values": ["BUF Förvaltning"], "administration": "BUF"},
+    ]
+    synced = mapped_app(app, graph, rules, administration_attribute="companyName")
+    synced.init(START)
+    mover = next(u for u in graph.users if u["mail"] == MOVER)
+    mover["companyName"] = "SOC Förvaltning"
+    sync_people(synced, at("2024-11-04"))
+    with synced.sessions() as session:
+        assert load_directory(session).plans_of(MOVER) == "SOC"
+
+    # She takes over a preschool; the account's company field is left empty by the move.
+    del mover["companyName"]
+    mover.update(department="Förskola", officeLocation="Ekorrens förskola")
+    summary = sync_people(synced, at("2024-11-11"))
+
+    assert [c["email"] for c in summary["changed"]] == [MOVER]
+    assert summary["changed"][0]["changes"]["administration"] == ["SOC", "BUF"]
+    with synced.sessions() as session:
+        directory = load_directory(session)
+        assert directory.plans_of(MOVER) == "BUF"
+        # Her former administration's staff without an area keep theirs.
+        assert directory.plans_of("nils.rydberg@example.se") == "BUF"
