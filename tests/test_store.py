@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.app import App
-from service.db import transaction
+from service.db import make_engine, transaction
 from service.models import AuditEntry, Item, Occurrence, Person, Plan
 from service.occurrences import DONE
 from service.problems import InputError
@@ -81,3 +81,15 @@ def test_reimport_keeps_done_records(app: App) -> None:
     with app.sessions() as session:
         kept = session.get(Occurrence, done_id)
         assert kept is not None and kept.status == DONE and kept.comment == "Klart!"
+
+
+def test_an_embedded_store_is_read_through_a_memory_map_and_waits_for_writers(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}", lock_wait=7)
+    with engine.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA mmap_size").scalar() > 1_000_000_000
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA busy_timeout").scalar() == 7000
+    engine.dispose()
