@@ -51,6 +51,12 @@ def make_engine(url: str, *, echo: bool = False, lock_wait: float = 30.0) -> Eng
     return engine
 
 
+def stored_id(raw: str) -> int | None:
+    """A row id as a form writes it, or None: isdigit() would let "²" through to int(), and
+    the cap keeps it inside a database integer (a 20-digit id overflowed SQLite's)."""
+    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+
+
 MMAP_BYTES = 2**31  # SQLite caps it at its own limit (2 GB less a page on Linux)
 
 

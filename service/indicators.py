@@ -420,12 +420,16 @@ def parse_number(text: str) -> float | None:
 
 
 def _float(cell: object) -> float | None:
+    """A finite number, or None: float() also reads "nan" and "inf", which no indicator has
+    (and "nan" broke the comparison with the previous value)."""
     if isinstance(cell, int | float):
-        return float(cell)
-    try:
-        return float(str(cell).strip().replace(",", ".").replace(" ", ""))
-    except ValueError:
-        return None
+        number = float(cell)
+    else:
+        try:
+            number = float(str(cell).strip().replace(",", ".").replace(" ", ""))
+        except ValueError:
+            return None
+    return number if math.isfinite(number) else None
 
 
 def import_values(

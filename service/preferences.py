@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db import stored_id
 from service.models import Absence, AuditEntry, Person, Preference
 
 WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag")
@@ -42,10 +43,10 @@ def validate(
             return Change(errors=errors)
         return Change(bundle_weekday=int(raw))
     if action == "remove_absence":
-        raw = fields.get("absence_id", "")
-        if not raw.isdigit():
+        absence_id = stored_id(fields.get("absence_id", ""))
+        if absence_id is None:
             return Change(errors={"absence_id": "Frånvaron finns inte. Ladda om sidan."})
-        return Change(remove_absence=int(raw))
+        return Change(remove_absence=absence_id)
     if action != "absence":
         return Change(errors={"action": "Okänd åtgärd. Ladda om sidan och försök igen."})
     starts, ends = _date(fields.get("starts", "")), _date(fields.get("ends", ""))

@@ -273,7 +273,12 @@ def _act(request: Request, web: Web, claim: Claim, fields: dict[str, str]) -> Re
         result = Result()
         needs_sync = False
         for choice in choices:
-            outcome = _apply(session, choice, person, fields, now=now)
+            if occurrences[choice.occurrence_id].status != OPEN:
+                # Closed meanwhile (another tab, a colleague): reported as already registered.
+                # `check` did not read its fields, so neither may `_apply`.
+                outcome = completion.Outcome(False, occurrences[choice.occurrence_id])
+            else:
+                outcome = _apply(session, choice, person, fields, now=now)
             needs_sync = needs_sync or outcome.needs_sync
             target = {
                 "done": result.done,

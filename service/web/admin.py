@@ -17,14 +17,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service import completion, scope
-from service.db import transaction
+from service.db import stored_id, transaction
 from service.directory import stored_organisation
 from service.links import DASHBOARD
 from service.models import Occurrence, Person
 from service.report.model import municipality_figures
 from service.report.writers import COLUMNS, cell
 from service.web import dashboard, reports, signin
-from service.web.context import Web, page, web_of
+from service.web.context import Web, page, stale_form, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
@@ -34,6 +34,7 @@ from service.web.viewer import Viewer, viewer_of
 log = logging.getLogger(__name__)
 
 ADMIN_COOKIE = "bv_admin"
+LOGOUT_PATH = "/admin/logout"
 ADMIN_MAX_AGE = 8 * 3600  # a working day; then sign in again
 
 
@@ -154,6 +155,7 @@ def _dashboard_page(
         action_url=request.url.path,
         here=_without_notice(request.url.path, request.url.query),
         csrf=web.csrf.field_value(cookie, "/admin/klarmarkera") if admin else "",
+        logout_csrf=web.csrf.field_value(cookie, LOGOUT_PATH) if admin else "",
         notice=request.query_params.get("klar", ""),
         indicator_notice=request.query_params.get("indikator", ""),
         report_base="/admin/rapport/" if admin else f"{request.url.path}/rapport/",
@@ -264,6 +266,12 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """POST only, with the CSRF field, as the sign-out of the municipality's account: another
+    site's form cannot sign an administrator out."""
+    web = web_of(request)
+    fields = await form_fields(request)
+    if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
+        return stale_form(message=signin.STALE_SIGN_OUT)
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/admin")
     if "session" in request.scope:
@@ -295,9 +303,8 @@ def _admin_done(web: Web, user: str, fields: dict[str, str], back: str) -> Respo
     occurrence_id = fields.get("occurrence_id", "")
     now, today = web.now(), web.today()
     with transaction(web.app.sessions) as session:
-        # isdigit() would let "²" through to int(); the cap keeps it in a database integer.
-        wellformed = occurrence_id.isdecimal() and len(occurrence_id) <= 9
-        occ = session.get(Occurrence, int(occurrence_id)) if wellformed else None
+        wanted = stored_id(occurrence_id)
+        occ = session.get(Occurrence, wanted) if wanted is not None else None
         if occ is None:
             return page(
                 "error.html.j2",

@@ -92,7 +92,7 @@ def create_app(app: App, *, clock: Clock | None = None) -> Starlette:
         Route("/mitt", admin.my_overview, methods=["GET"]),
         Route("/admin/login", admin.login_form, methods=["GET"]),
         Route("/admin/login", admin.login, methods=["POST"]),
-        Route("/admin/logout", admin.logout, methods=["POST"]),
+        Route(admin.LOGOUT_PATH, admin.logout, methods=["POST"]),
         Route("/admin/oversikt", admin.admin_dashboard, methods=["GET"]),
         Route("/oversikt/{token}/rapport/{plan}.{fmt}", reports.personal_report, methods=["GET"]),
         Route(

@@ -23,7 +23,7 @@ async def form_fields(request: Request, *, max_fields: int = MAX_FIELDS) -> dict
     if kind != "application/x-www-form-urlencoded":
         # Streamed by Starlette, each part bounded (400 beyond); no files: no form of ours has one.
         form = await request.form(max_files=0, max_fields=max_fields, max_part_size=MAX_FORM_BYTES)
-        return {name: value for name, value in form.items() if isinstance(value, str)}
+        return _text_only({name: value for name, value in form.items() if isinstance(value, str)})
     body = await _body(request)
     try:
         pairs = parse_qsl(
@@ -31,7 +31,15 @@ async def form_fields(request: Request, *, max_fields: int = MAX_FIELDS) -> dict
         )
     except ValueError as exc:  # more fields than any of our forms has
         raise HTTPException(400) from exc
-    return dict(pairs)
+    return _text_only(dict(pairs))
+
+
+def _text_only(fields: dict[str, str]) -> dict[str, str]:
+    """The fields, or 400 when one holds a NUL: no one types it, and PostgreSQL refuses to
+    store it (the write failed with a server error)."""
+    if any("\x00" in name or "\x00" in value for name, value in fields.items()):
+        raise HTTPException(400)
+    return fields
 
 
 async def _body(request: Request) -> bytes:

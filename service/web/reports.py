@@ -153,17 +153,17 @@ def _download(request: Request, web: Web, may_see: Callable[[Plan], bool]) -> Re
         return _not_found(
             "Rapporten finns som docx, pdf, xlsx, html eller json; mötesdatum som ÅÅÅÅ-MM-DD."
         )
+    slug = str(request.path_params["plan"])
+    if "\x00" in slug:  # in no plan's name; PostgreSQL refuses it even in a query
+        return _not_found(UNKNOWN_PLAN)
     with web.app.sessions() as session:
-        slug = str(request.path_params["plan"])
         plan = session.scalars(select(Plan).where(Plan.slug == slug)).first()
         if plan is not None and not may_see(plan):
-            return _not_found("Planen finns inte; välj en plan på översikten.")
+            return _not_found(UNKNOWN_PLAN)
         try:
-            report = report_for(
-                web.app, session, str(request.path_params["plan"]), web.today(), meeting
-            )
+            report = report_for(web.app, session, slug, web.today(), meeting)
         except UnknownPlan:
-            return _not_found("Planen finns inte; välj en plan på översikten.")
+            return _not_found(UNKNOWN_PLAN)
     body = render_for(web.app, report, fmt)
     disposition = "inline" if fmt == "html" else "attachment"
     headers = {
@@ -175,6 +175,9 @@ def _download(request: Request, web: Web, may_see: Callable[[Plan], bool]) -> Re
         # so it needs inline styles; it has no script, and every text in it is escaped.
         headers["Content-Security-Policy"] = REPORT_CSP
     return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+UNKNOWN_PLAN = "Planen finns inte; välj en plan på översikten."
 
 
 def _not_found(message: str) -> HTMLResponse:

@@ -32,6 +32,7 @@ SIGN_IN_PATH = "/logga-in"
 CALLBACK_PATH = "/logga-in/svar"
 SIGN_OUT_PATH = "/logga-ut"
 PROVIDER = "kommun"
+STALE_SIGN_OUT = "Sidan var för gammal. Ladda om sidan och logga ut igen."
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ async def sign_out(request: Request) -> Response:
     web = web_of(request)
     fields = await form_fields(request)
     if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
-        return stale_form(message="Sidan var för gammal. Ladda om sidan och logga ut igen.")
+        return stale_form(message=STALE_SIGN_OUT)
     if "session" in request.scope:
         request.session.clear()
     return RedirectResponse("/", status_code=303)

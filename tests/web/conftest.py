@@ -82,7 +82,11 @@ def done_path(app: App, occ: Occurrence, now: datetime = NOW, **overrides: int) 
     return path_of(app, done_url(app, occ.id, person_id, version, now))
 
 
-def csrf_of(html: str) -> str:
+def csrf_of(html: str, action: str = "") -> str:
+    """The page's first CSRF field, or that of its first form posting to `action` (each
+    field is bound to its form's path)."""
+    if action:
+        html = html[html.index(f'action="{action}"') :]
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, "the page has no CSRF field"
     return found.group(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -123,6 +124,26 @@ def test_the_same_form_sent_twice_changes_nothing_the_second_time(
     assert again.status_code == 200
     assert "Det var redan registrerat" in again.text
     assert snapshot(started) == after_first
+
+
+@pytest.mark.parametrize("new_date", [None, "snart"])
+def test_postponing_an_item_closed_meanwhile_says_it_was_registered_and_changes_nothing(
+    started: App, client: TestClient, new_date: str | None
+) -> None:
+    # An old tab: the item was marked done since, and this form asks to put it off with a
+    # date missing or unreadable, which nothing checks for an item no longer open.
+    _, path = person_with_items(started)
+    occ = find_occurrence(started, "starka-enhetschefer", 1, "1")
+    csrf = csrf_of(client.get(path).text)
+    done = {"csrf": csrf, f"klar-{occ.id}": "1", "done_on": "2024-12-02"}
+    assert client.post(path, data=done).status_code == 200
+    after_done = snapshot(started)
+    old_tab = {"csrf": csrf, f"annat-{occ.id}": "postpone", f"skal-{occ.id}": "Senare."}
+    if new_date is not None:
+        old_tab[f"nytt_datum-{occ.id}"] = new_date
+    response = client.post(path, data=old_tab)
+    assert response.status_code == 200 and "Det var redan registrerat" in response.text
+    assert snapshot(started) == after_done
 
 
 def test_a_form_with_a_mistake_changes_nothing_and_keeps_what_was_typed(

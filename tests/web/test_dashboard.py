@@ -158,7 +158,7 @@ def test_an_admin_can_mark_done_on_behalf_of_someone(
     response = admin_client.post(
         "/admin/klarmarkera",
         data={
-            "csrf": csrf_of(html),
+            "csrf": csrf_of(html, "/admin/klarmarkera"),
             "occurrence_id": str(occ.id),
             "done_on": "2024-12-01",
             "next": "/admin/oversikt?plan=starka-enhetschefer",
@@ -178,7 +178,7 @@ def test_admin_mark_done_of_a_malformed_occurrence_id_is_not_found(
     admin_client: TestClient, occurrence_id: str
 ) -> None:
     assert sign_in(admin_client, "rätt lösen") == 303
-    csrf = csrf_of(admin_client.get("/admin/oversikt").text)
+    csrf = csrf_of(admin_client.get("/admin/oversikt").text, "/admin/klarmarkera")
     response = admin_client.post(
         "/admin/klarmarkera",
         data={"csrf": csrf, "occurrence_id": occurrence_id, "done_on": "2024-12-01"},
@@ -233,3 +233,17 @@ def test_a_digest_link_shows_the_plans_of_the_holders_own_administration(
     html = client.get(board_path(started, person.id)).text
     captions = re.findall(r'<table class="plan">\s*<caption>(.*?)</caption>', html)
     assert {c.rsplit(", ", 1)[0] for c in captions} == plans
+
+
+def test_the_admin_sign_out_needs_the_forms_csrf_field(admin_client: TestClient) -> None:
+    assert sign_in(admin_client, "rätt lösen") == 303
+    html = admin_client.get("/admin/oversikt").text
+    # Another site's form (no field) signs no one out.
+    refused = admin_client.post("/admin/logout", data={}, follow_redirects=False)
+    assert refused.status_code == 403 and "logga ut igen" in refused.text
+    assert admin_client.get("/admin/oversikt", follow_redirects=False).status_code == 200
+    out = admin_client.post(
+        "/admin/logout", data={"csrf": csrf_of(html, "/admin/logout")}, follow_redirects=False
+    )
+    assert out.status_code == 303 and out.headers["location"] == "/admin/login"
+    assert admin_client.get("/admin/oversikt", follow_redirects=False).status_code == 303

@@ -121,8 +121,9 @@ def test_the_head_enters_an_indicator_value_from_her_own_link(
     stale = browser.post(f"{board}/indikator", data={**fields, "csrf": "fel"})
     assert stale.status_code == 403 and values(town) == []
     csrf = csrf_of(html)
-    wrong = browser.post(f"{board}/indikator", data={**fields, "value": "hög", "csrf": csrf})
-    assert wrong.status_code == 400 and "Värdet behöver vara ett tal" in wrong.text
+    for text in ("hög", "nan", "inf", "-inf"):  # float() reads the last three
+        wrong = browser.post(f"{board}/indikator", data={**fields, "value": text, "csrf": csrf})
+        assert wrong.status_code == 400 and "Värdet behöver vara ett tal" in wrong.text, text
     future = browser.post(
         f"{board}/indikator", data={**fields, "measured_on": "2024-12-03", "csrf": csrf}
     )

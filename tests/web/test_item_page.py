@@ -422,3 +422,19 @@ def test_clicks_that_arrive_together_are_written_in_one_statement_each_as_alone(
     detail = {"on": today.isoformat(), "via": "link", "comment": "Klart.", "result": ""}
     assert done == [(o.id, owner[o.id], detail) for o in (first, third)]
     app.engine.dispose()
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["urlencoded", "multipart"])
+def test_a_nul_in_a_field_gets_a_swedish_page_and_changes_nothing(
+    started: App, client: TestClient, multipart: bool
+) -> None:
+    # PostgreSQL refuses to store a NUL: the write had failed with a server error.
+    _, path, csrf = opened_item(started, client)
+    before = snapshot(started)
+    fields = {"csrf": csrf, "action": "done", "done_on": "2024-11-28", "comment": "a\x00b"}
+    if multipart:
+        response = client.post(path, files={n: (None, v) for n, v in fields.items()})
+    else:
+        response = client.post(path, data=fields)
+    assert response.status_code == 400 and "Formuläret kunde inte läsas" in response.text
+    assert snapshot(started) == before

@@ -61,6 +61,9 @@ def test_a_report_link_with_a_forged_token_or_unknown_plan_gives_nothing(
     assert client.get(f"{base}x/rapport/tillitsfull-dialog.pdf").status_code in (400, 403, 404, 410)
     assert client.get(f"{base}/rapport/finns-inte.pdf").status_code == 404
     assert client.get(f"{base}/rapport/tillitsfull-dialog.exe").status_code == 404
+    # A NUL, which PostgreSQL refuses even in a query, is just another unknown plan.
+    nul = client.get(f"{base}/rapport/tillitsfull%00dialog.json")
+    assert nul.status_code == 404 and "Planen finns inte" in nul.text
 
 
 def test_a_heads_report_link_gives_only_her_own_administrations_plans(

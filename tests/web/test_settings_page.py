@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -146,6 +147,21 @@ def test_a_wrong_form_says_what_to_fix_and_stores_nothing(started: App, client: 
     assert response.status_code == 400
     assert "Sista dagen kan inte vara före första dagen." in response.text
     assert "Ingen i katalogen har adressen ingen@example.se" in response.text
+    assert counts(started) == before
+
+
+@pytest.mark.parametrize("absence_id", ["²", "99999999999999999999", "-1", ""])
+def test_removing_an_absence_by_a_malformed_id_says_so_and_changes_nothing(
+    started: App, client: TestClient, absence_id: str
+) -> None:
+    person, _ = someone_mailed_today(started)
+    path = settings_path(started, person.id)
+    csrf = csrf_of(client.get(path).text)
+    before = counts(started)
+    response = client.post(
+        path, data={"csrf": csrf, "action": "remove_absence", "absence_id": absence_id}
+    )
+    assert response.status_code == 400 and "Frånvaron finns inte" in response.text
     assert counts(started) == before
 
 

@@ -196,7 +196,11 @@ def test_a_group_in_the_claim_makes_an_administrator_who_may_act(
     occ = find_occurrence(oidc_app, "starka-enhetschefer", 1, "1")
     done = browser.post(
         "/admin/klarmarkera",
-        data={"csrf": csrf_of(admin.text), "occurrence_id": str(occ.id), "done_on": "2024-12-02"},
+        data={
+            "csrf": csrf_of(admin.text, "/admin/klarmarkera"),
+            "occurrence_id": str(occ.id),
+            "done_on": "2024-12-02",
+        },
     )
     assert done.status_code == 303
     assert reload(oidc_app, occ.id).status == "done"
@@ -231,7 +235,10 @@ def test_a_bent_id_token_is_refused(
 def test_a_replayed_answer_is_refused(browser: TestClient, provider: OidcProvider) -> None:
     back = provider.authorize(start(browser), email=HEAD)
     assert browser.get(path_and_query(back)).status_code == 303
-    browser.post("/admin/logout")  # the session ends; the old answer comes back
+    page = browser.get("/mitt").text
+    browser.post(
+        "/logga-ut", data={"csrf": csrf_of(page)}
+    )  # the session ends; the old answer comes back
     assert browser.get(path_and_query(back)).status_code == 403
     assert browser.get("/mitt").status_code == 303
 
