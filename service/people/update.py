@@ -12,7 +12,19 @@ from service.people.roster import Places, Roster, apply_roster, role_for
 
 
 def max_deactivate_share(app: App) -> float:
-    return float(app.config.get("directory", "max_deactivate_share", 0.2))
+    """The safety limit as a share between 0 and 1. Anything else is refused, not read: "20"
+    meant as 20 % would have let a broken filter deactivate everyone."""
+    raw = app.config.get("directory", "max_deactivate_share", 0.2)
+    try:
+        share = float(raw)
+    except (TypeError, ValueError):
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ConfigError(
+            f"[directory] max_deactivate_share = {raw!r}: ange en andel mellan 0 och 1, till "
+            "exempel 0.2 för 20 %."
+        )
+    return share
 
 
 def keep_roles(app: App) -> set[str]:

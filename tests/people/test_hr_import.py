@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from service.app import App
+from service.config import ConfigError
 from service.completion import mark_done
 from service.db import transaction
 from service.models import AuditEntry, Occurrence, Person
@@ -132,6 +133,18 @@ def test_it_refuses_a_run_that_would_deactivate_too_many(app: App, tmp_path: Pat
     rows = export_rows(bundled_directory())[:10]  # a half export
     with pytest.raises(SyncRefused, match="max_deactivate_share"):
         import_file(app, write_csv(tmp_path / "hr.csv", rows))
+    assert all(p.active for p in people(app).values())
+
+
+@pytest.mark.parametrize("written", [20, -0.1, "tjugo"])
+def test_a_safety_limit_that_is_no_share_is_refused_before_anything_changes(
+    app: App, tmp_path: Path, written: object
+) -> None:
+    app.init(START)
+    limited = App(app.config.with_overrides({"directory": {"max_deactivate_share": written}}))
+    rows = export_rows(bundled_directory())[:10]  # a half export: 20 would have let it through
+    with pytest.raises(ConfigError, match="ange en andel mellan 0 och 1"):
+        import_file(limited, write_csv(tmp_path / "hr.csv", rows))
     assert all(p.active for p in people(app).values())
 
 
