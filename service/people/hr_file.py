@@ -23,6 +23,7 @@ from service.people.roster import (
     Places,
     Roster,
     check_managers,
+    missing_place,
     new_role_key,
     person,
     role_for,
@@ -152,13 +153,11 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
                 )
                 continue
             administrations[email.lower()] = administration
-        if role == roles.ENHETSCHEF and unit is None:
-            problems.append(Problem(file, where("title"), "en enhetschef behöver en Enhet."))
-            continue
-        if role == roles.VERKSAMHETSCHEF and division is None:
-            problems.append(
-                Problem(file, where("title"), "en verksamhetschef behöver ett Verksamhetsområde.")
-            )
+        missing = missing_place(places.vocabulary, role, unit, division)
+        if missing is not None:
+            needed = "en Enhet" if missing == roles.UNIT else "ett Verksamhetsområde"
+            title_sv = places.vocabulary.title(role)
+            problems.append(Problem(file, where("title"), f"en {title_sv} behöver {needed}."))
             continue
         people.append(
             person(

@@ -17,7 +17,7 @@ from typing import Any
 from service import roles
 from service.config import ConfigError
 from service.directory import PersonRecord
-from service.people.roster import Places, Roster, Unmatched, person, role_for
+from service.people.roster import Places, Roster, Unmatched, missing_place, person, role_for
 
 
 @dataclass(frozen=True)
@@ -162,11 +162,12 @@ class PeopleMapping:
         division = places.division(area_name) if area_name else None
         unit_name = _first(self.units, entry.unit) or entry.unit
         unit = places.unit(unit_name) if unit_name else None
-        if role == roles.ENHETSCHEF and unit is None:
+        missing = missing_place(places.vocabulary, role, unit, division)
+        if missing == roles.UNIT:
             return (
                 f"enheten {entry.unit!r} är okänd; lägg till en regel i [directory.mapping] units."
             )
-        if role == roles.VERKSAMHETSCHEF and division is None:
+        if missing == roles.AREA:
             return (
                 f"avdelningen {entry.department!r} är inget känt område; lägg till en regel i "
                 "[directory.mapping] areas."

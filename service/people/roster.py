@@ -316,6 +316,21 @@ def _audit(session: Session, now: datetime, actor: str, action: str, detail: Any
     session.add(AuditEntry(at=now, actor=actor, action=action, detail=dict(detail)))
 
 
+def missing_place(
+    vocabulary: roles.RoleVocabulary, role: str, unit: UnitRecord | None, division: str | None
+) -> str | None:
+    """The place the role's level needs and the person lacks: roles.UNIT for a role held at a
+    unit (enhetschef, rektor, förskolechef: whatever the directory declares so), roles.AREA
+    for one held at an area; None when they have it. Placed without it, a rektor had lost her
+    school and her administration."""
+    spec = vocabulary.spec(role)
+    if spec is not None and spec.level == roles.UNIT and unit is None:
+        return roles.UNIT
+    if spec is not None and spec.level == roles.AREA and division is None:
+        return roles.AREA
+    return None
+
+
 def person(
     *,
     email: str,

@@ -330,3 +330,28 @@ def test_someone_moved_to_another_administrations_unit_follows_it_when_the_sourc
         assert directory.plans_of(MOVER) == "BUF"
         # Her former administration's staff without an area keep theirs.
         assert directory.plans_of("nils.rydberg@example.se") == "BUF"
+
+
+def test_a_rektor_whose_school_is_unknown_is_reported_not_placed_without_it(
+    app: App, graph: FakeGraphServer
+) -> None:
+    # The school is "Centrumskolan F–6" in the directory; the account says "Centrumskolan".
+    synced = synced_app(app, graph)
+    synced.init(START)
+    graph.users.append(
+        {
+            "id": "id-rektor",
+            "displayName": "Rut Rektor",
+            "mail": "rut.rektor@example.se",
+            "jobTitle": "Rektor",
+            "department": "",
+            "officeLocation": "Centrumskolan",
+            "accountEnabled": True,
+        }
+    )
+
+    summary = sync_people(synced, at("2024-11-04"))
+
+    assert {"who": "rut.rektor@example.se", "reason": "enheten 'Centrumskolan' är okänd; lägg "
+            "till en regel i [directory.mapping] units."} in summary["unmatched"]  # fmt: skip
+    assert "rut.rektor@example.se" not in people(synced)

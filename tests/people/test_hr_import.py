@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from service.app import App
-from service.config import ConfigError
 from service.completion import mark_done
+from service.config import ConfigError
 from service.db import transaction
 from service.models import AuditEntry, Occurrence, Person
 from service.occurrences import DONE, OPEN
@@ -146,6 +146,21 @@ def test_a_safety_limit_that_is_no_share_is_refused_before_anything_changes(
     with pytest.raises(ConfigError, match="ange en andel mellan 0 och 1"):
         import_file(limited, write_csv(tmp_path / "hr.csv", rows))
     assert all(p.active for p in people(app).values())
+
+
+def test_a_rektor_without_a_unit_is_an_error_with_row_and_cell(
+    sqlite_app: App, tmp_path: Path
+) -> None:
+    # Rektor is a unit's role in the bundled directory, as Enhetschef is.
+    sqlite_app.init(START)
+    rows = export_rows(bundled_directory())
+    rows.append(["Rut Rydell", "rut@example.se", "Rektor", "", "", "", "Ja"])
+    with pytest.raises(InputError) as caught:
+        import_file(sqlite_app, write_csv(tmp_path / "hr.csv", rows))
+    (problem,) = caught.value.problems
+    assert problem.where == f"rad {len(rows) + 1}, kolumn Befattning (cell C{len(rows) + 1})"
+    assert problem.message == "en rektor behöver en Enhet."
+    assert "rut@example.se" not in people(sqlite_app)
 
 
 def test_unknown_roles_are_errors_with_row_and_cell_or_created_with_new_roles(
