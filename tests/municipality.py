@@ -3,6 +3,7 @@ tests of the organisation: each test builds its own store from these files."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from service.app import App
@@ -128,13 +129,61 @@ deadline = "December 2024"
 """ + (f'\n[[area.indicator]]\nname = "{indicator}"\ntarget = 70\n' if indicator else "")
 
 
-def town_app(db_url: str, tmp_path: Path, **sections: dict[str, object]) -> App:
+# Socialförvaltningen alone: the roles above, one area and unit, and their people; no person
+# names the administration, as a store of one administration has no need to.
+ONE_ADMINISTRATION = (
+    MUNICIPALITY.split("[[administration]]")[0]
+    + """
+[[administration]]
+code = "SOC"
+name = "Socialförvaltningen"
+
+[[area]]
+code = "ÄO"
+name = "Äldreomsorg"
+administration = "SOC"
+
+[[unit]]
+code = "solgarden"
+name = "Solgården"
+area = "ÄO"
+
+[[person]]
+name = "Eva Social"
+email = "eva@example.se"
+role = "Förvaltningschef"
+
+[[person]]
+name = "Anna Äldre"
+email = "anna@example.se"
+role = "Verksamhetschef"
+area = "ÄO"
+
+[[person]]
+name = "Helena Sol"
+email = "helena@example.se"
+role = "Enhetschef"
+unit = "solgarden"
+"""
+)
+
+
+def town_app(
+    db_url: str,
+    tmp_path: Path,
+    *,
+    directory_toml: str = MUNICIPALITY,
+    plan_files: Mapping[str, str] | None = None,
+    **sections: dict[str, object],
+) -> App:
+    """The municipality above (or `directory_toml`) with its plans (or `plan_files`, slug ->
+    text) and the bundled terms."""
     folder = tmp_path / "kommun"
     folder.mkdir()
-    (folder / "directory.toml").write_text(MUNICIPALITY, encoding="utf-8")
+    (folder / "directory.toml").write_text(directory_toml, encoding="utf-8")
     terms = (ROOT / "plans" / "calendars.toml").read_text(encoding="utf-8").split("[apt]")[0]
     (folder / "calendars.toml").write_text(terms, encoding="utf-8")
-    plans = {
+    plans = plan_files or {
         "soc": plan_text("soc", "SOC", '["Enhetschef"]', "Tillitsindex SOC"),
         "kff": plan_text("kff", "KFF", '["Enhetschefer"]', "Besökare KFF"),
         "kff-extern": plan_text("kff-extern", "KFF", '["Försäkringskassan"]'),

@@ -188,13 +188,19 @@ class Roster:
             person = listed.get(email)
             return person is None or of_area.get(area_of(person, places.units) or "") is None
 
-        organisation = replace(
-            places.organisation,
-            of_person={
-                **{e: c for e, c in places.organisation.of_person.items() if kept(e)},
-                **self.administrations,
-            },
-        )
+        of_person = {
+            **{e: c for e, c in places.organisation.of_person.items() if kept(e)},
+            **self.administrations,
+        }
+        declared = places.organisation.administrations
+        if len(declared) == 1:
+            # As the directory file reads it: someone without an area works in the only
+            # administration (a new förvaltningschef, whose predecessor's items pass to her).
+            only = next(iter(declared))
+            for email, person in listed.items():
+                if email not in of_person and area_of(person, places.units) is None:
+                    of_person[email] = only
+        organisation = replace(places.organisation, of_person=of_person)
         return Directory(
             self.people,
             dict(places.units),

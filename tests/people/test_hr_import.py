@@ -11,6 +11,7 @@ from service.app import App
 from service.completion import mark_done
 from service.config import ConfigError
 from service.db import transaction
+from service.directory import load_directory
 from service.models import AuditEntry, Occurrence, Person
 from service.occurrences import DONE, OPEN
 from service.people.hr_file import read_people_file
@@ -18,6 +19,7 @@ from service.people.roster import SyncRefused
 from service.people.update import update_people
 from service.problems import InputError
 from tests.cli_support import Cli
+from tests.municipality import ONE_ADMINISTRATION, plan_text, town_app
 from tests.people.exports import (
     HEAD,
     HEADER,
@@ -161,6 +163,39 @@ def test_a_rektor_without_a_unit_is_an_error_with_row_and_cell(
     assert problem.where == f"rad {len(rows) + 1}, kolumn Befattning (cell C{len(rows) + 1})"
     assert problem.message == "en rektor behöver en Enhet."
     assert "rut@example.se" not in people(sqlite_app)
+
+
+def test_in_a_store_of_one_administration_a_new_head_takes_over_her_predecessors_items(
+    tmp_path: Path,
+) -> None:
+    # No one names the administration: there is only one, and the new head is in it.
+    town = town_app(
+        f"sqlite:///{tmp_path / 'soc.db'}",
+        tmp_path,
+        directory_toml=ONE_ADMINISTRATION,
+        plan_files={"soc": plan_text("soc", "", '["Förvaltningschef"]')},
+        directory={"max_deactivate_share": 0.5},
+    )
+    town.init(START)
+    rows = [
+        ["Sara Ny", "sara@example.se", "Förvaltningschef", "", "", "", "Ja"],
+        ["Anna Äldre", "anna@example.se", "Verksamhetschef", "", "ÄO", "", "Ja"],
+        ["Helena Sol", "helena@example.se", "Enhetschef", "Solgården", "", "", "Ja"],
+        ["Eva Social", "eva@example.se", "Förvaltningschef", "", "", "", "Nej"],
+    ]
+
+    summary = import_file(town, write_csv(tmp_path / "hr.csv", rows))
+
+    assert [(r["from"], r["to"]) for r in summary["reassigned"]] == [
+        ("eva@example.se", "sara@example.se")
+    ]
+    with town.sessions() as session:
+        directory = load_directory(session)
+        sara, anna = directory.by_email("sara@example.se"), directory.by_email("anna@example.se")
+        assert sara is not None and anna is not None
+        assert directory.administration_of(sara) == "SOC"
+        manager = directory.manager_of(anna)  # escalation reaches the new head
+        assert manager is not None and manager.email == "sara@example.se"
 
 
 def test_unknown_roles_are_errors_with_row_and_cell_or_created_with_new_roles(
