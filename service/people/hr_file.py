@@ -27,6 +27,7 @@ from service.people.roster import (
     new_role_key,
     person,
     role_for,
+    too_long,
 )
 from service.problems import InputError, Problem
 
@@ -95,6 +96,15 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
                 Problem(file, where("email"), f"{email!r} är ingen e-postadress; ange en.")
             )
             continue
+        area, unit_name = cell("area"), cell("unit")
+        # An area or unit found by its name may have a long one; a new one takes it as code.
+        lengths = [("name", name), ("email", email), ("title", title)]
+        lengths += [("area", area)] if area and places.division(area) is None else []
+        lengths += [("unit", unit_name)] if unit_name and places.unit(unit_name) is None else []
+        long = next(((f, r) for f, text in lengths if (r := too_long(f, text)) is not None), None)
+        if long is not None:
+            problems.append(Problem(file, where(long[0]), long[1]))
+            continue
         if email.lower() in seen:
             problems.append(
                 Problem(file, where("email"), f"{email} står redan på en tidigare rad.")
@@ -104,6 +114,9 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
         role = role_for(title, places.vocabulary)
         if role is None and new_roles:
             role = new_role_key(title, places.vocabulary)
+            if role is not None and (reason := too_long("role", role)) is not None:
+                problems.append(Problem(file, where("title"), reason))
+                continue
             if role is not None and role not in created:
                 created.append(role)
         if role is None:
@@ -117,11 +130,9 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
             )
             continue
         division = None
-        area = cell("area")
         if area:
             division = places.add_division(area)
         unit = None
-        unit_name = cell("unit")
         if unit_name:
             unit = places.unit(unit_name)
             if unit is None and division is None:

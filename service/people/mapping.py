@@ -17,7 +17,15 @@ from typing import Any
 from service import roles
 from service.config import ConfigError
 from service.directory import PersonRecord
-from service.people.roster import Places, Roster, Unmatched, missing_place, person, role_for
+from service.people.roster import (
+    Places,
+    Roster,
+    Unmatched,
+    missing_place,
+    person,
+    role_for,
+    too_long,
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,9 @@ class PeopleMapping:
 
     def _place(self, entry: DirectoryEntry, places: Places) -> PersonRecord | str:
         """The person, or why they could not be placed (Swedish)."""
+        for field, text in (("email", entry.email), ("name", entry.name), ("title", entry.title)):
+            if (reason := too_long(field, text)) is not None:
+                return reason
         target = _first(self.roles, entry.title)
         role = role_for(target or entry.title, places.vocabulary)
         if role is None:

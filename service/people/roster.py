@@ -61,6 +61,27 @@ def new_role_key(title: str, vocabulary: roles.RoleVocabulary | None = None) -> 
     return re.sub(r"\s+", " ", title.strip().lower())
 
 
+# What a source brings, named as a Swedish message names it, and the column that keeps it.
+_KEPT_IN: dict[str, tuple[str, Any]] = {
+    "name": ("namnet", Person.name),
+    "email": ("e-postadressen", Person.email),
+    "title": ("befattningen", Person.role_title),
+    "role": ("en ny rolls namn", Person.role),
+    "area": ("ett nytt verksamhetsområdes namn", Division.code),
+    "unit": ("en ny enhets namn", Unit.code),
+}
+
+
+def too_long(field: str, text: str) -> str | None:
+    """Why `text` cannot be stored as `field` (see _KEPT_IN), in Swedish, or None. PostgreSQL
+    refuses a longer value, so one long job title had failed the whole sync every day."""
+    label, column = _KEPT_IN[field]
+    limit = int(column.type.length)
+    if len(text) <= limit:
+        return None
+    return f"{label} har {len(text)} tecken; Bevakning sparar högst {limit}. Korta det i källan."
+
+
 @dataclass(frozen=True)
 class Unmatched:
     """Someone the source has but no rule placed: reported, never guessed."""

@@ -355,3 +355,36 @@ def test_a_rektor_whose_school_is_unknown_is_reported_not_placed_without_it(
     assert {"who": "rut.rektor@example.se", "reason": "enheten 'Centrumskolan' är okänd; lägg "
             "till en regel i [directory.mapping] units."} in summary["unmatched"]  # fmt: skip
     assert "rut.rektor@example.se" not in people(synced)
+
+
+def test_a_title_longer_than_the_store_keeps_is_reported_and_the_rest_synced(
+    app: App, graph: FakeGraphServer
+) -> None:
+    # PostgreSQL refuses a value longer than its column: the whole sync had failed every day.
+    synced = synced_app(app, graph)
+    synced.init(START)
+    title = "Enhetschef" + " för hemtjänst, hemsjukvård och rehabilitering" * 3
+    graph.users.append(
+        {
+            "id": "id-long",
+            "displayName": "Lena Lång",
+            "mail": "lena.lang@example.se",
+            "jobTitle": title,
+            "department": "Äldreomsorg",
+            "officeLocation": "Hemtjänst norr",
+            "accountEnabled": True,
+        }
+    )
+    for user in graph.users:
+        if user["mail"] == LEAVER:
+            user["accountEnabled"] = False
+
+    summary = sync_people(synced, at("2024-11-04"))
+
+    assert {
+        "who": "lena.lang@example.se",
+        "reason": f"befattningen har {len(title)} tecken; Bevakning sparar högst 100. Korta det "
+        "i källan.",
+    } in summary["unmatched"]
+    assert summary["deactivated"] == [LEAVER]  # the rest of the run went through
+    assert "lena.lang@example.se" not in people(synced)

@@ -198,6 +198,25 @@ def test_in_a_store_of_one_administration_a_new_head_takes_over_her_predecessors
         assert manager is not None and manager.email == "sara@example.se"
 
 
+def test_a_new_area_longer_than_the_store_keeps_is_an_error_with_row_and_cell(
+    app: App, tmp_path: Path
+) -> None:
+    # A new area takes its name as its code, which the store keeps to 40 characters.
+    app.init(START)
+    rows = export_rows(bundled_directory())
+    area = "Individ- och familjeomsorg, myndighetsutövning"
+    rows.append(["Rut Rydell", "rut@example.se", "Verksamhetschef", "", area, "", "Ja"])
+    with pytest.raises(InputError) as caught:
+        import_file(app, write_csv(tmp_path / "hr.csv", rows))
+    (problem,) = caught.value.problems
+    assert problem.where == f"rad {len(rows) + 1}, kolumn Verksamhetsområde (cell E{len(rows) + 1})"
+    assert problem.message == (
+        f"ett nytt verksamhetsområdes namn har {len(area)} tecken; Bevakning sparar högst 40. "
+        "Korta det i källan."
+    )
+    assert "rut@example.se" not in people(app)
+
+
 def test_unknown_roles_are_errors_with_row_and_cell_or_created_with_new_roles(
     sqlite_app: App, tmp_path: Path
 ) -> None:
