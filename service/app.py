@@ -42,7 +42,7 @@ from service.occurrences import bump_data_version, is_expanded, sync_occurrences
 from service.plans.importer import ImportResult, plan_files, read_plan_file, store_plan
 from service.plans.limits import Limits
 from service.plans.tables import ReadOptions, Vocabulary
-from service.reassignment import reassign_orphans
+from service.reassignment import reassign_orphans, standing
 from service.roles import RoleVocabulary, default_vocabulary
 
 log = logging.getLogger(__name__)
@@ -224,9 +224,10 @@ class App:
         try:
             session.begin()
             before = {p.email.lower(): p.active for p in session.scalars(select(Person))}
+            stood = standing(session)
             self.load_reference_data(session, now)
             after = {p.email.lower(): p.active for p in session.scalars(select(Person))}
-            moved = reassign_orphans(session, self.directory(session), now)
+            moved = reassign_orphans(session, self.directory(session), now, before=stood)
             self.sync(session, now)
             summary: dict[str, object] = {
                 "ok": True,

@@ -27,7 +27,28 @@ class Reassigned:
     to_email: str | None  # None: nobody took over; the occurrence was closed as not applicable
 
 
-def reassign_orphans(session: Session, directory: Directory, now: datetime) -> list[Reassigned]:
+def standing(session: Session) -> dict[str, PersonRecord]:
+    """Each person's role and place as stored now (by lower-case address): what
+    `reassign_orphans` is told after a change, so that someone who moved on is succeeded in
+    the role and place they held, not the ones they have taken."""
+    return {p.email.lower(): _record(p) for p in session.scalars(select(Person))}
+
+
+def _record(person: Person) -> PersonRecord:
+    return PersonRecord(
+        person.email, person.name, person.role, unit=person.unit_code, division=person.division_code
+    )
+
+
+def reassign_orphans(
+    session: Session,
+    directory: Directory,
+    now: datetime,
+    *,
+    before: dict[str, PersonRecord] | None = None,
+) -> list[Reassigned]:
+    """Pass the open occurrences of people who no longer hold them to their successors.
+    `before` (see `standing`): how people stood before the change that orphaned them."""
     # Plain columns, and each item's Ansvarig and each person once, with the holders computed
     # once per Ansvarig: this runs after every directory change over all open occurrences, and
     # only the few orphans need their objects loaded.
@@ -72,7 +93,8 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
         person = session.get(Person, row.person_id)
         assert person is not None
         if (row.person_id, key) not in successors:
-            successors[(row.person_id, key)] = _successor(directory, person, key)
+            was = (before or {}).get(email) or _record(person)
+            successors[(row.person_id, key)] = _successor(directory, was, key)
         successor = successors[(row.person_id, key)]
         if successor is None:
             continue  # nobody holds the role yet: keep it with the old holder until someone does
@@ -106,29 +128,24 @@ def reassign_orphans(session: Session, directory: Directory, now: datetime) -> l
     return out
 
 
-def _successor(directory: Directory, gone: Person, wanted: Sequence[str]) -> PersonRecord | None:
+def _successor(
+    directory: Directory, gone: PersonRecord, wanted: Sequence[str]
+) -> PersonRecord | None:
+    """Who holds `gone`'s role and place now (`gone`: as they stood when they held it)."""
     candidates = [p for role in wanted for p, _apt in directory.holders(role)]
     same_role = [p for p in candidates if p.role == gone.role] or candidates
     spec = directory.roles.spec(gone.role)
     level = spec.level if spec is not None else roles.ADMINISTRATION
     if level == roles.UNIT:
-        match = [p for p in same_role if p.unit and p.unit == gone.unit_code]
+        match = [p for p in same_role if p.unit and p.unit == gone.unit]
     elif level == roles.AREA:
-        match = [p for p in same_role if p.division and p.division == gone.division_code]
+        match = [p for p in same_role if p.division and p.division == gone.division]
     else:
         # One-person roles (förvaltningschef, utvecklingschef, ordförande, …): whoever holds it
         # now in the same administration (several administrations each have their own head).
         # Roles held by many (ledamot) have no single successor.
         if directory.organisation.administrations:
-            own = directory.administration_of(
-                PersonRecord(
-                    gone.email,
-                    gone.name,
-                    gone.role,
-                    unit=gone.unit_code,
-                    division=gone.division_code,
-                )
-            )
+            own = directory.administration_of(gone)
             same_role = [p for p in same_role if directory.administration_of(p) == own]
         match = same_role if len(same_role) == 1 else []
     return match[0] if len(match) == 1 else None

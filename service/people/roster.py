@@ -31,7 +31,7 @@ from service.directory import (
 )
 from service.models import AuditEntry, Division, Person, Unit
 from service.occurrences import bump_data_version
-from service.reassignment import reassign_orphans
+from service.reassignment import reassign_orphans, standing
 
 # The fields of a person that a source can change, in the order a diff shows them.
 FIELDS = (
@@ -302,6 +302,7 @@ def apply_roster(
     written when the safety limit is passed; the caller rolls back for a dry run.
     """
     before = _snapshot(session)
+    stood = standing(session)  # whom a person who moves on hands their items to
     active_before = sum(1 for p in before.values() if p["active"])
     mentioned = {p.email.lower() for p in roster.people} | {e.lower() for e in roster.inactive}
     kept = [
@@ -323,7 +324,7 @@ def apply_roster(
         _audit(session, now, actor, "person.changed", entry)
     for email in summary["deactivated"]:
         _audit(session, now, actor, "person.deactivated", {"email": email})
-    moved = reassign_orphans(session, load_directory(session), now)
+    moved = reassign_orphans(session, load_directory(session), now, before=stood)
     bump_data_version(session)
     return {
         "source": roster.source,

@@ -130,6 +130,49 @@ def test_a_changed_title_and_manager_show_as_changes(app: App, tmp_path: Path) -
     assert people(app)[LEAVER].unit_code is None
 
 
+def test_someone_promoted_hands_her_units_items_to_the_new_enhetschef(
+    app: App, tmp_path: Path
+) -> None:
+    # Linnea leaves Hemtjänst norr to be verksamhetschef of HSV; Nora takes her unit.
+    app.init(START)
+    rows = replace_row(
+        export_rows(bundled_directory()), LEAVER, title="Verksamhetschef", area="HSV", unit=""
+    )
+    rows = [r for r in rows if r[1] != "karin.aberg@example.se"]  # the HSV head who left
+    rows.append(["Nora Nilsson", "nora@example.se", "Enhetschef", "Hemtjänst norr", "", "", "Ja"])
+    with app.sessions() as session:
+        linnea = people(app)[LEAVER].id
+        held = {
+            o.id: (o.item_id, o.window_key)
+            for o in session.scalars(
+                select(Occurrence).where(Occurrence.person_id == linnea, Occurrence.status == OPEN)
+            )
+        }
+
+    summary = import_file(app, write_csv(tmp_path / "hr.csv", rows))
+
+    handed = {r["occurrence"] for r in summary["reassigned"] if r["from"] == LEAVER}
+    assert handed and {r["to"] for r in summary["reassigned"] if r["from"] == LEAVER} == {
+        "nora@example.se"
+    }
+    with app.sessions() as session:
+        nora = people(app)["nora@example.se"].id
+        now_hers = session.scalars(
+            select(Occurrence).where(Occurrence.person_id == nora, Occurrence.status == OPEN)
+        ).all()
+        still_linneas = set(
+            session.scalars(
+                select(Occurrence.id).where(Occurrence.person_id == linnea, Occurrence.id.in_(held))
+            )
+        )
+    # Each of Linnea's open items went to Nora, unless her new role still holds it; Nora has
+    # each window once (no fresh copy beside the one handed over).
+    assert handed | still_linneas == set(held)
+    windows = [(o.item_id, o.window_key) for o in now_hers]
+    assert len(windows) == len(set(windows))
+    assert handed <= {o.id for o in now_hers}
+
+
 def test_it_refuses_a_run_that_would_deactivate_too_many(app: App, tmp_path: Path) -> None:
     app.init(START)
     rows = export_rows(bundled_directory())[:10]  # a half export
