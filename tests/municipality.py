@@ -129,19 +129,13 @@ deadline = "December 2024"
 """ + (f'\n[[area.indicator]]\nname = "{indicator}"\ntarget = 70\n' if indicator else "")
 
 
-# Socialförvaltningen alone: the roles above, one area and unit, and their people; no person
-# names the administration, as a store of one administration has no need to.
-ONE_ADMINISTRATION = (
-    MUNICIPALITY.split("[[administration]]")[0]
-    + """
-[[administration]]
-code = "SOC"
-name = "Socialförvaltningen"
-
+# Socialförvaltningen's places and people, naming no administration: a directory of its own
+# (with the bundled roles), or, after the roles above and its declaration, the one
+# administration of a store.
+SOC_ALONE = """
 [[area]]
 code = "ÄO"
 name = "Äldreomsorg"
-administration = "SOC"
 
 [[unit]]
 code = "solgarden"
@@ -154,17 +148,15 @@ email = "eva@example.se"
 role = "Förvaltningschef"
 
 [[person]]
-name = "Anna Äldre"
-email = "anna@example.se"
-role = "Verksamhetschef"
-area = "ÄO"
-
-[[person]]
 name = "Helena Sol"
 email = "helena@example.se"
 role = "Enhetschef"
 unit = "solgarden"
 """
+ONE_ADMINISTRATION = (
+    MUNICIPALITY.split("[[administration]]")[0]
+    + '[[administration]]\ncode = "SOC"\nname = "Socialförvaltningen"\n'
+    + SOC_ALONE
 )
 
 

@@ -25,7 +25,7 @@ from service.report.writers import municipality_json, render_html, summary_lines
 from service.web.app import create_app
 from service.web.urls import dashboard_url
 from tests.cli_support import write_config
-from tests.municipality import plan_text, town_app
+from tests.municipality import SOC_ALONE, plan_text, town_app
 from tests.support import at, d, folder_app
 from tests.web.conftest import Clock, TestClient, path_of
 
@@ -212,35 +212,12 @@ def test_the_kommundirektors_dashboard_shows_the_figures_per_administration(town
     assert 'class="administrations"' not in eva
 
 
-ONE_ADMINISTRATION = """
-[[area]]
-code = "ÄO"
-name = "Äldreomsorg"
-
-[[unit]]
-code = "solgarden"
-name = "Solgården"
-area = "ÄO"
-
-[[person]]
-name = "Eva Social"
-email = "eva@example.se"
-role = "Förvaltningschef"
-
-[[person]]
-name = "Helena Sol"
-email = "helena@example.se"
-role = "Enhetschef"
-unit = "solgarden"
-"""
-
-
 def test_a_directory_without_administrations_is_one_the_whole_administration(
     db_url: str, tmp_path: Path
 ) -> None:
     folder = tmp_path / "en"
     folder.mkdir()
-    (folder / "directory.toml").write_text(ONE_ADMINISTRATION, encoding="utf-8")
+    (folder / "directory.toml").write_text(SOC_ALONE, encoding="utf-8")
     (folder / "calendars.toml").write_text("", encoding="utf-8")
     (folder / "soc.toml").write_text(plan_text("soc", "", '["Enhetschef"]'), encoding="utf-8")
     app = folder_app(db_url, tmp_path, folder)

@@ -332,23 +332,26 @@ def test_someone_moved_to_another_administrations_unit_follows_it_when_the_sourc
         assert directory.plans_of("nils.rydberg@example.se") == "BUF"
 
 
+def newcomer(mail: str, title: str, department: str, office: str) -> dict[str, object]:
+    """A new, enabled Entra ID account."""
+    return {
+        "id": f"id-{mail}",
+        "displayName": mail.split("@")[0],
+        "mail": mail,
+        "jobTitle": title,
+        "department": department,
+        "officeLocation": office,
+        "accountEnabled": True,
+    }
+
+
 def test_a_rektor_whose_school_is_unknown_is_reported_not_placed_without_it(
     app: App, graph: FakeGraphServer
 ) -> None:
     # The school is "Centrumskolan F–6" in the directory; the account says "Centrumskolan".
     synced = synced_app(app, graph)
     synced.init(START)
-    graph.users.append(
-        {
-            "id": "id-rektor",
-            "displayName": "Rut Rektor",
-            "mail": "rut.rektor@example.se",
-            "jobTitle": "Rektor",
-            "department": "",
-            "officeLocation": "Centrumskolan",
-            "accountEnabled": True,
-        }
-    )
+    graph.users.append(newcomer("rut.rektor@example.se", "Rektor", "", "Centrumskolan"))
 
     summary = sync_people(synced, at("2024-11-04"))
 
@@ -364,17 +367,7 @@ def test_a_title_longer_than_the_store_keeps_is_reported_and_the_rest_synced(
     synced = synced_app(app, graph)
     synced.init(START)
     title = "Enhetschef" + " för hemtjänst, hemsjukvård och rehabilitering" * 3
-    graph.users.append(
-        {
-            "id": "id-long",
-            "displayName": "Lena Lång",
-            "mail": "lena.lang@example.se",
-            "jobTitle": title,
-            "department": "Äldreomsorg",
-            "officeLocation": "Hemtjänst norr",
-            "accountEnabled": True,
-        }
-    )
+    graph.users.append(newcomer("lena.lang@example.se", title, "Äldreomsorg", "Hemtjänst norr"))
     for user in graph.users:
         if user["mail"] == LEAVER:
             user["accountEnabled"] = False

@@ -222,7 +222,6 @@ def test_in_a_store_of_one_administration_a_new_head_takes_over_her_predecessors
     town.init(START)
     rows = [
         ["Sara Ny", "sara@example.se", "Förvaltningschef", "", "", "", "Ja"],
-        ["Anna Äldre", "anna@example.se", "Verksamhetschef", "", "ÄO", "", "Ja"],
         ["Helena Sol", "helena@example.se", "Enhetschef", "Solgården", "", "", "Ja"],
         ["Eva Social", "eva@example.se", "Förvaltningschef", "", "", "", "Nej"],
     ]
@@ -234,10 +233,13 @@ def test_in_a_store_of_one_administration_a_new_head_takes_over_her_predecessors
     ]
     with town.sessions() as session:
         directory = load_directory(session)
-        sara, anna = directory.by_email("sara@example.se"), directory.by_email("anna@example.se")
-        assert sara is not None and anna is not None
+        sara, helena = (
+            directory.by_email("sara@example.se"),
+            directory.by_email("helena@example.se"),
+        )
+        assert sara is not None and helena is not None
         assert directory.administration_of(sara) == "SOC"
-        manager = directory.manager_of(anna)  # escalation reaches the new head
+        manager = directory.manager_of(helena)  # escalation reaches the new head
         assert manager is not None and manager.email == "sara@example.se"
 
 
