@@ -42,6 +42,26 @@ class UnitRecord:
     address: str = ""
 
 
+_NOT_IN_ADDRESS = set('<>()[],;:"\\')
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` is no address Bevakning can write a mail to, in Swedish, or None. An "å"
+    in one could not be encoded in the message and had stopped every mail behind it."""
+    local, at, domain = address.rpartition("@")
+    malformed = not (local and at and domain) or any(
+        c.isspace() or c in _NOT_IN_ADDRESS for c in address
+    )
+    if malformed:
+        return f"{address!r} är ingen e-postadress; ange en."
+    if not address.isascii():
+        return (
+            f"{address!r} har tecken som e-post inte bär (till exempel å, ä, ö); ange adressen "
+            "som den står i e-postsystemet."
+        )
+    return None
+
+
 def area_of(person: PersonRecord, units: Mapping[str, UnitRecord]) -> str | None:
     """The area a person works in: the one given, or that of their unit."""
     if person.division:
@@ -293,8 +313,11 @@ def parse_directory(data: Mapping[str, Any], file: str) -> Directory:
         where = f"person {n} ({name or email or 'utan namn'})"
         title = str(raw.get("role", "")).strip()
         role = vocabulary.canonical_role(title)
-        if not name or "@" not in email:
+        if not name or not email:
             problems.append(Problem(file, where, "name och en giltig email måste anges."))
+            continue
+        if (wrong := address_problem(email)) is not None:
+            problems.append(Problem(file, where, f"email: {wrong}"))
             continue
         if email.lower() in seen:
             problems.append(Problem(file, where, f"e-postadressen {email} finns redan."))

@@ -29,6 +29,8 @@ from service.reminders import PlannedMail, sections
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+# The error of a mail that cannot be written at all, as the digest lists it.
+UNWRITABLE = "mejlet gick inte att skriva: en adress eller ett namn har tecken som e-post inte bär"
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,15 @@ class _Sender:
         # First the previous result (it must land before this message is sent), then the next
         # mail's rendering; each in one of the server's turns to answer.
         meanwhile = [self.record_sent] + ([ahead] if ahead else [])
+        try:
+            mail.to_wire_bytes()  # built once and kept: every transport sends these bytes
+        except (UnicodeError, ValueError) as exc:
+            # An address or name the mail cannot carry (an "å" in an address): this mail fails
+            # alone, and is listed in the digest; the batch and the mails behind it go on.
+            self.record_sent()
+            log.error("mail %s cannot be written: %s", row.key, exc)
+            self._finish(row, FAILED, self.clock(), UNWRITABLE, mail)
+            return
         try:
             if not self.opened:
                 try:

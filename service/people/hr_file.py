@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from service import roles
+from service.directory import address_problem
 from service.people.roster import (
     Places,
     Roster,
@@ -91,10 +92,8 @@ def read_people_file(path: Path, file: str, places: Places, *, new_roles: bool =
         if not name:
             problems.append(Problem(file, where("name"), "namnet saknas."))
             continue
-        if "@" not in email or " " in email:
-            problems.append(
-                Problem(file, where("email"), f"{email!r} är ingen e-postadress; ange en.")
-            )
+        if (wrong := address_problem(email)) is not None:
+            problems.append(Problem(file, where("email"), wrong))
             continue
         area, unit_name = cell("area"), cell("unit")
         # An area or unit found by its name may have a long one; a new one takes it as code.

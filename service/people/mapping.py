@@ -16,7 +16,7 @@ from typing import Any
 
 from service import roles
 from service.config import ConfigError
-from service.directory import PersonRecord
+from service.directory import PersonRecord, address_problem
 from service.people.roster import (
     Places,
     Roster,
@@ -162,6 +162,8 @@ class PeopleMapping:
 
     def _place(self, entry: DirectoryEntry, places: Places) -> PersonRecord | str:
         """The person, or why they could not be placed (Swedish)."""
+        if (wrong := address_problem(entry.email)) is not None:
+            return wrong
         for field, text in (("email", entry.email), ("name", entry.name), ("title", entry.title)):
             if (reason := too_long(field, text)) is not None:
                 return reason

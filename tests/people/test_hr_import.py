@@ -262,6 +262,29 @@ def test_a_new_area_longer_than_the_store_keeps_is_an_error_with_row_and_cell(
     assert "rut@example.se" not in people(app)
 
 
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("åsa.ek@example.se", "'åsa.ek@example.se' har tecken som e-post inte bär"),
+        ("asa ek@example.se", "'asa ek@example.se' är ingen e-postadress"),
+        ("asa.ek@", "'asa.ek@' är ingen e-postadress"),
+        ("Åsa <asa@example.se>", "'Åsa <asa@example.se>' är ingen e-postadress"),
+    ],
+)
+def test_an_address_no_mail_can_carry_is_an_error_with_row_and_cell(
+    sqlite_app: App, tmp_path: Path, address: str, message: str
+) -> None:
+    # An "å" in an address could not be encoded and stopped every mail behind it.
+    sqlite_app.init(START)
+    rows = export_rows(bundled_directory())
+    rows.append(["Åsa Ek", address, "Enhetschef", "Solgården", "", "", "Ja"])
+    with pytest.raises(InputError) as caught:
+        import_file(sqlite_app, write_csv(tmp_path / "hr.csv", rows))
+    (problem,) = caught.value.problems
+    assert problem.where == f"rad {len(rows) + 1}, kolumn E-post (cell B{len(rows) + 1})"
+    assert problem.message.startswith(message)
+
+
 def test_unknown_roles_are_errors_with_row_and_cell_or_created_with_new_roles(
     sqlite_app: App, tmp_path: Path
 ) -> None:

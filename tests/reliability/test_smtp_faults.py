@@ -7,12 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from service.app import App
 from service.digest import digest_context
 from service.mail.render import render
 from service.models import OutboxMessage, Person
+from service.outbox import UNWRITABLE
 from service.pipeline import retry_policy_of, tick
 from tests.fakes.mails import parts
 from tests.fakes.smtp_server import FakeSMTPServer
@@ -184,3 +185,23 @@ def test_each_sent_mail_is_recorded_before_the_next_one_reaches_the_server(
 
     assert len(mails) >= 3
     assert recorded_when_next_arrived == [(n, n) for n in range(len(mails))]
+
+
+def test_a_mail_that_cannot_be_written_fails_alone_and_the_rest_go_out(
+    smtp_app: App, smtp_server: FakeSMTPServer
+) -> None:
+    # An address with an "å" that reached the store by an older release: the message could
+    # not be encoded, and that error had stopped every mail behind it, run after run.
+    odd = "åsa.sjoberg@example.se"
+    with smtp_app.engine.begin() as connection:
+        connection.execute(update(Person).where(Person.email == HR).values(email=odd))
+
+    tick(smtp_app, SEND)
+    tick(smtp_app, SEND + timedelta(hours=2))
+
+    row = row_to(smtp_app, odd)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, UNWRITABLE)
+    with smtp_app.sessions() as session:
+        others = session.scalars(select(OutboxMessage).where(OutboxMessage.id != row.id)).all()
+    assert others and {o.status for o in others} == {"sent"}
+    assert len(smtp_server.messages) == len(others)
