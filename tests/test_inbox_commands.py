@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from email import message_from_bytes
 
 import pytest
 
 from service.inbox.commands import Action, parse
 from service.inbox.numbering import reply_numbers
-from service.inbox.reading import authenticated, html_text, own_text, read
+from service.inbox.reading import authenticated, bounce, html_text, own_text, read
 
 TODAY = date(2024, 12, 3)
 
@@ -116,6 +117,31 @@ def test_authentication_results_decide_whether_a_sender_is_believed(
 ) -> None:
     raw = f"From: a@x.se\r\nAuthentication-Results: {header}\r\n\r\nklar\r\n".encode()
     assert read(raw).authentication is verdict
+
+
+def test_only_the_receiving_servers_own_authentication_results_count() -> None:
+    # The topmost header is our server's; the one below came with the mail, written by the
+    # sender, and must not vouch for a forged From.
+    raw = (
+        b"From: anna@example.se\r\n"
+        b"Authentication-Results: mx.example.se; spf=fail smtp.mailfrom=x; dkim=none\r\n"
+        b"Authentication-Results: mx.example.se; dmarc=pass\r\n\r\nklar\r\n"
+    )
+    assert read(raw).authentication is False
+
+
+def test_a_read_receipt_quoting_our_mail_is_no_bounce() -> None:
+    raw = (
+        b"From: anna@example.se\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=disposition-notification; boundary="B"\r\n'
+        b"\r\n--B\r\nContent-Type: text/plain\r\n\r\nL\xc3\xa4st.\r\n"
+        b"--B\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        b"Final-Recipient: rfc822; anna@example.se\r\nDisposition: manual-action/MDN-sent-"
+        b"manually; displayed\r\n"
+        b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        b"Message-ID: <reminder.1.2024-12-02@bevakning.example.se>\r\n--B--\r\n"
+    )
+    assert bounce(message_from_bytes(raw)) is None
 
 
 def test_without_authentication_results_nothing_is_claimed() -> None:

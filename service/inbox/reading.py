@@ -104,11 +104,13 @@ def automatic(message: Message, sender: str) -> str:
 
 def authenticated(message: Message) -> bool | None:
     """Whether the receiving server vouched for the sender (RFC 8601): None when it said
-    nothing; with DMARC its verdict, else DKIM or SPF passing."""
+    nothing; with DMARC its verdict, else DKIM or SPF passing. Only the topmost header counts,
+    the one the receiving server added last: the ones below it came with the mail, and a
+    sender could write "dmarc=pass" into one of them."""
     values = message.get_all("Authentication-Results") or []
     if not values:
         return None
-    text = " ".join(str(v) for v in values).lower()
+    text = str(values[0]).lower()
     dmarc = re.findall(r"\bdmarc=(\w+)", text)
     if dmarc:
         return all(v == "pass" for v in dmarc)
@@ -124,12 +126,16 @@ def bounce(message: Message) -> Bounce | None:
     """The report of a failed delivery, if this is one (multipart/report; delivery-status)."""
     if message.get_content_type() != "multipart/report":
         return None
+    if str(message.get_param("report-type", "") or "").lower() != "delivery-status":
+        return None  # a read receipt (disposition-notification), a complaint: nothing failed
     status = diagnostic = ""
     action = ""
     original = ""
+    reported = False
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "message/delivery-status":
+            reported = True
             for block in _status_blocks(part):
                 action = action or block.get("action", "").lower()
                 status = status or block.get("status", "")
@@ -137,7 +143,7 @@ def bounce(message: Message) -> Bounce | None:
         elif kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
             inner = _inner_headers(part)
             original = original or _bare(str(inner.get("Message-ID", "") or ""))
-    if action and action not in ("failed",):
+    if not reported or (action and action not in ("failed",)):
         return None  # "delayed", "delivered", "relayed": not a failure
     reason = " ".join(x for x in (status, _after_type(diagnostic)) if x).strip()
     return Bounce(original, reason or "okänt fel", not status.startswith("4"))
