@@ -491,3 +491,29 @@ def test_a_stand_ins_reply_is_recorded_as_theirs_for_the_absent_colleague(app: A
             select(AuditEntry).where(AuditEntry.occurrence_id == occ.id)
         ).all()
         assert (entry.actor, entry.detail["stand_in_for"]) == (stand_in_email, owner_email)
+
+
+@pytest.mark.parametrize(
+    ("header", "outcome"),
+    [
+        ("Message-ID: <>", "automatic"),  # unreadable: moved away, not answered
+        ("Content-Type: text/plain; charset=x-mac-sv", "unmatched"),  # read as Latin-1
+    ],
+    ids=["empty-message-id", "unknown-charset"],
+)
+def test_a_mail_the_parser_cannot_read_is_moved_away_and_the_reply_behind_it_applied(
+    sent: Sent, header: str, outcome: str
+) -> None:
+    # Such mails had stayed in the inbox, failing on every run; fifty of them, read first,
+    # kept every reply behind them waiting.
+    app = sent.app
+    mail = sent.with_items(lambda n: n >= 2)
+    deliver(app, f"From: x@example.org\r\n{header}\r\nSubject: ?\r\n\r\nklar 1\r\n".encode())
+    deliver(app, replies.outlook(mail, "klar 1", sender_of(mail)))
+
+    run = read_inbox(app, LATER)
+
+    assert run.errors == []
+    assert sorted(h.outcome for h in run.handled) == sorted(["applied", outcome])
+    assert inbox_keys(app) == [] and len(inbox_keys(app, "Behandlade")) == 2
+    assert occurrences_of(app, mail)[1].status == DONE

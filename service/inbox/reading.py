@@ -3,6 +3,7 @@ or a delivery report about one of ours. Pure: bytes in, a Received out."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -10,6 +11,8 @@ from email.message import EmailMessage, Message
 from email.utils import parseaddr
 from hashlib import sha256
 from html.parser import HTMLParser
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,24 @@ class Received:
 
 
 def read(raw: bytes) -> Received:
+    """The mail as Bevakning reads it. One the email package cannot parse (a "Message-ID: <>",
+    an unknown charset) is read as an unreadable automatic mail: claimed and moved away like
+    one, where it had failed on every run and, fifty of them, stopped every reply behind."""
+    try:
+        return _read(raw)
+    except Exception as exc:  # whatever the bytes make the parser raise
+        log.warning("unreadable mail (%s: %s)", type(exc).__name__, exc)
+        return Received(
+            message_id="sha256." + sha256(raw).hexdigest(),
+            sender="",
+            subject="",
+            answers=(),
+            text="",
+            automatic=f"unreadable: {type(exc).__name__}",
+        )
+
+
+def _read(raw: bytes) -> Received:
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     message_id = _bare(str(message.get("Message-ID", "") or ""))
@@ -186,7 +207,11 @@ def body_text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    content = part.get_content()
+    try:
+        content = part.get_content()
+    except LookupError:  # a charset Python does not know: the person's words, mostly ASCII
+        payload = part.get_payload(decode=True)
+        content = payload.decode("latin-1") if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
         return ""
     if part.get_content_type() == "text/html":
