@@ -74,17 +74,22 @@ def read_docx(
     except Exception:
         # A damaged part reaches python-docx as any of many exception types (a cut XML part,
         # a relationship to a missing part, a malformed attribute); all mean the same.
-        raise InputError(
-            [Problem(file, "", "filen går inte att öppna som Word-dokument; spara den som .docx.")]
-        ) from None
+        raise _damaged(file) from None
     if not tables:
         t_no, header, columns = _closest_table(document.tables, options)
         where = f"tabell {t_no}, rad {header + 1}" if columns else ""
         raise InputError([header_problem(file, where, columns)])
     reader = _TableReader(document, file, options)
-    for t_no, table, header, columns in tables:
-        reader.read(t_no, table, header, columns)
-    title, background = _title_and_background(document, tables[0][1])
+    try:
+        for t_no, table, header, columns in tables:
+            reader.read(t_no, table, header, columns)
+        title, background = _title_and_background(document, tables[0][1])
+    except InputError:
+        raise
+    except Exception:
+        # python-docx parses an attribute when it is read, so a malformed one surfaces here
+        # as any of the types above; the file is as damaged as one that does not open.
+        raise _damaged(file) from None
     first = tables[0][0]
     head, head_problems = table_plan_head(
         file,
@@ -259,6 +264,12 @@ class _TableReader:
         )
 
 
+def _damaged(file: str) -> InputError:
+    return InputError(
+        [Problem(file, "", "filen går inte att öppna som Word-dokument; spara den som .docx.")]
+    )
+
+
 def _plan_tables(
     document: DocumentObject, options: ReadOptions
 ) -> list[tuple[int, Table, int, dict[str, int]]]:
@@ -401,10 +412,13 @@ class _ListFormats:
             num_pr = p_pr.numPr if p_pr is not None else None
             if num_pr is None:
                 continue
-            if num_id is None and num_pr.numId is not None:
-                num_id = int(num_pr.numId.val)
-            if ilvl is None and num_pr.ilvl is not None:
-                ilvl = int(num_pr.ilvl.val)
+            try:
+                if num_id is None and num_pr.numId is not None:
+                    num_id = int(num_pr.numId.val)
+                if ilvl is None and num_pr.ilvl is not None:
+                    ilvl = int(num_pr.ilvl.val)
+            except ValueError:  # python-docx reads the attribute as it asks for it
+                continue  # a list mark no Word would write: the paragraph reads as unnumbered
         return num_id, ilvl or 0
 
     def _format(self, num_id: int, ilvl: int) -> str:

@@ -4,9 +4,11 @@ message naming the file and place; the command exits 1 and changes nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import resource
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ from tests.plan_files.builders import (
     docx_bytes,
     far_cell_xlsx,
     huge_merge_xlsx,
+    main_part,
+    rezip,
     write,
     xlsx_bytes,
 )
@@ -344,3 +348,23 @@ def test_a_limit_that_is_not_a_positive_whole_number_is_a_configuration_error(
 
     with pytest.raises(ConfigError, match=r"\[plans\] max_rows = .*ange ett positivt heltal"):
         Limits.from_settings({"max_rows": value})
+
+
+@pytest.mark.parametrize("attribute", ['w:numId w:val="abc"', 'w:ilvl w:val="x"'])
+def test_a_list_mark_no_word_writes_reads_as_an_unnumbered_line(
+    tmp_path: Path, attribute: str
+) -> None:
+    # python-docx converts the attribute when it is read: it had escaped as a traceback.
+    mark = f"<w:pPr><w:numPr><{attribute}/></w:numPr></w:pPr><w:r><w:t>1. Verksamheterna"
+
+    def odd_list(name: str, data: bytes) -> bytes:
+        if name != main_part("docx"):
+            return data
+        return data.replace(b"<w:r><w:t>1. Verksamheterna", mark.encode(), 1)
+
+    content = rezip(docx_bytes(), odd_list)
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        assert mark.encode() in package.read(main_part("docx"))
+    plan, _hash = read_plan_file(write(tmp_path, "plan.docx", content), "plan.docx")
+    titles = [item.title for area in plan.areas for item in area.items]
+    assert titles[0].startswith("Verksamheterna besöker nämnden")
