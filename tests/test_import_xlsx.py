@@ -209,6 +209,28 @@ def test_an_info_sheet_a_nr_column_and_any_column_order_are_read(tmp_path: Path)
     assert area.items[2].deadline.kind is DeadlineKind.RECURRING
 
 
+def test_wrong_dates_in_the_info_sheet_name_their_own_cells_and_what_they_are(
+    tmp_path: Path,
+) -> None:
+    def info(book: Workbook) -> None:
+        sheet = book.create_sheet("Info")
+        for row in [["id", "dialog-2025"], ["start", "2025-13-01"], ["slut", True]]:
+            sheet.append(row)
+
+    rows: list[list[Any]] = [["Dialog", "Workshop", "Förvaltningschef", "December 2025"]]
+    path = seed_workbook(tmp_path / "plan.xlsx", rows=rows, change=info, merges=())
+    with pytest.raises(InputError) as caught:
+        read_plan_file(path, "plan.xlsx")
+    assert [(p.where, p.message) for p in caught.value.problems] == [
+        (
+            "blad Info, rad 2, cell B2",
+            "start ska vara ett datum som 2025-01-01, inte text.",
+        ),
+        ("blad Info, rad 3, cell B3", "end ska vara ett datum som 2025-01-01, inte ett "
+         "sant/falskt-värde."),
+    ]  # fmt: skip
+
+
 def only_problem(path: Path, display: str) -> tuple[str, str, str]:
     with pytest.raises(InputError) as caught:
         read_plan_file(path, display)

@@ -206,9 +206,10 @@ def parse_plan(data: Mapping[str, Any], file: str, options: ReadOptions | None =
         )
     if not title and isinstance(head.get("title", ""), str) and not problems:
         problems.append(Problem(file, _where(head, "title", "[plan] title"), "title måste anges."))
-    period = _where(head, "start/end", "[plan] start/end")
+    period = _where(head, "start", "[plan] start/end")
     mark = len(problems)
-    start, end = fields.date(head, "start", period), fields.date(head, "end", period)
+    start = fields.date(head, "start", period)
+    end = fields.date(head, "end", _where(head, "end", "[plan] start/end"))
     follow = fields.date(head, "follow_from", _where(head, "follow_from", "[plan] follow_from"))
     if start is None or end is None or end < start:
         if len(problems) == mark:  # else the wrong value is named already
