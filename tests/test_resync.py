@@ -16,7 +16,7 @@ from service.app import App
 from service.completion import mark_done
 from service.db import transaction
 from service.mail.transports.memory import MemoryTransport
-from service.models import AuditEntry, Occurrence, Person, Plan, State
+from service.models import AuditEntry, Item, Occurrence, Person, Plan, State
 from service.occurrences import (
     CANCELLED_REASON,
     DONE,
@@ -26,6 +26,7 @@ from service.occurrences import (
     RETIRED_REASON,
 )
 from service.pipeline import TickResult, tick
+from service.plans.importer import match_areas
 from tests.reliability.plans import PlanItem, import_plan, occurrence_ids, write_plan
 from tests.support import ROOT, at, d, make_config
 
@@ -148,6 +149,72 @@ def test_an_item_put_back_in_its_plan_is_reminded_again(ready: App, tmp_path: Pa
     assert audit(ready, passed, "occurrence.reopened") == []
     thirty_days_before = tick(ready, at("2025-01-29", "07:30"), transport=MemoryTransport())
     assert back in items_mailed(thirty_days_before, HR)
+
+
+def two_areas(folder: Path, areas: list[tuple[str, str]]) -> Path:
+    """A plan of one item per area, (area title, item title), each numbered 1."""
+    lines = [
+        '[plan]\nid = "test-omraden"\ntitle = "Testplan områden"\nadministration = "SOC"',
+        "start = 2024-01-01\nend = 2026-12-31",
+    ]
+    for area, title in areas:
+        lines.append(f'[[area]]\ntitle = "{area}"')
+        lines.append(
+            f'[[area.item]]\nnumber = "1"\ntitle = "{title}"\nresponsible = ["HR-chef"]\n'
+            'deadline = "Februari 2025"'
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "test-omraden.toml"
+    path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_area_taken_out_leaves_the_done_records_of_the_next_on_their_activity(
+    ready: App, tmp_path: Path
+) -> None:
+    # Areas had been matched by position: without "Rekrytering", "Arbetsmiljö" took its
+    # place and its done skyddsrond went with the retired item, to be reminded again.
+    folder = tmp_path / "plans"
+    both = [("Rekrytering", "Ta fram rekryteringsplan"), ("Arbetsmiljö", "Genomför skyddsrond")]
+    import_plan(ready, two_areas(folder, both), at("2024-11-04"))
+    with ready.sessions() as session:
+        rounds = session.execute(
+            select(Occurrence.id, Person.email)
+            .join(Item, Occurrence.item_id == Item.id)
+            .join(Person, Occurrence.person_id == Person.id)
+            .where(Item.title == "Genomför skyddsrond")
+        ).all()
+    assert rounds
+    for occ_id, email in rounds:
+        done(ready, occ_id, email, at("2024-11-05"))
+
+    import_plan(ready, two_areas(folder, both[1:]), at("2024-11-06"))
+
+    with ready.sessions() as session:
+        items = {i.title: i for i in session.scalars(select(Item).join(Plan).where(
+            Plan.slug == "test-omraden"))}  # fmt: skip
+        assert items["Genomför skyddsrond"].active and not items["Ta fram rekryteringsplan"].active
+        assert items["Genomför skyddsrond"].area.position == 1
+        kept = session.scalars(
+            select(Occurrence).where(Occurrence.item_id == items["Genomför skyddsrond"].id)
+        ).all()
+        assert {o.id for o in kept} == {occ_id for occ_id, _ in rounds}
+        assert {o.status for o in kept} == {DONE}
+
+
+@pytest.mark.parametrize(
+    ("stored", "wanted", "matched"),
+    [
+        (["A", "B", "C"], ["B", "C"], {0: 1, 1: 2}),  # A taken out
+        (["A", "B"], ["B", "A"], {0: 1, 1: 0}),  # reordered
+        (["A", "B"], ["A nytt namn", "b"], {0: 0, 1: 1}),  # renamed, and case
+        (["A", "B"], ["A", "Ny", "B"], {0: 0, 2: 1}),  # one put in between
+    ],
+)
+def test_areas_are_matched_by_title_then_by_place(
+    stored: list[str], wanted: list[str], matched: dict[int, int]
+) -> None:
+    assert match_areas(stored, wanted) == matched
 
 
 @pytest.fixture

@@ -583,8 +583,9 @@ def store_plan(
     source_hash: str = "",
     actor: str = "import",
 ) -> ImportResult:
-    """Create or update the plan. Items are matched by (area position, number) so their
-    occurrences and done records survive a re-import; items no longer in the file are retired."""
+    """Create or update the plan. Items are matched by their area (see match_areas) and number
+    so their occurrences and done records survive a re-import; items no longer in the file are
+    retired."""
     plan = session.scalar(select(Plan).where(Plan.slug == spec.slug))
     created = plan is None
     if plan is None:
@@ -604,17 +605,31 @@ def store_plan(
         plan.follow_from = spec.follow_from
     plan.source_file, plan.source_hash, plan.imported_at = source_file, source_hash, now
     session.flush()
-    areas = {a.position: a for a in session.scalars(select(Area).where(Area.plan_id == plan.id))}
+    stored = sorted(
+        session.scalars(select(Area).where(Area.plan_id == plan.id)), key=lambda a: a.position
+    )
+    matched = match_areas([a.title for a in stored], [a.title for a in spec.areas])
+    # Positions are unique per plan: every stored area steps aside before taking its new one,
+    # and an area the file no longer has goes after the file's (its items are retired below).
+    for area in stored:
+        area.position = -area.id
+    session.flush()
+    unmatched = [a for n, a in enumerate(stored) if n not in matched.values()]
+    for n, area in enumerate(unmatched, start=len(spec.areas) + 1):
+        area.position = n
     existing = {
-        (i.area.position, i.number): i
+        (i.area_id, i.number): i
         for i in session.scalars(select(Item).where(Item.plan_id == plan.id))
     }
     seen: set[tuple[int, str]] = set()
     added = updated = 0
     position = 0
-    for a_pos, area_spec in enumerate(spec.areas, start=1):
-        area = areas.get(a_pos)
-        if area is None:
+    for a_no, area_spec in enumerate(spec.areas):
+        a_pos = a_no + 1
+        if a_no in matched:
+            area = stored[matched[a_no]]
+            area.position = a_pos
+        else:
             area = Area(plan_id=plan.id, position=a_pos, title=area_spec.title)
             session.add(area)
         area.title, area.description = area_spec.title, area_spec.description
@@ -622,7 +637,7 @@ def store_plan(
         by_number: dict[str, Item] = {}
         for item_spec in area_spec.items:
             position += 1
-            key = (a_pos, item_spec.number)
+            key = (area.id, item_spec.number)
             seen.add(key)
             item = existing.get(key)
             if item is None:
@@ -668,6 +683,30 @@ def store_plan(
     )
     session.flush()
     return ImportResult(spec.slug, created, added, updated, retired)
+
+
+def match_areas(stored: Sequence[str], wanted: Sequence[str]) -> dict[int, int]:
+    """Pure: which stored area (index in `stored`, by position) each area of the file (index
+    in `wanted`) continues. By title first (case and spacing aside), so an area taken out or
+    moved does not shift the done records of those after it onto other activities; then, for
+    a renamed area, the stored one at the same place if no other area took it."""
+
+    def norm(title: str) -> str:
+        return " ".join(title.split()).casefold()
+
+    free: dict[str, list[int]] = {}
+    for n, title in enumerate(stored):
+        free.setdefault(norm(title), []).append(n)  # two equal titles: in their order
+    out: dict[int, int] = {}
+    for w, title in enumerate(wanted):
+        if free.get(norm(title)):
+            out[w] = free[norm(title)].pop(0)
+    taken = set(out.values())
+    for w in range(min(len(wanted), len(stored))):
+        if w not in out and w not in taken:
+            out[w] = w
+            taken.add(w)
+    return out
 
 
 def plan_files(folder: Path) -> Sequence[Path]:
