@@ -362,13 +362,51 @@ def retire_closed_items(session: Session, now: datetime) -> int:
     person who left keeps theirs until somebody takes the role over (service/reassignment.py).
     """
     retired = select(Item.id).where(Item.active.is_(False))
-    return _change_audited(
-        session,
-        (Occurrence.status == OPEN, Occurrence.item_id.in_(retired)),
-        {"status": NOT_APPLICABLE, "deferral_reason": RETIRED_REASON, "deferred_at": now},
-        "occurrence.retired",
-        now,
-    )
+    # A postponement someone recorded (its reason, when and by whom) is kept in the audit
+    # entry and comes back if the item returns (reopen_retired): the retirement had written
+    # over it, and the person's deferred_by_id had kept the occurrence closed for good.
+    before = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Occurrence.id,
+                Occurrence.deferral_reason,
+                Occurrence.deferred_at,
+                Occurrence.deferred_by_id,
+            ).where(Occurrence.status == OPEN, Occurrence.item_id.in_(retired))
+        )
+    }
+    if not before:
+        return 0
+    ids = session.scalars(
+        update(Occurrence)
+        .where(Occurrence.id.in_(list(before)), Occurrence.status == OPEN)
+        .values(
+            status=NOT_APPLICABLE,
+            deferral_reason=RETIRED_REASON,
+            deferred_at=now,
+            deferred_by_id=None,
+        )
+        .returning(Occurrence.id)
+    ).all()
+    for occ_id in ids:
+        row = before[occ_id]
+        kept = {
+            "deferral_reason": row.deferral_reason,
+            "deferred_at": row.deferred_at.isoformat() if row.deferred_at else None,
+            "deferred_by_id": row.deferred_by_id,
+        }
+        session.add(
+            AuditEntry(
+                at=now,
+                actor="schedule",
+                action="occurrence.retired",
+                occurrence_id=occ_id,
+                detail={"kept": kept} if row.deferred_by_id or row.deferral_reason else {},
+            )
+        )
+    session.flush()
+    return len(ids)
 
 
 def _change_audited(
@@ -396,19 +434,38 @@ def reopen_retired(session: Session, item_id: int, now: datetime, today: date) -
         and_(Occurrence.due.is_(None), Occurrence.window_end >= today),
         and_(Occurrence.due.is_(None), Occurrence.window_end.is_(None)),
     )
-    return _change_audited(
-        session,
-        (
+    ids = session.scalars(
+        update(Occurrence)
+        .where(
             Occurrence.item_id == item_id,
             Occurrence.status == NOT_APPLICABLE,
             Occurrence.deferral_reason == RETIRED_REASON,
             Occurrence.deferred_by_id.is_(None),  # closed by the schedule, not by a person
             ahead,
-        ),
-        {"status": OPEN, "deferral_reason": "", "deferred_at": None},
-        "occurrence.reopened",
-        now,
-    )
+        )
+        .values(status=OPEN, deferral_reason="", deferred_at=None)
+        .returning(Occurrence.id)
+    ).all()
+    for occ_id in ids:
+        retirement = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.occurrence_id == occ_id, AuditEntry.action == "occurrence.retired")
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        ).first()
+        kept = (retirement.detail or {}).get("kept") if retirement is not None else None
+        if kept:  # the postponement the retirement had set aside
+            occ = session.get(Occurrence, occ_id)
+            assert occ is not None
+            occ.deferral_reason = str(kept.get("deferral_reason") or "")
+            at = kept.get("deferred_at")
+            occ.deferred_at = datetime.fromisoformat(at) if at else None
+            occ.deferred_by_id = kept.get("deferred_by_id")
+        session.add(
+            AuditEntry(at=now, actor="schedule", action="occurrence.reopened", occurrence_id=occ_id)
+        )
+    session.flush()
+    return len(ids)
 
 
 def insert_missing(

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from service import occurrences
 from service.app import App
-from service.completion import mark_done
+from service.completion import mark_done, postpone
 from service.db import transaction
 from service.mail.transports.memory import MemoryTransport
 from service.models import AuditEntry, Item, Occurrence, Person, Plan, State
@@ -215,6 +215,34 @@ def test_areas_are_matched_by_title_then_by_place(
     stored: list[str], wanted: list[str], matched: dict[int, int]
 ) -> None:
     assert match_areas(stored, wanted) == matched
+
+
+def test_a_postponed_item_taken_out_and_put_back_keeps_the_postponement(
+    ready: App, tmp_path: Path
+) -> None:
+    # The retirement wrote over the person's reason, and her name on the postponement kept
+    # the occurrence closed for good once the item was back.
+    folder = tmp_path / "plans"
+    items = [PlanItem("1", "Finns kvar", "Februari 2025"), PlanItem("2", "Skjuts upp", "Mars 2025")]
+    import_plan(ready, write_plan(folder, "test-uppskjuten", items), at("2024-11-04"))
+    later = occurrence_ids(ready, "test-uppskjuten", "2")[HR]
+    with transaction(ready.sessions) as session:
+        by = session.scalar(select(Person).where(Person.email == HR))
+        assert by is not None
+        postpone(session, later, by=by, to=d("2025-04-30"), reason="Väntar på budgetbeslut",
+                 now=at("2024-11-05"))  # fmt: skip
+    import_plan(ready, write_plan(folder, "test-uppskjuten", items[:1]), at("2024-11-06"))
+    assert occurrence(ready, later).status == NOT_APPLICABLE
+
+    import_plan(ready, write_plan(folder, "test-uppskjuten", items), at("2024-11-20"))
+
+    back = occurrence(ready, later)
+    assert (back.status, back.postponed_to, back.deferral_reason) == (
+        OPEN,
+        d("2025-04-30"),
+        "Väntar på budgetbeslut",
+    )
+    assert back.deferred_by_id == by.id and back.deferred_at == at("2024-11-05")
 
 
 @pytest.fixture
