@@ -136,6 +136,20 @@ class _TableReader:
         self.numbering = Numbering()
 
     def read(self, t_no: int, table: Table, header: int, columns: dict[str, int]) -> None:
+        if table._tbl.xpath(HIDDEN_FROM_READING):
+            # python-docx reads neither rows nor text inside these: the rows would have gone
+            # missing without a word, and a re-import would have retired their items.
+            raise InputError(
+                [
+                    Problem(
+                        self.file,
+                        f"tabell {t_no}",
+                        "tabellen har spårade ändringar eller innehållskontroller, som Bevakning "
+                        "inte kan läsa säkert; godkänn eller avvisa ändringarna (Granska) och "
+                        "ta bort innehållskontrollerna, spara och importera igen.",
+                    )
+                ]
+            )
         header_texts = [cell.text for cell in table.rows[header].cells]
         extra = extra_columns(header_texts, columns)
         self.report += column_report(
@@ -262,6 +276,10 @@ class _TableReader:
             f"{at_row}, kolumn {COLUMN_NAMES_SV[column]}",
             f"{counts}; skriv ett stycke per aktivitet och delsteg, i samma ordning.",
         )
+
+
+# Tracked changes and content controls (a repeating section's rows are in w:sdt).
+HIDDEN_FROM_READING = ".//w:sdt | .//w:ins | .//w:del | .//w:moveFrom | .//w:moveTo"
 
 
 def _damaged(file: str) -> InputError:

@@ -368,3 +368,39 @@ def test_a_list_mark_no_word_writes_reads_as_an_unnumbered_line(
     plan, _hash = read_plan_file(write(tmp_path, "plan.docx", content), "plan.docx")
     titles = [item.title for area in plan.areas for item in area.items]
     assert titles[0].startswith("Verksamheterna besöker nämnden")
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (  # a line added with Track Changes on
+            b"<w:r><w:t>2. Studiebes",
+            b'<w:ins w:id="1" w:author="A"><w:r><w:t>2. Studiebes',
+        ),
+        (b"<w:tr>", b"<w:sdt><w:sdtContent><w:tr>"),  # a repeating section's row
+    ],
+    ids=["tracked-change", "content-control"],
+)
+def test_tracked_changes_or_content_controls_in_the_table_are_named_not_dropped(
+    tmp_path: Path, before: bytes, after: bytes
+) -> None:
+    # python-docx reads neither: the row or line went missing without a word, and a
+    # re-import retired its item.
+    closing = {b"<w:r><w:t>2. Studiebes": (b"</w:t></w:r>", b"</w:t></w:r></w:ins>")}
+
+    def hidden(name: str, data: bytes) -> bytes:
+        if name != main_part("docx"):
+            return data
+        last = data.rindex(b"<w:tr>") if before == b"<w:tr>" else data.index(before)
+        head, tail = data[:last], data[last:].replace(before, after, 1)
+        if before in closing:
+            old, new = closing[before]
+            tail = tail.replace(old, new, 1)
+        else:
+            tail = tail.replace(b"</w:tr>", b"</w:tr></w:sdtContent></w:sdt>", 1)
+        return head + tail
+
+    path = write(tmp_path, "plan.docx", rezip(docx_bytes(), hidden))
+    problem = only(path)
+    assert problem.where == "tabell 1"
+    assert "spårade ändringar eller innehållskontroller" in problem.message
