@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -345,12 +345,14 @@ def close_dropped_meetings(
         (outside, OUTSIDE_REASON, "occurrence.meeting_dropped"),
     ):
         if ids:
-            closed += _change_audited(
-                session,
-                (Occurrence.id.in_(ids), Occurrence.status == OPEN),
-                {"status": NOT_APPLICABLE, "deferral_reason": reason, "deferred_at": now},
-                action,
-                now,
+            closed += len(
+                _change_audited(
+                    session,
+                    (Occurrence.id.in_(ids), Occurrence.status == OPEN),
+                    {"status": NOT_APPLICABLE, "deferral_reason": reason, "deferred_at": now},
+                    action,
+                    now,
+                )
             )
     return closed
 
@@ -365,8 +367,14 @@ def retire_closed_items(session: Session, now: datetime) -> int:
     # A postponement someone recorded (its reason, when and by whom) is kept in the audit
     # entry and comes back if the item returns (reopen_retired): the retirement had written
     # over it, and the person's deferred_by_id had kept the occurrence closed for good.
-    before = {
-        row.id: row
+    kept = {
+        row.id: {
+            "kept": {
+                "deferral_reason": row.deferral_reason,
+                "deferred_at": row.deferred_at.isoformat() if row.deferred_at else None,
+                "deferred_by_id": row.deferred_by_id,
+            }
+        }
         for row in session.execute(
             select(
                 Occurrence.id,
@@ -375,53 +383,51 @@ def retire_closed_items(session: Session, now: datetime) -> int:
                 Occurrence.deferred_by_id,
             ).where(Occurrence.status == OPEN, Occurrence.item_id.in_(retired))
         )
+        if row.deferred_by_id or row.deferral_reason
     }
-    if not before:
-        return 0
-    ids = session.scalars(
-        update(Occurrence)
-        .where(Occurrence.id.in_(list(before)), Occurrence.status == OPEN)
-        .values(
-            status=NOT_APPLICABLE,
-            deferral_reason=RETIRED_REASON,
-            deferred_at=now,
-            deferred_by_id=None,
+    return len(
+        _change_audited(
+            session,
+            (Occurrence.status == OPEN, Occurrence.item_id.in_(retired)),
+            {
+                "status": NOT_APPLICABLE,
+                "deferral_reason": RETIRED_REASON,
+                "deferred_at": now,
+                "deferred_by_id": None,
+            },
+            "occurrence.retired",
+            now,
+            details=kept,
         )
-        .returning(Occurrence.id)
-    ).all()
-    for occ_id in ids:
-        row = before[occ_id]
-        kept = {
-            "deferral_reason": row.deferral_reason,
-            "deferred_at": row.deferred_at.isoformat() if row.deferred_at else None,
-            "deferred_by_id": row.deferred_by_id,
-        }
-        session.add(
-            AuditEntry(
-                at=now,
-                actor="schedule",
-                action="occurrence.retired",
-                occurrence_id=occ_id,
-                detail={"kept": kept} if row.deferred_by_id or row.deferral_reason else {},
-            )
-        )
-    session.flush()
-    return len(ids)
+    )
 
 
 def _change_audited(
-    session: Session, where: Sequence[Any], values: dict[str, Any], action: str, now: datetime
-) -> int:
-    """The schedule's own change to the occurrences `where` selects, each audited as `action`;
-    returns how many it changed."""
+    session: Session,
+    where: Sequence[Any],
+    values: dict[str, Any],
+    action: str,
+    now: datetime,
+    *,
+    details: Mapping[int, dict[str, Any]] | None = None,
+) -> Sequence[int]:
+    """The schedule's own change to the occurrences `where` selects, each audited as `action`
+    (with its entry of `details`, if any); returns the ids it changed."""
     ids = session.scalars(
         update(Occurrence).where(*where).values(values).returning(Occurrence.id)
     ).all()
     session.add_all(
-        AuditEntry(at=now, actor="schedule", action=action, occurrence_id=occ_id) for occ_id in ids
+        AuditEntry(
+            at=now,
+            actor="schedule",
+            action=action,
+            occurrence_id=occ_id,
+            detail=(details or {}).get(occ_id, {}),
+        )
+        for occ_id in ids
     )
     session.flush()
-    return len(ids)
+    return ids
 
 
 def reopen_retired(session: Session, item_id: int, now: datetime, today: date) -> int:
@@ -434,18 +440,19 @@ def reopen_retired(session: Session, item_id: int, now: datetime, today: date) -
         and_(Occurrence.due.is_(None), Occurrence.window_end >= today),
         and_(Occurrence.due.is_(None), Occurrence.window_end.is_(None)),
     )
-    ids = session.scalars(
-        update(Occurrence)
-        .where(
+    ids = _change_audited(
+        session,
+        (
             Occurrence.item_id == item_id,
             Occurrence.status == NOT_APPLICABLE,
             Occurrence.deferral_reason == RETIRED_REASON,
             Occurrence.deferred_by_id.is_(None),  # closed by the schedule, not by a person
             ahead,
-        )
-        .values(status=OPEN, deferral_reason="", deferred_at=None)
-        .returning(Occurrence.id)
-    ).all()
+        ),
+        {"status": OPEN, "deferral_reason": "", "deferred_at": None},
+        "occurrence.reopened",
+        now,
+    )
     for occ_id in ids:
         retirement = session.scalars(
             select(AuditEntry)
@@ -461,9 +468,6 @@ def reopen_retired(session: Session, item_id: int, now: datetime, today: date) -
             at = kept.get("deferred_at")
             occ.deferred_at = datetime.fromisoformat(at) if at else None
             occ.deferred_by_id = kept.get("deferred_by_id")
-        session.add(
-            AuditEntry(at=now, actor="schedule", action="occurrence.reopened", occurrence_id=occ_id)
-        )
     session.flush()
     return len(ids)
 

@@ -338,8 +338,8 @@ def _read_info(
             with contextlib.suppress(ValueError):  # else parse_plan names the cell
                 value = date.fromisoformat(value.strip())
         # A date's cell keeps a number or a yes/no as it is, so the message names what it is.
-        kept = isinstance(value, date) or (key in _DATE_KEYS and value is not None)
-        given[key] = value if kept and not isinstance(value, str) else _text(value)
+        raw_date = key in _DATE_KEYS and value is not None and not isinstance(value, str)
+        given[key] = value if isinstance(value, date) or raw_date else _text(value)
         where[key] = f"blad {sheet.title}, rad {row_no}, cell B{row_no}"
     return given, where
 

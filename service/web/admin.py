@@ -24,7 +24,7 @@ from service.models import Occurrence, Person
 from service.report.model import municipality_figures
 from service.report.writers import COLUMNS, cell
 from service.web import dashboard, reports, signin
-from service.web.context import Web, page, stale_form, web_of
+from service.web.context import Web, page, web_of
 from service.web.forms import form_fields
 from service.web.items import validate
 from service.web.security import CSRF_FIELD, client_address
@@ -266,12 +266,9 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """POST only, with the CSRF field, as the sign-out of the municipality's account: another
-    site's form cannot sign an administrator out."""
-    web = web_of(request)
-    fields = await form_fields(request)
-    if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
-        return stale_form(message=signin.STALE_SIGN_OUT)
+    """POST only, with the CSRF field, as the sign-out of the municipality's account."""
+    if (refused := await signin.sign_out_refused(request)) is not None:
+        return refused
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/admin")
     if "session" in request.scope:

@@ -32,7 +32,6 @@ SIGN_IN_PATH = "/logga-in"
 CALLBACK_PATH = "/logga-in/svar"
 SIGN_OUT_PATH = "/logga-ut"
 PROVIDER = "kommun"
-STALE_SIGN_OUT = "Sidan var för gammal. Ladda om sidan och logga ut igen."
 
 
 @dataclass(frozen=True)
@@ -212,15 +211,22 @@ async def callback(request: Request) -> Response:
     return RedirectResponse("/mitt", status_code=303)
 
 
-async def sign_out(request: Request) -> Response:
-    """POST only, with the CSRF field: a link cannot sign anyone out."""
+async def sign_out_refused(request: Request) -> Response | None:
+    """The stale-form page when a sign-out's form lacks its CSRF field, else None: neither a
+    link nor another site's form can sign anyone out (this one or the administrator's)."""
     from service.web.forms import form_fields
     from service.web.security import CSRF_FIELD
 
-    web = web_of(request)
     fields = await form_fields(request)
-    if not web.csrf.valid(request, fields.get(CSRF_FIELD, "")):
-        return stale_form(message=STALE_SIGN_OUT)
+    if web_of(request).csrf.valid(request, fields.get(CSRF_FIELD, "")):
+        return None
+    return stale_form(message="Sidan var för gammal. Ladda om sidan och logga ut igen.")
+
+
+async def sign_out(request: Request) -> Response:
+    """POST only, with the CSRF field."""
+    if (refused_page := await sign_out_refused(request)) is not None:
+        return refused_page
     if "session" in request.scope:
         request.session.clear()
     return RedirectResponse("/", status_code=303)
